@@ -1,0 +1,123 @@
+//! Error types of the library. One enum per concern, gathered in [`Error`].
+
+use std::path::PathBuf;
+
+/// Crate-wide result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a local inverse could not be computed. Returned, never panicked: the trainer
+/// falls back to a gradient step and counts the failure.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InverseError {
+    /// The requested target lies outside the range of the simulator (e.g. `|y| > 1` for `sin`).
+    #[error("target out of range: {reason}")]
+    OutOfRange {
+        /// What made the target unreachable.
+        reason: String,
+    },
+    /// An iterative solver stopped before reaching its residual tolerance.
+    #[error("inverse did not converge: residual {residual:.3e} > tolerance {tolerance:.3e} after {iterations} iterations")]
+    NotConverged {
+        /// Final residual norm.
+        residual: f64,
+        /// Requested residual norm.
+        tolerance: f64,
+        /// Iterations spent.
+        iterations: usize,
+    },
+    /// A linear system in the solver was singular or produced non-finite numbers.
+    #[error("inverse is singular or non-finite: {0}")]
+    Singular(String),
+    /// The simulator lacks the capability the chosen inverse needs.
+    #[error("simulator '{simulator}' has no {capability}")]
+    MissingCapability {
+        /// Simulator name.
+        simulator: String,
+        /// Capability name, e.g. "analytic local inverse".
+        capability: &'static str,
+    },
+}
+
+/// A scenario file that could not be read, parsed or validated.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: cannot read scenario file: {source}")]
+    Io {
+        /// File path.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// RON syntax or schema error (unknown field, wrong type), with position.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// File path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What went wrong and what was expected.
+        message: String,
+    },
+    /// A value that parsed but is not allowed.
+    #[error("{path}: field `{field}`: {message}")]
+    Invalid {
+        /// File path (or `<string>`).
+        path: PathBuf,
+        /// Dotted path of the offending field, e.g. `simulator.params.xi`.
+        field: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// Every error the library returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad scenario.
+    #[error(transparent)]
+    Scenario(#[from] Box<ScenarioError>),
+    /// A local inverse failed.
+    #[error(transparent)]
+    Inverse(#[from] InverseError),
+    /// Vector or matrix of the wrong size.
+    #[error("dimension mismatch in {what}: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// Which quantity.
+        what: String,
+        /// Expected size.
+        expected: usize,
+        /// Actual size.
+        got: usize,
+    },
+    /// A non-finite number appeared in a simulated state.
+    #[error("non-finite state in episode {episode} at step {step}")]
+    NonFinite {
+        /// Index of the episode in its batch.
+        episode: usize,
+        /// Time step at which the state became non-finite.
+        step: usize,
+    },
+    /// Network construction, loading or saving failed.
+    #[error("network: {0}")]
+    Network(String),
+    /// Anything the run needs that is not available (unknown simulator, missing capability).
+    #[error("{0}")]
+    Config(String),
+    /// File output.
+    #[error("{path}: {source}")]
+    Io {
+        /// File path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl From<ScenarioError> for Error {
+    fn from(e: ScenarioError) -> Self {
+        Error::Scenario(Box::new(e))
+    }
+}

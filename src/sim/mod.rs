@@ -1,0 +1,300 @@
+//! Simulators and their capabilities.
+//!
+//! A simulator maps a state `s ∈ Rⁿ` and a control `u ∈ Rᵐ` to the next state,
+//! `s' = P(s, u)`, in `f64`. A single-prediction inverse problem `y = P(x)` is the one-step
+//! case: the state is the output `y` (the incoming state is ignored, `A = ∂P/∂s = 0`) and
+//! the control is the network's prediction `x`. One episode machinery serves both.
+//!
+//! Capabilities are separate traits, so code that needs a Jacobian product or an inverse
+//! states it in its bounds:
+//! - [`Simulator`]: forward step (required);
+//! - [`Jvp`]: `A δs + B δu` with `A = ∂P/∂s`, `B = ∂P/∂u`;
+//! - [`Vjp`]: `(Aᵀ w, Bᵀ w)`;
+//! - [`ControlInverse`]: a local inverse with respect to the control, `ũ = P⁻¹(s̃'; s, u)`;
+//! - [`ControlHessian`]: `Σᵢ wᵢ ∂²Pᵢ/∂u²`, for saddle-free Newton;
+//! - [`SimMetrics`]: problem-specific metrics such as the sine's `x_dist`.
+//!
+//! [`Physics`] bundles a simulator with whichever capabilities it has, type-checked when it
+//! is built; the [`registry`] maps names in scenario files to constructors of [`Physics`].
+
+pub mod check;
+pub mod registry;
+
+pub mod burgers;
+pub mod exponential;
+pub mod oscillators;
+pub mod pendulum;
+pub mod point_mass;
+pub mod rotating_sine;
+
+pub use registry::{ParamError, Registry};
+
+/// Registers every built-in simulator in `registry`.
+pub(crate) fn register_builtins(registry: &mut Registry) {
+    rotating_sine::register(registry);
+    exponential::register(registry);
+    point_mass::register(registry);
+    oscillators::register(registry);
+    pendulum::register(registry);
+    burgers::register(registry);
+}
+
+use nalgebra::{DMatrix, DVector};
+use std::sync::Arc;
+
+/// Column vector of physical quantities (f64).
+pub type Vector = DVector<f64>;
+/// Dense matrix of physical quantities (f64).
+pub type Matrix = DMatrix<f64>;
+
+/// Forward simulation of one time step.
+pub trait Simulator: Send + Sync {
+    /// Short name used in logs and error messages.
+    fn name(&self) -> &str;
+    /// Dimension `n` of the state.
+    fn state_dim(&self) -> usize;
+    /// Dimension `m` of the control.
+    fn control_dim(&self) -> usize;
+    /// Time step `Δt` in the simulator's time unit; `1` for single-prediction problems.
+    /// Used by metrics such as the force still missing (`|s* − s_T| / Δt`).
+    fn dt(&self) -> f64 {
+        1.0
+    }
+    /// `s' = P(s, u)`. `state` has length `n`, `control` length `m`; the result length `n`.
+    fn step(&self, state: &Vector, control: &Vector) -> Vector;
+}
+
+/// Jacobian-vector product of one step.
+pub trait Jvp: Simulator {
+    /// `A δs + B δu` at `(s, u)`, with `A = ∂P/∂s` (n×n) and `B = ∂P/∂u` (n×m).
+    fn jvp(&self, state: &Vector, control: &Vector, d_state: &Vector, d_control: &Vector)
+        -> Vector;
+
+    /// Dense Jacobians `(A, B)` at `(s, u)`. The default assembles them column by column
+    /// from `n + m` JVPs; simulators with cheap closed forms override it.
+    fn jacobians(&self, state: &Vector, control: &Vector) -> (Matrix, Matrix) {
+        let (n, m) = (self.state_dim(), self.control_dim());
+        let zero_s = Vector::zeros(n);
+        let zero_u = Vector::zeros(m);
+        let mut a = Matrix::zeros(n, n);
+        let mut b = Matrix::zeros(n, m);
+        for j in 0..n {
+            let mut e = zero_s.clone();
+            e[j] = 1.0;
+            a.set_column(j, &self.jvp(state, control, &e, &zero_u));
+        }
+        for j in 0..m {
+            let mut e = zero_u.clone();
+            e[j] = 1.0;
+            b.set_column(j, &self.jvp(state, control, &zero_s, &e));
+        }
+        (a, b)
+    }
+}
+
+/// Vector-Jacobian product of one step.
+pub trait Vjp: Simulator {
+    /// `(Aᵀ w, Bᵀ w)` at `(s, u)` for a cotangent `w` of length `n`.
+    fn vjp(&self, state: &Vector, control: &Vector, cotangent: &Vector) -> (Vector, Vector);
+}
+
+/// Local inverse with respect to the control, supplied by the simulator (analytic).
+pub trait ControlInverse: Simulator {
+    /// The control `ũ` *near* `control` with `P(state, ũ) = target` (length `m`).
+    /// Chooses the branch nearest the current control when the inverse is multi-valued.
+    fn control_inverse(
+        &self,
+        state: &Vector,
+        control: &Vector,
+        target: &Vector,
+    ) -> Result<Vector, crate::InverseError>;
+}
+
+/// Second derivatives with respect to the control, contracted with a cotangent.
+pub trait ControlHessian: Simulator {
+    /// `Σᵢ wᵢ ∂²Pᵢ/∂u²` at `(s, u)`: an `m×m` symmetric matrix.
+    fn control_hessian(&self, state: &Vector, control: &Vector, cotangent: &Vector) -> Matrix;
+}
+
+/// Problem-specific evaluation metrics of a finished episode.
+pub trait SimMetrics: Send + Sync {
+    /// Names of the metrics, in the order [`SimMetrics::evaluate`] returns them.
+    fn metric_names(&self) -> Vec<String>;
+    /// Metric values for one episode with initial state `initial`, target `target`,
+    /// controls `controls[t]` and visited states `states[t]` (`t = 0..=T`).
+    fn evaluate(
+        &self,
+        initial: &Vector,
+        target: &Vector,
+        controls: &[Vector],
+        states: &[Vector],
+    ) -> Vec<f64>;
+}
+
+/// A simulator together with the capabilities it offers.
+///
+/// Build it with [`Physics::new`] and add capabilities with the `with_*` methods; each is
+/// available only if the simulator type implements the corresponding trait.
+#[derive(Clone)]
+pub struct Physics {
+    sim: Arc<dyn Simulator>,
+    jvp: Option<Arc<dyn Jvp>>,
+    vjp: Option<Arc<dyn Vjp>>,
+    inverse: Option<Arc<dyn ControlInverse>>,
+    hessian: Option<Arc<dyn ControlHessian>>,
+    metrics: Option<Arc<dyn SimMetrics>>,
+    scenes: Option<Arc<dyn SceneGenerator>>,
+}
+
+impl std::fmt::Debug for Physics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Physics")
+            .field("name", &self.sim.name())
+            .field("state_dim", &self.sim.state_dim())
+            .field("control_dim", &self.sim.control_dim())
+            .field("jvp", &self.jvp.is_some())
+            .field("vjp", &self.vjp.is_some())
+            .field("inverse", &self.inverse.is_some())
+            .field("hessian", &self.hessian.is_some())
+            .finish()
+    }
+}
+
+impl Physics {
+    /// A simulator with only its forward step.
+    pub fn new<S: Simulator + 'static>(sim: S) -> Self {
+        Self::from_arc(Arc::new(sim))
+    }
+
+    fn from_arc<S: Simulator + 'static>(sim: Arc<S>) -> Self {
+        Physics {
+            sim,
+            jvp: None,
+            vjp: None,
+            inverse: None,
+            hessian: None,
+            metrics: None,
+            scenes: None,
+        }
+    }
+
+    /// A simulator with forward step, JVP and VJP.
+    pub fn differentiable<S: Jvp + Vjp + 'static>(sim: S) -> Self {
+        let sim = Arc::new(sim);
+        let mut p = Self::from_arc(sim.clone());
+        p.jvp = Some(sim.clone());
+        p.vjp = Some(sim);
+        p
+    }
+
+    /// Adds the analytic control inverse of `sim` (the same simulator object).
+    pub fn with_inverse<S: ControlInverse + 'static>(mut self, sim: Arc<S>) -> Self {
+        self.inverse = Some(sim);
+        self
+    }
+
+    /// Adds control Hessians.
+    pub fn with_hessian<S: ControlHessian + 'static>(mut self, sim: Arc<S>) -> Self {
+        self.hessian = Some(sim);
+        self
+    }
+
+    /// Adds problem-specific metrics.
+    pub fn with_metrics<M: SimMetrics + 'static>(mut self, metrics: Arc<M>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Adds named scene generators.
+    pub fn with_scenes<G: SceneGenerator + 'static>(mut self, scenes: Arc<G>) -> Self {
+        self.scenes = Some(scenes);
+        self
+    }
+
+    /// Builds a [`Physics`] with every capability `S` has: JVP, VJP, inverse, Hessian.
+    /// Convenience for simulators implementing all of them.
+    pub fn full<S: Jvp + Vjp + ControlInverse + ControlHessian + 'static>(sim: S) -> Self {
+        let sim = Arc::new(sim);
+        let mut p = Self::from_arc(sim.clone());
+        p.jvp = Some(sim.clone());
+        p.vjp = Some(sim.clone());
+        p.inverse = Some(sim.clone());
+        p.hessian = Some(sim);
+        p
+    }
+
+    /// Forward step (always available).
+    pub fn sim(&self) -> &dyn Simulator {
+        self.sim.as_ref()
+    }
+    /// JVP capability, if any.
+    pub fn jvp(&self) -> Option<&dyn Jvp> {
+        self.jvp.as_deref()
+    }
+    /// VJP capability, if any.
+    pub fn vjp(&self) -> Option<&dyn Vjp> {
+        self.vjp.as_deref()
+    }
+    /// Analytic control inverse, if any.
+    pub fn inverse(&self) -> Option<&dyn ControlInverse> {
+        self.inverse.as_deref()
+    }
+    /// Control Hessian, if any.
+    pub fn hessian(&self) -> Option<&dyn ControlHessian> {
+        self.hessian.as_deref()
+    }
+    /// Problem-specific metrics, if any.
+    pub fn metrics(&self) -> Option<&dyn SimMetrics> {
+        self.metrics.as_deref()
+    }
+    /// Scene generators, if any.
+    pub fn scenes(&self) -> Option<&dyn SceneGenerator> {
+        self.scenes.as_deref()
+    }
+    /// Simulator name.
+    pub fn name(&self) -> &str {
+        self.sim.name()
+    }
+
+    /// The JVP capability or a configuration error naming what needed it.
+    pub fn require_jvp(&self, who: &str) -> crate::Result<&dyn Jvp> {
+        self.jvp().ok_or_else(|| self.missing("a JVP", who))
+    }
+    /// The VJP capability or a configuration error naming what needed it.
+    pub fn require_vjp(&self, who: &str) -> crate::Result<&dyn Vjp> {
+        self.vjp().ok_or_else(|| self.missing("a VJP", who))
+    }
+
+    fn missing(&self, what: &str, who: &str) -> crate::Error {
+        crate::Error::Config(format!(
+            "{who} needs {what}, but simulator '{}' does not provide one",
+            self.name()
+        ))
+    }
+}
+
+/// One episode's boundary data: initial state, target, and the ground-truth controls when
+/// they are known (for supervised training and "ground-truth force" reports).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scene {
+    /// `s₀`, length `n`.
+    pub initial: Vector,
+    /// `s*`, length `n`.
+    pub target: Vector,
+    /// Ground-truth controls `u*_t` (`T` entries of length `m`) if known.
+    pub reference_controls: Option<Vec<Vector>>,
+}
+
+/// Simulator-specific generators of scenes (initial state and target), by name.
+pub trait SceneGenerator: Send + Sync {
+    /// Names accepted by [`SceneGenerator::generate`].
+    fn generator_names(&self) -> Vec<String>;
+    /// Draws one scene from generator `name` for an episode of `steps` steps.
+    /// `rng` is the scene's own random stream, so scene `k` is the same whatever the batch.
+    fn generate(
+        &self,
+        name: &str,
+        steps: usize,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> crate::Result<Scene>;
+}
