@@ -1,11 +1,37 @@
 //! physinv: training neural-network controllers through physics simulators with
 //! scale-invariant physics (SIP) updates.
+//!
+//! # Tour
+//!
+//! | paper / METHOD.md | physinv |
+//! | --- | --- |
+//! | simulator `P(s, u)`, `A = ∂P/∂s`, `B = ∂P/∂u` | [`sim::Simulator`], [`sim::Jvp`], [`sim::Vjp`] |
+//! | local inverse `P⁻¹(y; x)` | [`sim::ControlInverse`] (analytic), [`inverse::solve`] (Newton, saddle-free Newton, pseudo-inverse step) |
+//! | physics inversion across time (Gramian `G = Σ J_t J_tᵀ`) | [`inverse::episode::invert_episode`] |
+//! | network `f(·; θ)` | [`net::Mlp`] (runtime-shaped dfdx layers) |
+//! | SIP update (Newton step, inverse, proxy loss) | [`train::sip::Sip`] |
+//! | DP / back-propagation through time | [`train::dp::Dp`] |
+//! | objective `½‖W(s_T − s*)‖² + ½α Σ‖u_t‖²` | [`objective::Objective`] |
+//! | scenario file (RON) | [`scenario::Scenario`] |
+//! | user-defined simulators | [`sim::Registry::register`] |
+//!
+//! Data flow: scenario → simulator ([`sim::Registry`]) + network → episode
+//! ([`episode::rollout`]) → update rule ([`train::UpdateRule`]) → optimizer
+//! ([`net::Optimizer`]) → logs ([`output`]).
 
 #![warn(missing_docs)]
 
+pub mod episode;
 pub mod error;
 pub mod inverse;
 pub mod net;
+pub mod objective;
+pub mod output;
+pub mod run;
+pub mod scenario;
+pub mod scenes;
 pub mod sim;
+pub mod sweep;
+pub mod train;
 
 pub use error::{Error, InverseError, Result, ScenarioError};

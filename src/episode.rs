@@ -1,0 +1,289 @@
+//! The episode runner: unrolls `T` steps for a batch of scenes with the network in the loop.
+//!
+//! Closed loop: `u_t = c · f(obs(s_t, s*, t/T))` at every step, one batched network
+//! evaluation per step and the simulator steps of all episodes in parallel (rayon).
+//! Open loop: `(u_0 … u_{T−1}) = c · f(s_0, s*)`, one network evaluation per episode.
+//! `c` is the scenario's `control_scale`; states enter the network divided by `state_scale`.
+
+use crate::net::Mlp;
+use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
+use crate::sim::{Physics, Scene, Vector};
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+
+/// How the network is wired into the episode.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    kind: PolicyKind,
+    observe: Vec<Observation>,
+    inv_scale: Vector,
+    control_scale: f64,
+    steps: usize,
+    control_dim: usize,
+}
+
+impl Policy {
+    /// From the scenario's episode block, for a simulator with state dimension `n` and control
+    /// dimension `m`.
+    pub fn new(spec: &EpisodeSpec, n: usize, m: usize) -> Self {
+        let inv_scale = match &spec.state_scale {
+            Some(s) => Vector::from_iterator(n, s.iter().map(|x| 1.0 / x)),
+            None => Vector::from_element(n, 1.0),
+        };
+        Policy {
+            kind: spec.policy,
+            observe: spec.observe.clone(),
+            inv_scale,
+            control_scale: spec.control_scale,
+            steps: spec.steps,
+            control_dim: m,
+        }
+    }
+
+    /// Episode length `T`.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Closed or open loop.
+    pub fn kind(&self) -> PolicyKind {
+        self.kind
+    }
+
+    /// Physical control per unit of network output.
+    pub fn control_scale(&self) -> f64 {
+        self.control_scale
+    }
+
+    /// Closed-loop network input at step `t`.
+    pub fn observation(&self, state: &Vector, target: &Vector, t: usize) -> Vec<f64> {
+        let mut obs = Vec::new();
+        for block in &self.observe {
+            match block {
+                Observation::State => obs.extend(state.component_mul(&self.inv_scale).iter()),
+                Observation::Target => obs.extend(target.component_mul(&self.inv_scale).iter()),
+                Observation::Error => {
+                    obs.extend((target - state).component_mul(&self.inv_scale).iter())
+                }
+                Observation::Time => obs.push(t as f64 / self.steps as f64),
+            }
+        }
+        obs
+    }
+
+    /// `(∂obs/∂s_t)ᵀ g` for an input cotangent `g` (one column of the network's input VJP).
+    pub fn observation_state_vjp(&self, g: &[f64]) -> Vector {
+        let n = self.inv_scale.len();
+        let mut out = Vector::zeros(n);
+        let mut offset = 0;
+        for block in &self.observe {
+            match block {
+                Observation::State => {
+                    for i in 0..n {
+                        out[i] += g[offset + i] * self.inv_scale[i];
+                    }
+                    offset += n;
+                }
+                Observation::Error => {
+                    for i in 0..n {
+                        out[i] -= g[offset + i] * self.inv_scale[i];
+                    }
+                    offset += n;
+                }
+                Observation::Target => offset += n,
+                Observation::Time => offset += 1,
+            }
+        }
+        out
+    }
+
+    /// Open-loop network input `[s_0, s*]` (scaled).
+    pub fn open_loop_input(&self, scene: &Scene) -> Vec<f64> {
+        let mut obs: Vec<f64> = scene.initial.component_mul(&self.inv_scale).iter().copied().collect();
+        obs.extend(scene.target.component_mul(&self.inv_scale).iter());
+        obs
+    }
+}
+
+/// States and controls of a batch of episodes, plus the network inputs that produced them.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// `states[b][t]`, `t = 0..=T`.
+    pub states: Vec<Vec<Vector>>,
+    /// `controls[b][t]`, `t = 0..T`.
+    pub controls: Vec<Vec<Vector>>,
+    /// Closed loop: `T` matrices `(inputs × B)`, one per step. Open loop: one `(inputs × B)`.
+    pub inputs: Vec<DMatrix<f64>>,
+}
+
+impl Rollout {
+    /// Number of episodes.
+    pub fn batch(&self) -> usize {
+        self.states.len()
+    }
+}
+
+fn check_finite(state: &Vector, episode: usize, step: usize) -> crate::Result<()> {
+    if state.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(crate::Error::NonFinite { episode, step })
+    }
+}
+
+fn columns_to_matrix(columns: &[Vec<f64>]) -> DMatrix<f64> {
+    let rows = columns.first().map_or(0, |c| c.len());
+    DMatrix::from_iterator(rows, columns.len(), columns.iter().flatten().copied())
+}
+
+/// Unrolls the episodes of `scenes` with `net` in the loop.
+pub fn rollout(
+    physics: &Physics,
+    policy: &Policy,
+    net: &Mlp,
+    scenes: &[Scene],
+) -> crate::Result<Rollout> {
+    match policy.kind {
+        PolicyKind::ClosedLoop => rollout_closed_loop(physics, policy, net, scenes),
+        PolicyKind::OpenLoop => rollout_open_loop(physics, policy, net, scenes),
+    }
+}
+
+fn rollout_closed_loop(
+    physics: &Physics,
+    policy: &Policy,
+    net: &Mlp,
+    scenes: &[Scene],
+) -> crate::Result<Rollout> {
+    let sim = physics.sim();
+    let batch = scenes.len();
+    let mut states: Vec<Vec<Vector>> = scenes.iter().map(|s| vec![s.initial.clone()]).collect();
+    let mut controls: Vec<Vec<Vector>> = vec![Vec::with_capacity(policy.steps); batch];
+    let mut inputs = Vec::with_capacity(policy.steps);
+    for t in 0..policy.steps {
+        let obs: Vec<Vec<f64>> = scenes
+            .iter()
+            .zip(&states)
+            .map(|(scene, traj)| policy.observation(&traj[t], &scene.target, t))
+            .collect();
+        let input = columns_to_matrix(&obs);
+        let output = net.forward(&input);
+        let step_controls: Vec<Vector> = (0..batch)
+            .map(|b| Vector::from_column_slice(output.column(b).as_slice()) * policy.control_scale)
+            .collect();
+        let next: Vec<Vector> = states
+            .par_iter()
+            .zip(&step_controls)
+            .map(|(traj, u)| sim.step(&traj[t], u))
+            .collect();
+        for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
+            check_finite(&s, b, t + 1)?;
+            traj.push(s);
+            controls[b].push(u);
+        }
+        inputs.push(input);
+    }
+    Ok(Rollout {
+        states,
+        controls,
+        inputs,
+    })
+}
+
+fn rollout_open_loop(
+    physics: &Physics,
+    policy: &Policy,
+    net: &Mlp,
+    scenes: &[Scene],
+) -> crate::Result<Rollout> {
+    let m = policy.control_dim;
+    let obs: Vec<Vec<f64>> = scenes.iter().map(|s| policy.open_loop_input(s)).collect();
+    let input = columns_to_matrix(&obs);
+    let output = net.forward(&input);
+    let controls: Vec<Vec<Vector>> = (0..scenes.len())
+        .map(|b| {
+            let col = output.column(b);
+            (0..policy.steps)
+                .map(|t| Vector::from_iterator(m, col.rows(t * m, m).iter().map(|x| x * policy.control_scale)))
+                .collect()
+        })
+        .collect();
+    let states = simulate_batch(physics, scenes, &controls)?;
+    Ok(Rollout {
+        states,
+        controls,
+        inputs: vec![input],
+    })
+}
+
+/// Simulates given control sequences open loop from each scene's initial state, in parallel.
+pub fn simulate_batch(
+    physics: &Physics,
+    scenes: &[Scene],
+    controls: &[Vec<Vector>],
+) -> crate::Result<Vec<Vec<Vector>>> {
+    scenes
+        .par_iter()
+        .zip(controls)
+        .enumerate()
+        .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
+        .collect()
+}
+
+/// Simulates one control sequence open loop; `episode` names it in a non-finite error.
+pub fn simulate(
+    physics: &Physics,
+    initial: &Vector,
+    controls: &[Vector],
+    episode: usize,
+) -> crate::Result<Vec<Vector>> {
+    let sim = physics.sim();
+    let mut states = Vec::with_capacity(controls.len() + 1);
+    states.push(initial.clone());
+    for (t, u) in controls.iter().enumerate() {
+        let next = sim.step(&states[t], u);
+        check_finite(&next, episode, t + 1)?;
+        states.push(next);
+    }
+    Ok(states)
+}
+
+/// Network-output cotangents from per-control cotangents `g[b][t] = ∂(…)/∂u_t` for the rollout,
+/// as `(inputs, cotangents)` matrices ready for one stacked backward pass.
+/// Closed loop stacks all steps into `T·B` columns (column `t·B + b`); open loop concatenates
+/// the steps of an episode into one output column.
+pub fn stack_for_backward(
+    policy: &Policy,
+    rollout: &Rollout,
+    control_cotangents: &[Vec<Vector>],
+) -> (DMatrix<f64>, DMatrix<f64>) {
+    let c = policy.control_scale;
+    let batch = rollout.batch();
+    let m = policy.control_dim;
+    match policy.kind {
+        PolicyKind::ClosedLoop => {
+            let in_dim = rollout.inputs[0].nrows();
+            let steps = policy.steps;
+            let mut inputs = DMatrix::zeros(in_dim, steps * batch);
+            let mut cot = DMatrix::zeros(m, steps * batch);
+            for t in 0..steps {
+                for b in 0..batch {
+                    let col = t * batch + b;
+                    inputs.set_column(col, &rollout.inputs[t].column(b));
+                    cot.set_column(col, &(&control_cotangents[b][t] * c));
+                }
+            }
+            (inputs, cot)
+        }
+        PolicyKind::OpenLoop => {
+            let mut cot = DMatrix::zeros(m * policy.steps, batch);
+            for b in 0..batch {
+                for t in 0..policy.steps {
+                    cot.view_mut((t * m, b), (m, 1))
+                        .copy_from(&(&control_cotangents[b][t] * c));
+                }
+            }
+            (rollout.inputs[0].clone(), cot)
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Physics inversion across time (METHOD §2, step 3).
+//!
+//! Finds controls `ũ_0..ũ_{T−1}` that, simulated open loop from `s_0`, reach `s̃_T`, changing
+//! the controls as little as possible. Each Gauss-Newton iteration linearises the episode,
+//! `δs_T = Σ_t J_t δu_t`, and solves
+//! `min_δ ½‖J δ − r‖² + ½ α ‖u + δ‖² + ½ μ ‖δ‖²` (`r = s̃_T − s_T(u)`), whose solution needs
+//! only the `n×n` Gramian `G = Σ_t J_t J_tᵀ`:
+//! `δ = −(α/c) u + Jᵀ (G + c I)⁻¹ (r + (α/c) J u)`, `c = α + μ`
+//! (`δ = Jᵀ G⁻¹ r`, the minimum-norm correction, when `c = 0`). Each step's correction is
+//! `J_tᵀ y` — one backward VJP sweep once `y` is known. `G` is formed densely from per-step
+//! Jacobians for small `n`, or applied matrix-free (`G v = J (Jᵀ v)`, one VJP and one JVP
+//! sweep) inside conjugate gradients for large `n`. The step is accepted with backtracking on
+//! the merit `½‖s_T − s̃_T‖² + ½ α ‖u‖²`; iteration stops when
+//! `‖s_T − s̃_T‖ ≤ tolerance · (1 + ‖s̃_T‖)`.
+
+use crate::episode::simulate;
+use crate::scenario::LinearSolver;
+use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
+use crate::sweep::{episode_jacobians, jvp_sweep, vjp_sweep};
+use crate::InverseError;
+
+/// State dimension up to which [`LinearSolver::Auto`] uses the dense solver.
+pub const DENSE_MAX_STATE_DIM: usize = 16;
+/// Step halvings tried by the backtracking line search.
+const MAX_HALVINGS: usize = 12;
+
+/// Settings of the inversion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeInverseSettings {
+    /// Force weight `α ≥ 0`.
+    pub alpha: f64,
+    /// Damping `μ ≥ 0`.
+    pub mu: f64,
+    /// Relative residual tolerance.
+    pub tolerance: f64,
+    /// Gauss-Newton iterations at most.
+    pub max_iterations: usize,
+    /// Linear solver.
+    pub solver: LinearSolver,
+}
+
+/// Result of an inversion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpisodeInverseOutcome {
+    /// Corrected controls `ũ_t`.
+    pub controls: Vec<Vector>,
+    /// Gauss-Newton iterations used.
+    pub iterations: usize,
+    /// Final `‖s_T(ũ) − s̃_T‖`.
+    pub residual: f64,
+    /// Whether the residual met the tolerance (or, with `α > 0`, the iteration became
+    /// stationary at the regularised optimum).
+    pub converged: bool,
+}
+
+/// Inverts the episode from `initial` with current `controls` towards `target` (= `s̃_T`).
+/// Errors only when no progress is possible (singular system, non-finite numbers); an
+/// iteration that improved but did not reach the tolerance returns `converged: false`.
+pub fn invert_episode(
+    physics: &Physics,
+    initial: &Vector,
+    controls: &[Vector],
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+) -> Result<EpisodeInverseOutcome, InverseError> {
+    let missing = |capability| InverseError::MissingCapability {
+        simulator: physics.name().to_string(),
+        capability,
+    };
+    let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
+    let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
+    let threshold = settings.tolerance * (1.0 + target.norm());
+    let sim_error = |e: crate::Error| InverseError::Singular(e.to_string());
+    let mut u = controls.to_vec();
+    let mut states = simulate(physics, initial, &u, 0).map_err(sim_error)?;
+    let merit = |states: &[Vector], u: &[Vector]| {
+        0.5 * (states.last().unwrap_or(initial) - target).norm_squared()
+            + 0.5 * settings.alpha * u.iter().map(|x| x.norm_squared()).sum::<f64>()
+    };
+    let mut current = merit(&states, &u);
+    let mut iterations = 0;
+    let mut stationary = false;
+    while iterations < settings.max_iterations {
+        let r = target - states.last().unwrap_or(initial);
+        if r.norm() <= threshold {
+            break;
+        }
+        iterations += 1;
+        let delta = gauss_newton_step(jvp, vjp, &states, &u, &r, settings)?;
+        let mut scale = 1.0;
+        let mut accepted = false;
+        for _ in 0..=MAX_HALVINGS {
+            let trial: Vec<Vector> = u.iter().zip(&delta).map(|(a, d)| a + d * scale).collect();
+            if let Ok(trial_states) = simulate(physics, initial, &trial, 0) {
+                let value = merit(&trial_states, &trial);
+                if value.is_finite() && value < current {
+                    let step_norm = scale * delta.iter().map(|d| d.norm_squared()).sum::<f64>().sqrt();
+                    let size = u.iter().map(|x| x.norm_squared()).sum::<f64>().sqrt();
+                    stationary = step_norm <= 1e-12 * (1.0 + size);
+                    u = trial;
+                    states = trial_states;
+                    current = value;
+                    accepted = true;
+                    break;
+                }
+            }
+            scale *= 0.5;
+        }
+        if !accepted || stationary {
+            stationary = true;
+            break;
+        }
+    }
+    let residual = (target - states.last().unwrap_or(initial)).norm();
+    if !residual.is_finite() {
+        return Err(InverseError::Singular("non-finite residual".into()));
+    }
+    let converged = residual <= threshold || (settings.alpha > 0.0 && stationary);
+    Ok(EpisodeInverseOutcome {
+        controls: u,
+        iterations,
+        residual,
+        converged,
+    })
+}
+
+/// One regularised Gauss-Newton correction `δ_t` for every step.
+fn gauss_newton_step(
+    jvp: &dyn Jvp,
+    vjp: &dyn Vjp,
+    states: &[Vector],
+    u: &[Vector],
+    r: &Vector,
+    settings: &EpisodeInverseSettings,
+) -> Result<Vec<Vector>, InverseError> {
+    let n = r.len();
+    let c = settings.alpha + settings.mu;
+    let ratio = if c > 0.0 { settings.alpha / c } else { 0.0 };
+    let use_dense = match settings.solver {
+        LinearSolver::Dense => true,
+        LinearSolver::Auto => n <= DENSE_MAX_STATE_DIM,
+        LinearSolver::Cg { .. } => false,
+    };
+    let delta = if use_dense {
+        let jac = episode_jacobians(jvp, states, u);
+        let mut g = Matrix::zeros(n, n);
+        let mut rhs = r.clone();
+        for (j, ut) in jac.iter().zip(u) {
+            g += j * j.transpose();
+            if ratio > 0.0 {
+                rhs += j * ut * ratio;
+            }
+        }
+        for i in 0..n {
+            g[(i, i)] += c;
+        }
+        let y = solve_spd(g, &rhs)?;
+        jac.iter()
+            .zip(u)
+            .map(|(j, ut)| j.transpose() * &y - ut * ratio)
+            .collect::<Vec<_>>()
+    } else {
+        let (tolerance, max_iterations) = match settings.solver {
+            LinearSolver::Cg {
+                tolerance,
+                max_iterations,
+            } => (tolerance, max_iterations),
+            _ => (1e-12, 4 * n),
+        };
+        let mut rhs = r.clone();
+        if ratio > 0.0 {
+            rhs += jvp_sweep(jvp, states, u, u) * ratio;
+        }
+        let apply = |v: &Vector| {
+            let jt_v = vjp_sweep(vjp, states, u, v, None);
+            jvp_sweep(jvp, states, u, &jt_v) + v * c
+        };
+        let y = conjugate_gradient(apply, &rhs, tolerance, max_iterations)?;
+        vjp_sweep(vjp, states, u, &y, None)
+            .into_iter()
+            .zip(u)
+            .map(|(d, ut)| d - ut * ratio)
+            .collect()
+    };
+    if delta.iter().all(|d| d.iter().all(|x| x.is_finite())) {
+        Ok(delta)
+    } else {
+        Err(InverseError::Singular("non-finite Gauss-Newton step".into()))
+    }
+}
+
+/// Solves `G y = b` for symmetric positive (semi-)definite `G`: Cholesky, then LU.
+fn solve_spd(g: Matrix, b: &Vector) -> Result<Vector, InverseError> {
+    if let Some(chol) = g.clone().cholesky() {
+        return Ok(chol.solve(b));
+    }
+    g.lu()
+        .solve(b)
+        .ok_or_else(|| InverseError::Singular("Gramian G + cI is singular".into()))
+}
+
+/// Conjugate gradients for `A y = b` with `A` symmetric positive definite, given as a
+/// closure. Stops at `‖A y − b‖ ≤ tolerance · ‖b‖`.
+pub fn conjugate_gradient(
+    apply: impl Fn(&Vector) -> Vector,
+    b: &Vector,
+    tolerance: f64,
+    max_iterations: usize,
+) -> Result<Vector, InverseError> {
+    let mut y = Vector::zeros(b.len());
+    let mut r = b.clone();
+    let mut p = r.clone();
+    let mut rr = r.norm_squared();
+    let stop = (tolerance * b.norm()).powi(2);
+    for _ in 0..max_iterations {
+        if rr <= stop {
+            break;
+        }
+        let ap = apply(&p);
+        let pap = p.dot(&ap);
+        if pap <= 0.0 || !pap.is_finite() {
+            if rr.sqrt() <= 1e-6 * b.norm() {
+                break;
+            }
+            return Err(InverseError::Singular(
+                "conjugate gradients met a non-positive curvature".into(),
+            ));
+        }
+        let a = rr / pap;
+        y += &p * a;
+        r -= &ap * a;
+        let rr_new = r.norm_squared();
+        p = &r + &p * (rr_new / rr);
+        rr = rr_new;
+    }
+    Ok(y)
+}
+
+/// The backward-chain variant: uses the simulator's per-step control inverse along the
+/// trajectory, aiming step `t` at `s_{t+1} + ((t+1)/T) (s̃_T − s_T)` so the correction is
+/// spread evenly over the episode instead of landing on the last step.
+pub fn invert_chain(
+    physics: &Physics,
+    states: &[Vector],
+    controls: &[Vector],
+    target: &Vector,
+) -> Result<Vec<Vector>, InverseError> {
+    let inverse = physics
+        .inverse()
+        .ok_or_else(|| InverseError::MissingCapability {
+            simulator: physics.name().to_string(),
+            capability: "per-step control inverse",
+        })?;
+    let steps = controls.len();
+    let correction = target - &states[steps];
+    let mut state = states[0].clone();
+    let mut out = Vec::with_capacity(steps);
+    for t in 0..steps {
+        let goal = &states[t + 1] + &correction * ((t + 1) as f64 / steps as f64);
+        let u = inverse.control_inverse(&state, &controls[t], &goal)?;
+        state = physics.sim().step(&state, &u);
+        if !state.iter().all(|x| x.is_finite()) {
+            return Err(InverseError::Singular(format!("non-finite state at step {}", t + 1)));
+        }
+        out.push(u);
+    }
+    Ok(out)
+}

@@ -1,0 +1,135 @@
+//! Running a whole scenario: every listed method, then `metrics.csv`, `summary.json` and the
+//! comparison table.
+
+use crate::output::{comparison_table, default_out_dir, write_metrics_csv, write_summary};
+use crate::scenario::Scenario;
+use crate::train::{Observer, TrainOutcome, Trainer};
+use std::path::PathBuf;
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Output directory (default `runs/<scenario>/<timestamp>/`).
+    pub out_dir: Option<PathBuf>,
+    /// Run only the methods with these display names (default: all).
+    pub methods: Option<Vec<String>>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Where the files were written.
+    pub out_dir: PathBuf,
+    /// One outcome per method run.
+    pub outcomes: Vec<TrainOutcome>,
+    /// The comparison table as printed.
+    pub table: String,
+}
+
+/// Trains every selected method of `scenario` and writes the results.
+pub fn run_scenario(
+    scenario: &Scenario,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> crate::Result<RunReport> {
+    let trainer = Trainer::new(scenario)?;
+    let out_dir = options
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&scenario.spec.name));
+    let mut outcomes = Vec::new();
+    for i in 0..scenario.spec.methods.len() {
+        let name = scenario.method_name(i);
+        if let Some(selected) = &options.methods {
+            if !selected.contains(&name) {
+                continue;
+            }
+        }
+        outcomes.push(trainer.train(i, observer)?);
+    }
+    if outcomes.is_empty() {
+        return Err(crate::Error::Config(format!(
+            "no method selected; the scenario lists: {}",
+            (0..scenario.spec.methods.len())
+                .map(|i| scenario.method_name(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    write_metrics_csv(&out_dir.join("metrics.csv"), &trainer.metric_names(), &outcomes)?;
+    write_summary(&out_dir.join("summary.json"), &scenario.spec.name, &outcomes)?;
+    Ok(RunReport {
+        out_dir,
+        table: comparison_table(&outcomes),
+        outcomes,
+    })
+}
+
+/// Command-line arguments shared by the examples: `[SCENARIO] [--out DIR]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExampleArgs {
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// Output directory, if given.
+    pub out_dir: Option<PathBuf>,
+}
+
+impl ExampleArgs {
+    /// Parses `args` (without the program name); `default_scenario` if none is given.
+    pub fn parse(args: impl IntoIterator<Item = String>, default_scenario: &str) -> crate::Result<Self> {
+        let mut scenario = None;
+        let mut out_dir = None;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--out" => {
+                    let dir = args
+                        .next()
+                        .ok_or_else(|| crate::Error::Config("--out needs a directory".into()))?;
+                    out_dir = Some(PathBuf::from(dir));
+                }
+                "-h" | "--help" => {
+                    return Err(crate::Error::Config(format!(
+                        "usage: [SCENARIO.ron] [--out DIR]   (default scenario: {default_scenario})"
+                    )))
+                }
+                flag if flag.starts_with('-') => {
+                    return Err(crate::Error::Config(format!(
+                        "unknown option '{flag}'; usage: [SCENARIO.ron] [--out DIR]"
+                    )))
+                }
+                path if scenario.is_none() => scenario = Some(PathBuf::from(path)),
+                extra => {
+                    return Err(crate::Error::Config(format!(
+                        "unexpected argument '{extra}'; usage: [SCENARIO.ron] [--out DIR]"
+                    )))
+                }
+            }
+        }
+        Ok(ExampleArgs {
+            scenario: scenario.unwrap_or_else(|| PathBuf::from(default_scenario)),
+            out_dir,
+        })
+    }
+}
+
+/// Loads `args.scenario` with `registry`, trains every method with console progress, writes
+/// the results and prints the comparison table.
+pub fn run_example(args: &ExampleArgs, registry: &crate::sim::Registry) -> crate::Result<RunReport> {
+    let scenario = Scenario::load_with(&args.scenario, registry)?;
+    eprintln!(
+        "scenario '{}' ({}): simulator '{}', {} method(s)",
+        scenario.spec.name,
+        args.scenario.display(),
+        scenario.physics.name(),
+        scenario.spec.methods.len()
+    );
+    let options = RunOptions {
+        out_dir: args.out_dir.clone(),
+        methods: None,
+    };
+    let report = run_scenario(&scenario, &options, &mut crate::output::ConsoleObserver::default())?;
+    println!("{}", report.table);
+    println!("results written to {}", report.out_dir.display());
+    Ok(report)
+}

@@ -1,0 +1,425 @@
+//! Scenario files: read, validate, build.
+//!
+//! A scenario is parsed into the raw [`ScenarioSpec`] (mirrors the file, rejects unknown
+//! fields), then validated once and built into a [`Scenario`] holding the runtime objects
+//! (the [`Physics`] from the [`Registry`]). Every error names the file, the line:column and
+//! the field, and says what was expected.
+
+pub mod locate;
+pub mod schema;
+
+pub use schema::*;
+
+use crate::error::ScenarioError;
+use crate::net::MlpConfig;
+use crate::sim::registry::BuildError;
+use crate::sim::{Physics, Registry};
+use std::path::{Path, PathBuf};
+
+/// A validated scenario with its simulator built.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The raw settings as read from the file.
+    pub spec: ScenarioSpec,
+    /// Where it was read from (`<string>` for in-memory sources).
+    pub path: PathBuf,
+    /// The simulator with its capabilities.
+    pub physics: Physics,
+}
+
+/// A validation failure before it is given its file position.
+struct Invalid {
+    field: String,
+    message: String,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
+    Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl Scenario {
+    /// Reads and validates `path` with the built-in simulators.
+    pub fn load(path: impl AsRef<Path>) -> crate::Result<Scenario> {
+        Self::load_with(path, &Registry::with_builtins())
+    }
+
+    /// Reads and validates `path`, resolving the simulator name in `registry`.
+    pub fn load_with(path: impl AsRef<Path>, registry: &Registry) -> crate::Result<Scenario> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&source, path, registry)
+    }
+
+    /// Parses and validates RON `source`; `path` is used in messages only.
+    pub fn parse(source: &str, path: &Path, registry: &Registry) -> crate::Result<Scenario> {
+        let spec: ScenarioSpec = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .from_str(source)
+            .map_err(|e| ScenarioError::Parse {
+                path: path.to_path_buf(),
+                line: e.position.line,
+                column: e.position.col,
+                message: e.code.to_string(),
+            })?;
+        Self::build(spec, source, path, registry)
+    }
+
+    /// Validates an already parsed spec. `source` is the text it came from (for positions).
+    pub fn build(
+        spec: ScenarioSpec,
+        source: &str,
+        path: &Path,
+        registry: &Registry,
+    ) -> crate::Result<Scenario> {
+        let located = |e: Invalid| -> crate::Error {
+            let position = locate::locate(source, &e.field);
+            match position {
+                Some((line, column)) => ScenarioError::Parse {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message: format!("field `{}`: {}", e.field, e.message),
+                },
+                None => ScenarioError::Invalid {
+                    path: path.to_path_buf(),
+                    field: e.field,
+                    message: e.message,
+                },
+            }
+            .into()
+        };
+        let physics = build_physics(&spec.simulator, registry).map_err(located)?;
+        validate(&spec, &physics).map_err(located)?;
+        Ok(Scenario {
+            spec,
+            path: path.to_path_buf(),
+            physics,
+        })
+    }
+
+    /// Network input size for this scenario's policy.
+    pub fn network_inputs(&self) -> usize {
+        let n = self.physics.sim().state_dim();
+        match self.spec.episode.policy {
+            PolicyKind::OpenLoop => 2 * n,
+            PolicyKind::ClosedLoop => self
+                .spec
+                .episode
+                .observe
+                .iter()
+                .map(|o| match o {
+                    Observation::Time => 1,
+                    _ => n,
+                })
+                .sum(),
+        }
+    }
+
+    /// Network output size for this scenario's policy.
+    pub fn network_outputs(&self) -> usize {
+        let m = self.physics.sim().control_dim();
+        match self.spec.episode.policy {
+            PolicyKind::OpenLoop => m * self.spec.episode.steps,
+            PolicyKind::ClosedLoop => m,
+        }
+    }
+
+    /// The network configuration: sizes from the simulator, hidden layers from the file.
+    pub fn network_config(&self) -> MlpConfig {
+        MlpConfig {
+            inputs: self.network_inputs(),
+            hidden: self.spec.network.hidden.clone(),
+            outputs: self.network_outputs(),
+            activation: self.spec.network.activation,
+            output_activation: self.spec.network.output_activation,
+        }
+    }
+
+    /// Display name of method `i`.
+    pub fn method_name(&self, i: usize) -> String {
+        method_name(&self.spec.methods[i])
+    }
+}
+
+/// Display name of a method: its `name`, or `<update>+<optimizer>`.
+pub fn method_name(m: &MethodSpec) -> String {
+    if let Some(name) = &m.name {
+        return name.clone();
+    }
+    let update = match &m.update {
+        UpdateSpec::Sip { .. } => "sip",
+        UpdateSpec::Dp { .. } => "dp",
+        UpdateSpec::Supervised => "supervised",
+    };
+    format!("{update}+{}", m.optimizer.name())
+}
+
+fn build_physics(spec: &SimulatorSpec, registry: &Registry) -> Result<Physics, Invalid> {
+    let params = match &spec.params {
+        ron::Value::Unit => ron::Value::Map(ron::Map::new()),
+        other => other.clone(),
+    };
+    registry.build(&spec.name, params).map_err(|e| match e {
+        BuildError::Unknown { name, known } => invalid(
+            "simulator.name",
+            format!(
+                "unknown simulator '{name}'; expected one of: {}",
+                known.join(", ")
+            ),
+        ),
+        BuildError::Schema(message) => invalid("simulator.params", message),
+        BuildError::Param(p) => invalid(format!("simulator.params.{}", p.field), p.message),
+    })
+}
+
+fn check(ok: bool, field: impl Into<String>, message: impl Into<String>) -> Result<(), Invalid> {
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(field, message))
+    }
+}
+
+fn check_len(v: &[f64], len: usize, field: &str, what: &str) -> Result<(), Invalid> {
+    check(
+        v.len() == len,
+        field,
+        format!("expected {len} values ({what}), got {}", v.len()),
+    )?;
+    check(
+        v.iter().all(|x| x.is_finite()),
+        field,
+        "values must be finite",
+    )
+}
+
+fn check_box(low: &[f64], high: &[f64], len: usize, field: &str, what: &str) -> Result<(), Invalid> {
+    check_len(low, len, &format!("{field}.low"), what)?;
+    check_len(high, len, &format!("{field}.high"), what)?;
+    check(
+        low.iter().zip(high).all(|(l, h)| l <= h),
+        format!("{field}.high"),
+        "each upper bound must be ≥ its lower bound",
+    )
+}
+
+fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
+    let n = physics.sim().state_dim();
+    let m = physics.sim().control_dim();
+    let ep = &spec.episode;
+    check(ep.steps >= 1, "episode.steps", "must be ≥ 1")?;
+    check(
+        ep.control_scale.is_finite() && ep.control_scale > 0.0,
+        "episode.control_scale",
+        format!("must be > 0, got {}", ep.control_scale),
+    )?;
+    if let Some(s) = &ep.state_scale {
+        check_len(s, n, "episode.state_scale", "one per state component")?;
+        check(
+            s.iter().all(|x| *x > 0.0),
+            "episode.state_scale",
+            "scales must be > 0",
+        )?;
+    }
+    if ep.policy == PolicyKind::ClosedLoop {
+        check(
+            !ep.observe.is_empty(),
+            "episode.observe",
+            "the closed-loop network needs at least one input: State, Target, Error or Time",
+        )?;
+    }
+    validate_data(&spec.data, physics, n, m)?;
+    let obj = &spec.objective;
+    if let Some(w) = &obj.terminal_weight {
+        check_len(w, n, "objective.terminal_weight", "one per state component")?;
+    }
+    check(
+        obj.force_weight >= 0.0 && obj.force_weight.is_finite(),
+        "objective.force_weight",
+        "must be ≥ 0",
+    )?;
+    check(
+        obj.tracking_weight >= 0.0 && obj.tracking_weight.is_finite(),
+        "objective.tracking_weight",
+        "must be ≥ 0",
+    )?;
+    check(
+        spec.network.hidden.iter().all(|w| *w > 0),
+        "network.hidden",
+        "every hidden width must be ≥ 1",
+    )?;
+    check(
+        spec.network.hidden.len() <= 64 && spec.network.hidden.iter().all(|w| *w <= 1 << 16),
+        "network.hidden",
+        "at most 64 layers of at most 65536 units",
+    )?;
+    check(
+        !spec.methods.is_empty(),
+        "methods",
+        "list at least one method",
+    )?;
+    for (i, method) in spec.methods.iter().enumerate() {
+        validate_method(method, i, spec, physics)?;
+    }
+    let t = &spec.training;
+    check(t.batch >= 1, "training.batch", "must be ≥ 1")?;
+    check(
+        t.iterations.is_some() || t.budget_s.is_some(),
+        "training",
+        "give `iterations` or `budget_s` (or both)",
+    )?;
+    if let Some(it) = t.iterations {
+        check(it >= 1, "training.iterations", "must be ≥ 1")?;
+    }
+    if let Some(b) = t.budget_s {
+        check(b > 0.0 && b.is_finite(), "training.budget_s", "must be > 0")?;
+    }
+    check(t.log_every >= 1, "training.log_every", "must be ≥ 1")
+}
+
+fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Result<(), Invalid> {
+    check(
+        data.test_count >= 1,
+        "data.test_count",
+        "must be ≥ 1 (metrics are averaged over the test scenes)",
+    )?;
+    if let TrainSet::Pool(count) = data.train {
+        check(count >= 1, "data.train", "a pool needs at least one scene")?;
+    }
+    match &data.scenes {
+        SceneSource::Generator(name) => {
+            let names = physics
+                .scenes()
+                .map(|g| g.generator_names())
+                .unwrap_or_default();
+            check(
+                names.iter().any(|g| g == name),
+                "data.scenes",
+                if names.is_empty() {
+                    format!(
+                        "simulator '{}' has no scene generators; use Sampled(initial: …, target: …)",
+                        physics.name()
+                    )
+                } else {
+                    format!("unknown generator '{name}'; expected one of: {}", names.join(", "))
+                },
+            )
+        }
+        SceneSource::Sampled { initial, target } => {
+            match initial {
+                InitialSpec::Zeros => {}
+                InitialSpec::Fixed(v) => check_len(v, n, "data.scenes.initial", "state")?,
+                InitialSpec::Uniform { low, high } => {
+                    check_box(low, high, n, "data.scenes.initial", "state")?
+                }
+            }
+            match target {
+                TargetSpec::Initial => Ok(()),
+                TargetSpec::Fixed(v) => check_len(v, n, "data.scenes.target", "state"),
+                TargetSpec::Uniform { low, high } => {
+                    check_box(low, high, n, "data.scenes.target", "state")
+                }
+                TargetSpec::ReachedBy { low, high } => {
+                    check_box(low, high, m, "data.scenes.target", "control")
+                }
+            }
+        }
+    }
+}
+
+fn validate_method(
+    method: &MethodSpec,
+    i: usize,
+    spec: &ScenarioSpec,
+    physics: &Physics,
+) -> Result<(), Invalid> {
+    let field = |f: &str| format!("methods[{i}].{f}");
+    method
+        .optimizer
+        .validate()
+        .map_err(|msg| invalid(field("optimizer"), msg))?;
+    if let Some(c) = method.clip_grad_norm {
+        check(c > 0.0 && c.is_finite(), field("clip_grad_norm"), "must be > 0")?;
+    }
+    let needs = |ok: bool, what: &str| {
+        check(
+            ok,
+            field("update"),
+            format!("needs {what}, which simulator '{}' does not provide", physics.name()),
+        )
+    };
+    match &method.update {
+        UpdateSpec::Dp { truncation } => {
+            needs(physics.vjp().is_some(), "a VJP")?;
+            if let Some(k) = truncation {
+                check(*k >= 1, field("update.truncation"), "must be ≥ 1")?;
+            }
+        }
+        UpdateSpec::Supervised => {
+            let has_reference = match &spec.data.scenes {
+                SceneSource::Generator(_) => true,
+                SceneSource::Sampled { target, .. } => {
+                    matches!(target, TargetSpec::ReachedBy { .. })
+                }
+            };
+            check(
+                has_reference,
+                field("update"),
+                "supervised training needs ground-truth controls: use target ReachedBy(…) or a scene generator",
+            )?;
+        }
+        UpdateSpec::Sip { eta, inverse } => {
+            check(
+                *eta > 0.0 && eta.is_finite(),
+                field("update.eta"),
+                format!("must be > 0, got {eta}"),
+            )?;
+            match inverse {
+                SipInverse::Step(method) => {
+                    check(
+                        spec.episode.steps == 1,
+                        field("update.inverse"),
+                        "Step(…) inverts a single step; for episodes with steps > 1 use Episode(…) or Chain",
+                    )?;
+                    method
+                        .validate()
+                        .map_err(|msg| invalid(field("update.inverse"), msg))?;
+                    method
+                        .check_capabilities(physics)
+                        .map_err(|e| invalid(field("update.inverse"), e.to_string()))?;
+                }
+                SipInverse::Chain => needs(
+                    physics.inverse().is_some() && physics.vjp().is_some(),
+                    "a per-step control inverse and a VJP",
+                )?,
+                SipInverse::Episode(e) => {
+                    needs(
+                        physics.jvp().is_some() && physics.vjp().is_some(),
+                        "a JVP and a VJP",
+                    )?;
+                    check(e.mu >= 0.0 && e.mu.is_finite(), field("update.inverse.mu"), "must be ≥ 0")?;
+                    if let Some(a) = e.alpha {
+                        check(a >= 0.0 && a.is_finite(), field("update.inverse.alpha"), "must be ≥ 0")?;
+                    }
+                    check(e.tolerance > 0.0, field("update.inverse.tolerance"), "must be > 0")?;
+                    check(
+                        e.max_iterations >= 1,
+                        field("update.inverse.max_iterations"),
+                        "must be ≥ 1",
+                    )?;
+                    if let LinearSolver::Cg { tolerance, max_iterations } = e.solver {
+                        check(tolerance > 0.0, field("update.inverse.solver"), "CG tolerance must be > 0")?;
+                        check(max_iterations >= 1, field("update.inverse.solver"), "CG max_iterations must be ≥ 1")?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! The scenario file format: serde structs that mirror the RON file one to one.
+//!
+//! These are *raw* settings; [`super::Scenario::load`] validates them and builds the runtime
+//! objects. Every struct rejects unknown fields. Units are those of the simulator.
+
+use crate::inverse::InverseMethod;
+use crate::net::{Activation, OptimizerConfig};
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Scenario name, used for the default output directory `runs/<name>/<timestamp>/`.
+    pub name: String,
+    /// Free text shown by `validate`.
+    #[serde(default)]
+    pub description: String,
+    /// Which simulator and its parameters.
+    pub simulator: SimulatorSpec,
+    /// Episode length and how the network sees the system.
+    #[serde(default)]
+    pub episode: EpisodeSpec,
+    /// Initial states, targets and the train/validation/test split.
+    pub data: DataSpec,
+    /// The episode objective.
+    #[serde(default)]
+    pub objective: ObjectiveSpec,
+    /// Hidden layers of the network (input/output sizes follow from the simulator).
+    pub network: NetworkSpec,
+    /// Training methods to run and compare, in order.
+    pub methods: Vec<MethodSpec>,
+    /// Batch size, budget, logging and seed.
+    pub training: TrainingSpec,
+}
+
+/// Simulator name (as registered) and its parameter struct.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSpec {
+    /// Registered name, e.g. `"rotating_sine"`.
+    pub name: String,
+    /// The simulator's parameters, e.g. `(xi: 32.0, phi_deg: 45.0)`; `()` for defaults.
+    #[serde(default = "unit_value")]
+    pub params: ron::Value,
+}
+
+fn unit_value() -> ron::Value {
+    ron::Value::Unit
+}
+
+/// Whether the network acts at every step or plans all controls at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PolicyKind {
+    /// `u_t = f(obs(s_t, s*, t/T))` at every step.
+    #[default]
+    ClosedLoop,
+    /// `(u_0 … u_{T−1}) = f(s_0, s*)`: one network evaluation per episode.
+    OpenLoop,
+}
+
+/// One block of the closed-loop network input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Observation {
+    /// Current state `s_t / state_scale`.
+    State,
+    /// Target `s* / state_scale`.
+    Target,
+    /// Remaining error `(s* − s_t) / state_scale`.
+    Error,
+    /// Episode progress `t / T`.
+    Time,
+}
+
+/// Episode length and the network's view of the system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpisodeSpec {
+    /// Number of time steps `T` (1 for single-prediction inverse problems).
+    #[serde(default = "one")]
+    pub steps: usize,
+    /// Closed or open loop.
+    #[serde(default)]
+    pub policy: PolicyKind,
+    /// Closed-loop input blocks, in order (open loop always sees `[s_0, s*]`).
+    #[serde(default = "default_observe")]
+    pub observe: Vec<Observation>,
+    /// Per-component divisor applied to states and targets before the network sees them
+    /// (length `n`); default all ones.
+    #[serde(default)]
+    pub state_scale: Option<Vec<f64>>,
+    /// The network output is multiplied by this to give the control in physical units.
+    #[serde(default = "one_f64")]
+    pub control_scale: f64,
+}
+
+impl Default for EpisodeSpec {
+    fn default() -> Self {
+        EpisodeSpec {
+            steps: 1,
+            policy: PolicyKind::ClosedLoop,
+            observe: default_observe(),
+            state_scale: None,
+            control_scale: 1.0,
+        }
+    }
+}
+
+fn one() -> usize {
+    1
+}
+fn one_f64() -> f64 {
+    1.0
+}
+fn default_observe() -> Vec<Observation> {
+    vec![Observation::State, Observation::Target, Observation::Time]
+}
+
+/// Where scenes (initial state, target) come from, and how they are split.
+///
+/// Scene `k` is drawn from its own random stream seeded by `(seed, k)`: scenes
+/// `0..test_count` are the test set, the next `validation_count` the validation set, then the
+/// training pool. Fresh training scenes use indices from `2³²` on, disjoint from the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Seed of the scene streams (independent of the training seed).
+    #[serde(default)]
+    pub seed: u64,
+    /// How one scene is drawn.
+    pub scenes: SceneSource,
+    /// Fresh scenes every iteration, or a fixed pool.
+    #[serde(default)]
+    pub train: TrainSet,
+    /// Held-out scenes on which reported metrics are averaged.
+    #[serde(default = "hundred")]
+    pub test_count: usize,
+    /// Validation scenes (reported alongside the test metrics when non-zero).
+    #[serde(default)]
+    pub validation_count: usize,
+}
+
+fn hundred() -> usize {
+    100
+}
+
+/// How one scene is drawn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SceneSource {
+    /// A generator supplied by the simulator, by name (e.g. Burgers' `"gaussian_clash"`).
+    Generator(String),
+    /// Initial state and target sampled independently.
+    Sampled {
+        /// Initial state `s_0`.
+        initial: InitialSpec,
+        /// Target `s*`.
+        target: TargetSpec,
+    },
+}
+
+/// Initial-state distribution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum InitialSpec {
+    /// `s_0 = 0`.
+    Zeros,
+    /// The same `s_0` for every scene.
+    Fixed(Vec<f64>),
+    /// Each component uniform in `[low_i, high_i)`.
+    Uniform {
+        /// Lower bounds (length `n`).
+        low: Vec<f64>,
+        /// Upper bounds (length `n`).
+        high: Vec<f64>,
+    },
+}
+
+/// Target distribution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TargetSpec {
+    /// Return to the initial state (`s* = s_0`).
+    Initial,
+    /// The same target for every scene.
+    Fixed(Vec<f64>),
+    /// Each component uniform in `[low_i, high_i)`.
+    Uniform {
+        /// Lower bounds (length `n`).
+        low: Vec<f64>,
+        /// Upper bounds (length `n`).
+        high: Vec<f64>,
+    },
+    /// The state reached from `s_0` under controls drawn uniformly per step; those controls
+    /// are kept as ground truth (enables supervised training).
+    ReachedBy {
+        /// Lower bounds of each control component (length `m`).
+        low: Vec<f64>,
+        /// Upper bounds of each control component (length `m`).
+        high: Vec<f64>,
+    },
+}
+
+/// Training scenes.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub enum TrainSet {
+    /// New scenes every iteration.
+    #[default]
+    Fresh,
+    /// A fixed pool of `count` scenes; each iteration samples a mini-batch from it.
+    Pool(usize),
+}
+
+/// Objective `L = ½‖W (s_T − s*)‖² + ½ α Σ_t ‖u_t‖² + ½ β Σ_{t<T} ‖s_t − s*‖²`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveSpec {
+    /// Diagonal of `W` (length `n`); default all ones.
+    #[serde(default)]
+    pub terminal_weight: Option<Vec<f64>>,
+    /// Force penalty `α ≥ 0`.
+    #[serde(default)]
+    pub force_weight: f64,
+    /// Per-step tracking weight `β ≥ 0`.
+    #[serde(default)]
+    pub tracking_weight: f64,
+}
+
+impl Default for ObjectiveSpec {
+    fn default() -> Self {
+        ObjectiveSpec {
+            terminal_weight: None,
+            force_weight: 0.0,
+            tracking_weight: 0.0,
+        }
+    }
+}
+
+/// Network shape; input and output sizes follow from the simulator and episode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Hidden layer widths, e.g. `[32, 64, 32]`.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Output activation (default identity).
+    #[serde(default = "identity")]
+    pub output_activation: Activation,
+}
+
+fn identity() -> Activation {
+    Activation::Identity
+}
+
+/// One training method to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodSpec {
+    /// Display name (default: derived from update and optimizer, e.g. `sip+adam`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The update rule.
+    pub update: UpdateSpec,
+    /// First-order optimizer applied to the network.
+    pub optimizer: OptimizerConfig,
+    /// Clip the global gradient norm to this value.
+    #[serde(default)]
+    pub clip_grad_norm: Option<f64>,
+}
+
+/// Update rule: how an episode becomes a cotangent on every network output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum UpdateSpec {
+    /// Scale-invariant physics: Newton step of the loss, local physics inverse, proxy loss.
+    Sip {
+        /// Newton step size `η` in state space.
+        #[serde(default = "one_f64")]
+        eta: f64,
+        /// How the physics is inverted.
+        inverse: SipInverse,
+    },
+    /// Differentiable physics: back-propagation through the simulator (through time).
+    Dp {
+        /// Only propagate the terminal adjoint through the last `truncation` steps.
+        #[serde(default)]
+        truncation: Option<usize>,
+    },
+    /// Supervised regression on the scenes' ground-truth controls.
+    Supervised,
+}
+
+/// Physics inversion used by SIP.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SipInverse {
+    /// A step-level inverse (single-step problems, `steps: 1`).
+    Step(InverseMethod),
+    /// Inversion across time (METHOD §2): Gramian of per-step Jacobians, regularised least
+    /// squares, repeated Gauss-Newton with backtracking to `tolerance`.
+    Episode(EpisodeInverseSpec),
+    /// The simulator's per-step control inverse along a trajectory that spreads the
+    /// correction evenly over the steps.
+    Chain,
+}
+
+/// Settings of the inversion across time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpisodeInverseSpec {
+    /// Damping `μ ≥ 0` (penalises the change of the controls per Gauss-Newton iteration).
+    #[serde(default)]
+    pub mu: f64,
+    /// Force weight `α ≥ 0` of the inversion (default: the objective's `force_weight`).
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// Stop when `‖s_T(ũ) − s̃_T‖ ≤ tolerance`.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// Gauss-Newton iterations at most.
+    #[serde(default = "default_gn_iterations")]
+    pub max_iterations: usize,
+    /// Linear solver for the `n×n` system.
+    #[serde(default)]
+    pub solver: LinearSolver,
+}
+
+fn default_tolerance() -> f64 {
+    1e-8
+}
+fn default_gn_iterations() -> usize {
+    10
+}
+
+/// Linear solver for the Gramian system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub enum LinearSolver {
+    /// Dense for `n ≤ 16`, conjugate gradients above.
+    #[default]
+    Auto,
+    /// Dense Jacobians and Cholesky.
+    Dense,
+    /// Matrix-free conjugate gradients with JVP/VJP sweeps.
+    Cg {
+        /// Relative residual tolerance.
+        tolerance: f64,
+        /// Iterations at most.
+        max_iterations: usize,
+    },
+}
+
+/// Batch size, budget, logging and seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// Episodes per iteration.
+    pub batch: usize,
+    /// Number of iterations (at least one of `iterations` and `budget_s` must be given;
+    /// with both, training stops at whichever comes first).
+    #[serde(default)]
+    pub iterations: Option<usize>,
+    /// Wall-clock budget in seconds of training time (evaluation excluded).
+    #[serde(default)]
+    pub budget_s: Option<f64>,
+    /// Evaluate and log every this many iterations.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+    /// Seed of network initialisation and of training-scene draws.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_log_every() -> usize {
+    10
+}

@@ -1,0 +1,66 @@
+//! Derivative sweeps over a whole open-loop episode `s_{t+1} = P(s_t, u_t)`.
+//!
+//! With `A_t = ∂P/∂s`, `B_t = ∂P/∂u` at step `t` and `J_t = A_{T−1}···A_{t+1} B_t`, the
+//! episode map is linearised as `δs_T = Σ_t J_t δu_t`. A forward JVP sweep applies `J`, a
+//! backward VJP sweep applies `Jᵀ` (one VJP per step each).
+
+use crate::sim::{Jvp, Matrix, Vector, Vjp};
+
+/// `δs_T = Σ_t J_t δu_t` by a forward sweep of JVPs along `states[0..T]`, `controls[0..T]`.
+pub fn jvp_sweep<S: Jvp + ?Sized>(
+    sim: &S,
+    states: &[Vector],
+    controls: &[Vector],
+    d_controls: &[Vector],
+) -> Vector {
+    let mut ds = Vector::zeros(sim.state_dim());
+    for (t, u) in controls.iter().enumerate() {
+        ds = sim.jvp(&states[t], u, &ds, &d_controls[t]);
+    }
+    ds
+}
+
+/// `J_tᵀ λ` for every step by a backward sweep of VJPs, for a terminal cotangent `λ`.
+/// `extra(t)`, if given, is added to the state adjoint before it is propagated through step
+/// `t − 1` (tracking terms).
+pub fn vjp_sweep<S: Vjp + ?Sized>(
+    sim: &S,
+    states: &[Vector],
+    controls: &[Vector],
+    terminal: &Vector,
+    extra: Option<&dyn Fn(usize) -> Vector>,
+) -> Vec<Vector> {
+    let steps = controls.len();
+    let mut out = vec![Vector::zeros(0); steps];
+    let mut lambda = terminal.clone();
+    for t in (0..steps).rev() {
+        let (ls, lu) = sim.vjp(&states[t], &controls[t], &lambda);
+        out[t] = lu;
+        lambda = ls;
+        if let (Some(f), true) = (extra, t > 0) {
+            lambda += f(t);
+        }
+    }
+    out
+}
+
+/// Dense `J_t` (n×m) for every step, from the per-step Jacobians.
+pub fn episode_jacobians<S: Jvp + ?Sized>(
+    sim: &S,
+    states: &[Vector],
+    controls: &[Vector],
+) -> Vec<Matrix> {
+    let n = sim.state_dim();
+    let steps = controls.len();
+    let per_step: Vec<(Matrix, Matrix)> = (0..steps)
+        .map(|t| sim.jacobians(&states[t], &controls[t]))
+        .collect();
+    let mut out = vec![Matrix::zeros(0, 0); steps];
+    let mut phi = Matrix::identity(n, n);
+    for t in (0..steps).rev() {
+        let (a, b) = &per_step[t];
+        out[t] = &phi * b;
+        phi = &phi * a;
+    }
+    out
+}

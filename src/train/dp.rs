@@ -1,0 +1,101 @@
+//! Differentiable physics: the exact gradient of the episode objective by an adjoint sweep
+//! backwards over the episode (back-propagation through time).
+//!
+//! With `λ_T = W²(s_T − s*)`, for `t = T−1 … 0`:
+//! `∂L/∂u_t = B_tᵀ λ_{t+1} + α u_t`; closed loop, that cotangent goes through the network at
+//! step `t`, giving parameter gradients and an input cotangent `g_t`, and
+//! `λ_t = A_tᵀ λ_{t+1} + (∂obs/∂s_t)ᵀ g_t + β (s_t − s*)`. Open loop the controls do not see
+//! the states, so the cotangents are collected and applied in one backward pass. With a
+//! truncation window `k`, the adjoint is cut `k` steps before the end: `u_t` for
+//! `t < T − k` only sees its own force penalty.
+
+use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
+use crate::episode::Rollout;
+use crate::net::Mlp;
+use crate::scenario::PolicyKind;
+use crate::sim::{Scene, Vector};
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+
+/// The back-propagation-through-time update rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dp {
+    /// Truncation window `k` (steps), or the full episode.
+    pub truncation: Option<usize>,
+}
+
+impl Dp {
+    /// Whether the state adjoint `λ_t` still carries the terminal information, so that the
+    /// `k` controls `u_{T−k} … u_{T−1}` see the terminal error.
+    fn within_window(&self, t: usize, steps: usize) -> bool {
+        self.truncation.is_none_or(|k| steps - t < k)
+    }
+}
+
+impl UpdateRule for Dp {
+    fn update(
+        &self,
+        ctx: &Context<'_>,
+        net: &Mlp,
+        scenes: &[Scene],
+        rollout: &Rollout,
+    ) -> crate::Result<Update> {
+        let vjp = ctx.physics.require_vjp("back-propagation through the simulator")?;
+        let steps = ctx.policy.steps();
+        let batch = scenes.len();
+        let objective = ctx.objective;
+        let closed = ctx.policy.kind() == PolicyKind::ClosedLoop;
+        let mut lambda: Vec<Vector> = scenes
+            .iter()
+            .zip(&rollout.states)
+            .map(|(scene, states)| objective.terminal_gradient(&states[steps], &scene.target))
+            .collect();
+        let mut control_cotangents: Vec<Vec<Vector>> = vec![vec![Vector::zeros(0); steps]; batch];
+        let mut grads = None;
+        for t in (0..steps).rev() {
+            let pulled: Vec<(Vector, Vector)> = lambda
+                .par_iter()
+                .enumerate()
+                .map(|(b, l)| vjp.vjp(&rollout.states[b][t], &rollout.controls[b][t], l))
+                .collect();
+            let mut next_lambda = Vec::with_capacity(batch);
+            for (b, (ls, lu)) in pulled.into_iter().enumerate() {
+                control_cotangents[b][t] = lu + objective.force_gradient(&rollout.controls[b][t]);
+                next_lambda.push(ls);
+            }
+            if closed {
+                let scale = ctx.policy.control_scale();
+                let m = control_cotangents[0][t].len();
+                let cot = DMatrix::from_fn(m, batch, |i, b| control_cotangents[b][t][i] * scale);
+                let (g, input_cot) = net.backward_with_input(&rollout.inputs[t], &cot);
+                match grads.as_mut() {
+                    None => grads = Some(g),
+                    Some(acc) => acc.add_assign(&g),
+                }
+                for (b, l) in next_lambda.iter_mut().enumerate() {
+                    *l += ctx.policy.observation_state_vjp(input_cot.column(b).as_slice());
+                }
+            }
+            for (b, l) in next_lambda.iter_mut().enumerate() {
+                if !self.within_window(t, steps) {
+                    l.fill(0.0);
+                }
+                if t > 0 && objective.tracking_weight > 0.0 {
+                    *l += objective.tracking_gradient(&rollout.states[b][t], &scenes[b].target);
+                }
+            }
+            lambda = next_lambda;
+        }
+        let grads = match grads {
+            Some(mut g) => {
+                g.scale(1.0 / batch as f32);
+                g
+            }
+            None => backward_control_cotangents(ctx, net, rollout, &control_cotangents),
+        };
+        Ok(Update {
+            grads,
+            stats: UpdateStats::default(),
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! Metrics of a network on held-out scenes, averaged over the scenes.
+//!
+//! Always: `loss` (the objective per episode) and `final_error` `Σ_i (s_T,i − s*_i)²`.
+//! Episodes with more than one step add `total_force` `Σ_t Σ_i |u_t,i|` and `missing_force`
+//! `Σ_i |s*_i − s_T,i| / Δt` (the force still needed to close the final error in one more
+//! step). Then the simulator's own metrics (e.g. `x_dist`).
+
+use super::Context;
+use crate::episode::rollout;
+use crate::net::Mlp;
+use crate::sim::Scene;
+
+/// Named metric values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Metric names.
+    pub names: Vec<String>,
+    /// Mean over the scenes, in the order of `names`.
+    pub values: Vec<f64>,
+}
+
+impl Evaluation {
+    /// Value of metric `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.names.iter().position(|n| n == name).map(|i| self.values[i])
+    }
+}
+
+/// Names of the metrics [`evaluate`] reports for this context.
+pub fn metric_names(ctx: &Context<'_>) -> Vec<String> {
+    let mut names = vec!["loss".to_string(), "final_error".to_string()];
+    if ctx.policy.steps() > 1 {
+        names.push("total_force".into());
+        names.push("missing_force".into());
+    }
+    if let Some(m) = ctx.physics.metrics() {
+        names.extend(m.metric_names());
+    }
+    names
+}
+
+/// Runs `net` on `scenes` and averages the metrics.
+pub fn evaluate(ctx: &Context<'_>, net: &Mlp, scenes: &[Scene]) -> crate::Result<Evaluation> {
+    let names = metric_names(ctx);
+    let mut sums = vec![0.0; names.len()];
+    let dt = ctx.physics.sim().dt();
+    let multi_step = ctx.policy.steps() > 1;
+    const CHUNK: usize = 1024;
+    for chunk in scenes.chunks(CHUNK) {
+        let r = rollout(ctx.physics, ctx.policy, net, chunk)?;
+        for (b, scene) in chunk.iter().enumerate() {
+            let states = &r.states[b];
+            let controls = &r.controls[b];
+            let last = &states[states.len() - 1];
+            let mut values = vec![
+                ctx.objective.loss(states, controls, &scene.target),
+                (last - &scene.target).norm_squared(),
+            ];
+            if multi_step {
+                values.push(controls.iter().map(|u| u.lp_norm(1)).sum());
+                values.push((&scene.target - last).lp_norm(1) / dt);
+            }
+            if let Some(m) = ctx.physics.metrics() {
+                values.extend(m.evaluate(&scene.initial, &scene.target, controls, states));
+            }
+            for (s, v) in sums.iter_mut().zip(values) {
+                *s += v;
+            }
+        }
+    }
+    let count = scenes.len().max(1) as f64;
+    Ok(Evaluation {
+        names,
+        values: sums.into_iter().map(|s| s / count).collect(),
+    })
+}

@@ -1,0 +1,96 @@
+//! Training: update rules and the loop that applies them.
+//!
+//! Every update rule reduces a batch of episodes to a cotangent on every network output (or,
+//! for closed-loop back-propagation through time, directly to parameter gradients); the
+//! trainer applies the result with a first-order optimizer. The rule is the only difference
+//! between methods:
+//! - [`sip`]: Newton step of the loss, physics inversion, proxy loss `½‖u − sg(ũ)‖²`;
+//! - [`dp`]: back-propagation through the simulator (through time);
+//! - [`supervised`]: regression on ground-truth controls.
+
+pub mod dp;
+pub mod evaluate;
+pub mod sip;
+pub mod supervised;
+pub mod trainer;
+
+use crate::episode::{stack_for_backward, Policy, Rollout};
+use crate::net::{Mlp, ParamGrads};
+use crate::objective::Objective;
+use crate::scenario::{MethodSpec, UpdateSpec};
+use crate::sim::{Physics, Scene, Vector};
+
+pub use trainer::{Observer, TrainOutcome, Trainer};
+
+/// What an update rule sees of the problem.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The simulator.
+    pub physics: &'a Physics,
+    /// How the network is wired into the episode.
+    pub policy: &'a Policy,
+    /// The episode objective.
+    pub objective: &'a Objective,
+}
+
+/// Counters an update reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateStats {
+    /// Episodes whose physics inverse failed and fell back to the gradient step.
+    pub inverse_failures: usize,
+    /// Episodes whose iterative inverse stopped short of its tolerance (result still used).
+    pub inverse_unconverged: usize,
+}
+
+impl std::ops::AddAssign for UpdateStats {
+    fn add_assign(&mut self, other: Self) {
+        self.inverse_failures += other.inverse_failures;
+        self.inverse_unconverged += other.inverse_unconverged;
+    }
+}
+
+/// Parameter gradients of one iteration and its counters.
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// Gradient to hand to the optimizer.
+    pub grads: ParamGrads,
+    /// Counters.
+    pub stats: UpdateStats,
+}
+
+/// An update rule: batch of episodes → parameter gradient.
+pub trait UpdateRule: Send + Sync {
+    /// Computes the update for `rollout` of `scenes` produced by `net`.
+    fn update(
+        &self,
+        ctx: &Context<'_>,
+        net: &Mlp,
+        scenes: &[Scene],
+        rollout: &Rollout,
+    ) -> crate::Result<Update>;
+}
+
+/// Builds the rule a method names.
+pub fn rule_for(method: &MethodSpec, objective: &Objective) -> Box<dyn UpdateRule> {
+    match &method.update {
+        UpdateSpec::Sip { eta, inverse } => Box::new(sip::Sip::new(*eta, inverse.clone(), objective)),
+        UpdateSpec::Dp { truncation } => Box::new(dp::Dp {
+            truncation: *truncation,
+        }),
+        UpdateSpec::Supervised => Box::new(supervised::Supervised),
+    }
+}
+
+/// Parameter gradient of `Σ_b Σ_t ⟨g[b][t], u_t⟩` in one stacked backward pass, averaged over
+/// the batch.
+pub fn backward_control_cotangents(
+    ctx: &Context<'_>,
+    net: &Mlp,
+    rollout: &Rollout,
+    control_cotangents: &[Vec<Vector>],
+) -> ParamGrads {
+    let (inputs, cot) = stack_for_backward(ctx.policy, rollout, control_cotangents);
+    let mut grads = net.backward(&inputs, &cot);
+    grads.scale(1.0 / rollout.batch() as f32);
+    grads
+}

@@ -1,0 +1,33 @@
+//! Supervised regression on ground-truth controls: cotangent `u_t − u*_t` (loss
+//! `Σ_t ½‖u_t − u*_t‖²`), available when the scenes carry reference controls.
+
+use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
+use crate::episode::Rollout;
+use crate::net::Mlp;
+use crate::sim::{Scene, Vector};
+
+/// The supervised update rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Supervised;
+
+impl UpdateRule for Supervised {
+    fn update(
+        &self,
+        ctx: &Context<'_>,
+        net: &Mlp,
+        scenes: &[Scene],
+        rollout: &Rollout,
+    ) -> crate::Result<Update> {
+        let mut cotangents: Vec<Vec<Vector>> = Vec::with_capacity(scenes.len());
+        for (scene, controls) in scenes.iter().zip(&rollout.controls) {
+            let reference = scene.reference_controls.as_ref().ok_or_else(|| {
+                crate::Error::Config("supervised training needs scenes with ground-truth controls".into())
+            })?;
+            cotangents.push(controls.iter().zip(reference).map(|(u, r)| u - r).collect());
+        }
+        Ok(Update {
+            grads: backward_control_cotangents(ctx, net, rollout, &cotangents),
+            stats: UpdateStats::default(),
+        })
+    }
+}

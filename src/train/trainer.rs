@@ -1,0 +1,202 @@
+//! The training loop: draw scenes, roll out, apply the update rule, step the optimizer,
+//! evaluate on the test scenes every `log_every` iterations and report to an [`Observer`].
+
+use super::evaluate::{evaluate, metric_names, Evaluation};
+use super::{rule_for, Context, UpdateStats};
+use crate::episode::{rollout, Policy};
+use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
+use crate::objective::Objective;
+use crate::scenario::{method_name, Scenario};
+use crate::scenes::SceneSampler;
+use crate::sim::Scene;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// One logged evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRow {
+    /// Method display name.
+    pub method: String,
+    /// Iterations completed.
+    pub iteration: usize,
+    /// Training wall-clock seconds so far (evaluation excluded).
+    pub wall_s: f64,
+    /// Test metrics.
+    pub metrics: Evaluation,
+    /// Counters accumulated so far.
+    pub stats: UpdateStats,
+}
+
+/// Receives progress from the trainer (console lines, progress bars, files).
+pub trait Observer {
+    /// A method starts; `iterations` and `budget_s` are its limits.
+    fn on_start(&mut self, _method: &str, _iterations: Option<usize>, _budget_s: Option<f64>) {}
+    /// An evaluation was logged.
+    fn on_log(&mut self, _row: &LogRow) {}
+    /// A method finished.
+    fn on_finish(&mut self, _outcome: &TrainOutcome) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Result of training one method.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// Method display name.
+    pub method: String,
+    /// Iterations completed.
+    pub iterations: usize,
+    /// Training wall-clock seconds (evaluation excluded).
+    pub wall_s: f64,
+    /// Final test metrics.
+    pub metrics: Evaluation,
+    /// Final validation metrics, if the scenario has validation scenes.
+    pub validation: Option<Evaluation>,
+    /// Counters over the whole run.
+    pub stats: UpdateStats,
+    /// Every logged evaluation.
+    pub log: Vec<LogRow>,
+    /// The trained network.
+    pub net: Mlp,
+}
+
+/// Trains the methods of one scenario.
+#[derive(Debug)]
+pub struct Trainer<'a> {
+    scenario: &'a Scenario,
+    sampler: SceneSampler,
+    policy: Policy,
+    objective: Objective,
+    test_scenes: Vec<Scene>,
+    validation_scenes: Vec<Scene>,
+}
+
+impl<'a> Trainer<'a> {
+    /// Prepares the policy, objective and held-out scenes of `scenario`.
+    pub fn new(scenario: &'a Scenario) -> crate::Result<Self> {
+        let spec = &scenario.spec;
+        let sim = scenario.physics.sim();
+        let (n, m) = (sim.state_dim(), sim.control_dim());
+        let sampler = SceneSampler::new(scenario.physics.clone(), spec.data.clone(), spec.episode.steps);
+        let test: Vec<u64> = sampler.test_indices().collect();
+        let validation: Vec<u64> = sampler.validation_indices().collect();
+        Ok(Trainer {
+            scenario,
+            policy: Policy::new(&spec.episode, n, m),
+            objective: Objective::from_spec(&spec.objective, n),
+            test_scenes: sampler.scenes(&test)?,
+            validation_scenes: sampler.scenes(&validation)?,
+            sampler,
+        })
+    }
+
+    /// The context update rules see.
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            physics: &self.scenario.physics,
+            policy: &self.policy,
+            objective: &self.objective,
+        }
+    }
+
+    /// The held-out test scenes.
+    pub fn test_scenes(&self) -> &[Scene] {
+        &self.test_scenes
+    }
+
+    /// Names of the logged metrics.
+    pub fn metric_names(&self) -> Vec<String> {
+        metric_names(&self.context())
+    }
+
+    /// The initial network (same for every method: seeded by `training.seed`).
+    pub fn initial_network(&self) -> crate::Result<Mlp> {
+        Mlp::new(&self.scenario.network_config(), self.scenario.spec.training.seed)
+    }
+
+    /// Evaluates `net` on the test scenes.
+    pub fn evaluate(&self, net: &Mlp) -> crate::Result<Evaluation> {
+        evaluate(&self.context(), net, &self.test_scenes)
+    }
+
+    /// Trains method `index` of the scenario from the initial network.
+    pub fn train(&self, index: usize, observer: &mut dyn Observer) -> crate::Result<TrainOutcome> {
+        enable_flush_to_zero();
+        let spec = &self.scenario.spec;
+        let method = &spec.methods[index];
+        let name = method_name(method);
+        let training = &spec.training;
+        let ctx = self.context();
+        let rule = rule_for(method, &self.objective);
+        let mut net = self.initial_network()?;
+        let mut optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
+        let mut rng = ChaCha8Rng::seed_from_u64(training.seed);
+        observer.on_start(&name, training.iterations, training.budget_s);
+        let mut log = Vec::new();
+        let mut stats = UpdateStats::default();
+        let mut wall_s = 0.0;
+        let mut iteration = 0usize;
+        let mut record = |iteration: usize, wall_s: f64, stats: UpdateStats, net: &Mlp| -> crate::Result<()> {
+            let row = LogRow {
+                method: name.clone(),
+                iteration,
+                wall_s,
+                metrics: self.evaluate(net)?,
+                stats,
+            };
+            observer.on_log(&row);
+            log.push(row);
+            Ok(())
+        };
+        record(0, 0.0, stats, &net)?;
+        loop {
+            let done_iterations = training.iterations.is_some_and(|n| iteration >= n);
+            let done_budget = training.budget_s.is_some_and(|b| wall_s >= b);
+            if done_iterations || done_budget {
+                break;
+            }
+            let start = Instant::now();
+            let indices = self
+                .sampler
+                .train_indices(iteration as u64, training.batch, &mut rng);
+            let scenes = self.sampler.scenes(&indices)?;
+            let episodes = rollout(&self.scenario.physics, &self.policy, &net, &scenes)?;
+            let update = rule.update(&ctx, &net, &scenes, &episodes)?;
+            optimizer.step(&mut net, &update.grads);
+            stats += update.stats;
+            wall_s += start.elapsed().as_secs_f64();
+            iteration += 1;
+            if iteration % training.log_every == 0 {
+                record(iteration, wall_s, stats, &net)?;
+            }
+        }
+        if iteration % training.log_every != 0 {
+            record(iteration, wall_s, stats, &net)?;
+        }
+        let metrics = log.last().map(|r| r.metrics.clone()).unwrap_or_else(|| Evaluation {
+            names: vec![],
+            values: vec![],
+        });
+        let validation = if self.validation_scenes.is_empty() {
+            None
+        } else {
+            Some(evaluate(&ctx, &net, &self.validation_scenes)?)
+        };
+        let outcome = TrainOutcome {
+            method: name,
+            iterations: iteration,
+            wall_s,
+            metrics,
+            validation,
+            stats,
+            log,
+            net,
+        };
+        observer.on_finish(&outcome);
+        Ok(outcome)
+    }
+}
