@@ -180,7 +180,12 @@ impl Physics {
 
     /// A simulator with forward step, JVP and VJP.
     pub fn differentiable<S: Jvp + Vjp + 'static>(sim: S) -> Self {
-        let sim = Arc::new(sim);
+        Self::differentiable_arc(Arc::new(sim))
+    }
+
+    /// Like [`Physics::differentiable`], for a simulator already in an [`Arc`], so the caller
+    /// can pass the same object to [`Physics::with_inverse`] or [`Physics::with_scenes`].
+    pub fn differentiable_arc<S: Jvp + Vjp + 'static>(sim: Arc<S>) -> Self {
         let mut p = Self::from_arc(sim.clone());
         p.jvp = Some(sim.clone());
         p.vjp = Some(sim);

@@ -86,6 +86,12 @@ impl Registry {
         F: Fn(P) -> Result<Physics, ParamError> + Send + Sync + 'static,
     {
         let builder: Builder = Box::new(move |value: ron::Value| {
+            // `params: ()` parses as a unit value, which a derived struct deserializer rejects;
+            // read it as an empty struct so every field takes its serde default.
+            let value = match value {
+                ron::Value::Unit => ron::Value::Map(ron::Map::new()),
+                v => v,
+            };
             let params: P = value
                 .into_rust()
                 .map_err(|e| BuildError::Schema(e.to_string()))?;
