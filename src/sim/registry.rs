@@ -86,15 +86,15 @@ impl Registry {
         F: Fn(P) -> Result<Physics, ParamError> + Send + Sync + 'static,
     {
         let builder: Builder = Box::new(move |value: ron::Value| {
-            // `params: ()` parses as a unit value, which a derived struct deserializer rejects;
-            // read it as an empty struct so every field takes its serde default.
-            let value = match value {
-                ron::Value::Unit => ron::Value::Map(ron::Map::new()),
-                v => v,
-            };
-            let params: P = value
-                .into_rust()
-                .map_err(|e| BuildError::Schema(e.to_string()))?;
+            // `params: ()` means "no parameters": RON reads `()` as a unit value, which a
+            // struct with all-default fields only accepts as an empty map.
+            let params: P = match value {
+                ron::Value::Unit => ron::Value::Unit
+                    .into_rust()
+                    .or_else(|_| ron::Value::Map(ron::Map::new()).into_rust()),
+                other => other.into_rust(),
+            }
+            .map_err(|e| BuildError::Schema(e.to_string()))?;
             build(params).map_err(BuildError::Param)
         });
         self.entries.insert(

@@ -1,0 +1,114 @@
+//! Saddle-free Newton on `L(ũ) = ½‖P(s, ũ) − y‖²` (Dauphin et al. 2014), the inverse the
+//! paper used for the rotating sine.
+//!
+//! With `r = P(s, ũ) − y` and `B = ∂P/∂u`: gradient `∇L = Bᵀ r`, Hessian
+//! `H = BᵀB + Σᵢ rᵢ ∂²Pᵢ/∂u²` (the second term from
+//! [`ControlHessian`](crate::sim::ControlHessian)). Eigendecompose `H = V Λ V ᵀ`, replace each
+//! eigenvalue by `max(|λ|, min_curvature)`, and step `δ = −V |Λ|⁻¹ Vᵀ ∇L`, so negative
+//! curvature repels instead of attracting; `‖δ‖` is capped at `max_step` if given. Each step
+//! is backtracked on `L`, iterating until `‖r‖ ≤ tolerance`.
+
+use super::{all_finite, backtrack, residual, InverseOutcome, LineSearch};
+use crate::sim::{Physics, Vector};
+use crate::InverseError;
+
+/// Settings of [`solve`], copied from
+/// [`InverseMethod::SaddleFreeNewton`](super::InverseMethod::SaddleFreeNewton).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Settings {
+    pub tolerance: f64,
+    pub max_iterations: usize,
+    pub min_curvature: f64,
+    pub max_step: Option<f64>,
+}
+
+/// Saddle-free Newton iteration; see the module documentation.
+pub(super) fn solve(
+    physics: &Physics,
+    state: &Vector,
+    control: &Vector,
+    target: &Vector,
+    settings: Settings,
+) -> Result<InverseOutcome, InverseError> {
+    let missing = |capability: &'static str| InverseError::MissingCapability {
+        simulator: physics.name().to_string(),
+        capability,
+    };
+    let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
+    let hessian = physics
+        .hessian()
+        .ok_or_else(|| missing("control Hessian"))?;
+    let sim = physics.sim();
+    let mut u = control.clone();
+    let (mut r, mut norm) = residual(sim, state, &u, target)?;
+    for iteration in 0..settings.max_iterations {
+        if norm <= settings.tolerance {
+            return Ok(InverseOutcome {
+                control: u,
+                iterations: iteration,
+                residual: norm,
+            });
+        }
+        let (_, b) = jvp.jacobians(state, &u);
+        let gradient = b.tr_mul(&r);
+        let second = hessian.control_hessian(state, &u, &r);
+        let h = b.tr_mul(&b) + second;
+        let h = (&h + h.transpose()) * 0.5;
+        if !(all_finite(&h) && gradient.iter().all(|v| v.is_finite())) {
+            return Err(InverseError::Singular(
+                "non-finite gradient or Hessian".to_string(),
+            ));
+        }
+        let eigen = h.symmetric_eigen();
+        let v = &eigen.eigenvectors;
+        let scaled = v
+            .tr_mul(&gradient)
+            .zip_map(&eigen.eigenvalues, |g, lambda| {
+                g / lambda.abs().max(settings.min_curvature)
+            });
+        let mut direction = -(v * scaled);
+        if let Some(limit) = settings.max_step {
+            let length = direction.norm();
+            if length > limit {
+                direction *= limit / length;
+            }
+        }
+        if !direction.iter().all(|x| x.is_finite()) {
+            return Err(InverseError::Singular(
+                "non-finite saddle-free Newton step".to_string(),
+            ));
+        }
+        match backtrack(sim, state, &u, &direction, target, norm) {
+            LineSearch::Accepted(next, next_r, next_norm) => {
+                u = next;
+                r = next_r;
+                norm = next_norm;
+            }
+            LineSearch::NoDecrease => {
+                return Err(InverseError::NotConverged {
+                    residual: norm,
+                    tolerance: settings.tolerance,
+                    iterations: iteration,
+                })
+            }
+            LineSearch::NonFinite => {
+                return Err(InverseError::Singular(
+                    "every line-search trial was non-finite".to_string(),
+                ))
+            }
+        }
+    }
+    if norm <= settings.tolerance {
+        Ok(InverseOutcome {
+            control: u,
+            iterations: settings.max_iterations,
+            residual: norm,
+        })
+    } else {
+        Err(InverseError::NotConverged {
+            residual: norm,
+            tolerance: settings.tolerance,
+            iterations: settings.max_iterations,
+        })
+    }
+}
