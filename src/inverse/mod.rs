@@ -15,6 +15,7 @@
 //! [`solve`] dispatches on the method. It never panics on bad numbers: failures are
 //! [`InverseError`]s, so the trainer can fall back and count them.
 
+pub mod episode;
 mod analytic;
 mod newton;
 mod pseudo;
