@@ -3,7 +3,7 @@
 //!
 //! With `r = P(s, ũ) − y` and `B = ∂P/∂u`: gradient `∇L = Bᵀ r`, Hessian
 //! `H = BᵀB + Σᵢ rᵢ ∂²Pᵢ/∂u²` (the second term from
-//! [`ControlHessian`](crate::sim::ControlHessian)). Eigendecompose `H = V Λ V ᵀ`, replace each
+//! [`ControlHessian`](crate::sim::ControlHessian)). Eigendecompose `H = V Λ Vᵀ`, replace each
 //! eigenvalue by `max(|λ|, min_curvature)`, and step `δ = −V |Λ|⁻¹ Vᵀ ∇L`, so negative
 //! curvature repels instead of attracting; `‖δ‖` is capped at `max_step` if given. Each step
 //! is backtracked on `L`, iterating until `‖r‖ ≤ tolerance`.
