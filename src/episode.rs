@@ -99,7 +99,12 @@ impl Policy {
 
     /// Open-loop network input `[s_0, s*]` (scaled).
     pub fn open_loop_input(&self, scene: &Scene) -> Vec<f64> {
-        let mut obs: Vec<f64> = scene.initial.component_mul(&self.inv_scale).iter().copied().collect();
+        let mut obs: Vec<f64> = scene
+            .initial
+            .component_mul(&self.inv_scale)
+            .iter()
+            .copied()
+            .collect();
         obs.extend(scene.target.component_mul(&self.inv_scale).iter());
         obs
     }
@@ -204,7 +209,12 @@ fn rollout_open_loop(
         .map(|b| {
             let col = output.column(b);
             (0..policy.steps)
-                .map(|t| Vector::from_iterator(m, col.rows(t * m, m).iter().map(|x| x * policy.control_scale)))
+                .map(|t| {
+                    Vector::from_iterator(
+                        m,
+                        col.rows(t * m, m).iter().map(|x| x * policy.control_scale),
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -266,21 +276,20 @@ pub fn stack_for_backward(
             let steps = policy.steps;
             let mut inputs = DMatrix::zeros(in_dim, steps * batch);
             let mut cot = DMatrix::zeros(m, steps * batch);
-            for t in 0..steps {
-                for b in 0..batch {
+            for (b, episode) in control_cotangents.iter().enumerate() {
+                for (t, g) in episode.iter().enumerate() {
                     let col = t * batch + b;
                     inputs.set_column(col, &rollout.inputs[t].column(b));
-                    cot.set_column(col, &(&control_cotangents[b][t] * c));
+                    cot.set_column(col, &(g * c));
                 }
             }
             (inputs, cot)
         }
         PolicyKind::OpenLoop => {
             let mut cot = DMatrix::zeros(m * policy.steps, batch);
-            for b in 0..batch {
-                for t in 0..policy.steps {
-                    cot.view_mut((t * m, b), (m, 1))
-                        .copy_from(&(&control_cotangents[b][t] * c));
+            for (b, episode) in control_cotangents.iter().enumerate() {
+                for (t, g) in episode.iter().enumerate() {
+                    cot.view_mut((t * m, b), (m, 1)).copy_from(&(g * c));
                 }
             }
             (rollout.inputs[0].clone(), cot)

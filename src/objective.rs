@@ -33,7 +33,8 @@ impl Objective {
     pub fn loss(&self, states: &[Vector], controls: &[Vector], target: &Vector) -> f64 {
         let last = states.len() - 1;
         let terminal = 0.5 * self.weighted_sq(&(&states[last] - target));
-        let force = 0.5 * self.force_weight * controls.iter().map(|u| u.norm_squared()).sum::<f64>();
+        let force =
+            0.5 * self.force_weight * controls.iter().map(|u| u.norm_squared()).sum::<f64>();
         let tracking = if self.tracking_weight > 0.0 {
             0.5 * self.tracking_weight
                 * states[1..last]
@@ -47,7 +48,10 @@ impl Objective {
     }
 
     fn weighted_sq(&self, e: &Vector) -> f64 {
-        e.iter().zip(self.weight_sq.iter()).map(|(e, w)| w * e * e).sum()
+        e.iter()
+            .zip(self.weight_sq.iter())
+            .map(|(e, w)| w * e * e)
+            .sum()
     }
 
     /// `∂L/∂s_T = W² (s_T − s*)`.

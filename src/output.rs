@@ -20,7 +20,9 @@ pub fn default_out_dir(scenario: &str) -> PathBuf {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from("runs").join(scenario).join(utc_timestamp(secs))
+    PathBuf::from("runs")
+        .join(scenario)
+        .join(utc_timestamp(secs))
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) of a Unix time.
@@ -46,7 +48,11 @@ pub fn utc_timestamp(secs: u64) -> String {
 }
 
 /// Writes `metrics.csv`: one row per logged evaluation of every method.
-pub fn write_metrics_csv(path: &Path, metric_names: &[String], outcomes: &[TrainOutcome]) -> crate::Result<()> {
+pub fn write_metrics_csv(
+    path: &Path,
+    metric_names: &[String],
+    outcomes: &[TrainOutcome],
+) -> crate::Result<()> {
     let mut text = String::from("method,iteration,wall_s");
     for name in metric_names {
         text.push(',');
@@ -54,7 +60,10 @@ pub fn write_metrics_csv(path: &Path, metric_names: &[String], outcomes: &[Train
     }
     text.push_str(",inverse_failures,inverse_unconverged\n");
     for row in outcomes.iter().flat_map(|o| &o.log) {
-        text.push_str(&format!("{},{},{:.6}", row.method, row.iteration, row.wall_s));
+        text.push_str(&format!(
+            "{},{},{:.6}",
+            row.method, row.iteration, row.wall_s
+        ));
         for v in &row.metrics.values {
             text.push_str(&format!(",{v:.9e}"));
         }
@@ -87,8 +96,12 @@ pub fn summary_json(scenario: &str, outcomes: &[TrainOutcome]) -> serde_json::Va
                 "inverse_unconverged": o.stats.inverse_unconverged,
             });
             if let Some(v) = &o.validation {
-                let val: serde_json::Map<String, serde_json::Value> =
-                    v.names.iter().cloned().zip(v.values.iter().map(|x| json!(x))).collect();
+                let val: serde_json::Map<String, serde_json::Value> = v
+                    .names
+                    .iter()
+                    .cloned()
+                    .zip(v.values.iter().map(|x| json!(x)))
+                    .collect();
                 run["validation_metrics"] = json!(val);
             }
             run
@@ -122,19 +135,33 @@ pub fn comparison_table(outcomes: &[TrainOutcome]) -> String {
         return String::new();
     };
     let names = &first.metrics.names;
-    let width = outcomes.iter().map(|o| o.method.len()).max().unwrap_or(6).max(6);
-    let mut out = format!("{:<width$}  {:>10}  {:>9}", "method", "iterations", "wall_s");
+    let width = outcomes
+        .iter()
+        .map(|o| o.method.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut out = format!(
+        "{:<width$}  {:>10}  {:>9}",
+        "method", "iterations", "wall_s"
+    );
     for n in names {
         out.push_str(&format!("  {n:>13}"));
     }
     out.push('\n');
     for o in outcomes {
-        out.push_str(&format!("{:<width$}  {:>10}  {:>9.2}", o.method, o.iterations, o.wall_s));
+        out.push_str(&format!(
+            "{:<width$}  {:>10}  {:>9.2}",
+            o.method, o.iterations, o.wall_s
+        ));
         for v in &o.metrics.values {
             out.push_str(&format!("  {v:>13.4e}"));
         }
         if o.stats.inverse_failures > 0 {
-            out.push_str(&format!("  ({} inverse fallbacks)", o.stats.inverse_failures));
+            out.push_str(&format!(
+                "  ({} inverse fallbacks)",
+                o.stats.inverse_failures
+            ));
         }
         out.push('\n');
     }

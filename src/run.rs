@@ -56,8 +56,16 @@ pub fn run_scenario(
                 .join(", ")
         )));
     }
-    write_metrics_csv(&out_dir.join("metrics.csv"), &trainer.metric_names(), &outcomes)?;
-    write_summary(&out_dir.join("summary.json"), &scenario.spec.name, &outcomes)?;
+    write_metrics_csv(
+        &out_dir.join("metrics.csv"),
+        &trainer.metric_names(),
+        &outcomes,
+    )?;
+    write_summary(
+        &out_dir.join("summary.json"),
+        &scenario.spec.name,
+        &outcomes,
+    )?;
     Ok(RunReport {
         out_dir,
         table: comparison_table(&outcomes),
@@ -76,7 +84,10 @@ pub struct ExampleArgs {
 
 impl ExampleArgs {
     /// Parses `args` (without the program name); `default_scenario` if none is given.
-    pub fn parse(args: impl IntoIterator<Item = String>, default_scenario: &str) -> crate::Result<Self> {
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        default_scenario: &str,
+    ) -> crate::Result<Self> {
         let mut scenario = None;
         let mut out_dir = None;
         let mut args = args.into_iter();
@@ -115,7 +126,10 @@ impl ExampleArgs {
 
 /// Loads `args.scenario` with `registry`, trains every method with console progress, writes
 /// the results and prints the comparison table.
-pub fn run_example(args: &ExampleArgs, registry: &crate::sim::Registry) -> crate::Result<RunReport> {
+pub fn run_example(
+    args: &ExampleArgs,
+    registry: &crate::sim::Registry,
+) -> crate::Result<RunReport> {
     let scenario = Scenario::load_with(&args.scenario, registry)?;
     eprintln!(
         "scenario '{}' ({}): simulator '{}', {} method(s)",
@@ -128,7 +142,11 @@ pub fn run_example(args: &ExampleArgs, registry: &crate::sim::Registry) -> crate
         out_dir: args.out_dir.clone(),
         methods: None,
     };
-    let report = run_scenario(&scenario, &options, &mut crate::output::ConsoleObserver::default())?;
+    let report = run_scenario(
+        &scenario,
+        &options,
+        &mut crate::output::ConsoleObserver::default(),
+    )?;
     println!("{}", report.table);
     println!("results written to {}", report.out_dir.display());
     Ok(report)

@@ -37,13 +37,9 @@ fn mix(seed: u64, index: u64) -> u64 {
 fn uniform(rng: &mut ChaCha8Rng, low: &[f64], high: &[f64]) -> Vector {
     Vector::from_iterator(
         low.len(),
-        low.iter().zip(high).map(|(l, h)| {
-            if h > l {
-                rng.gen_range(*l..*h)
-            } else {
-                *l
-            }
-        }),
+        low.iter()
+            .zip(high)
+            .map(|(l, h)| if h > l { rng.gen_range(*l..*h) } else { *l }),
     )
 }
 

@@ -18,11 +18,15 @@ const BASE: &str = r#"(
 )"#;
 
 fn parse(source: &str) -> Result<Scenario, String> {
-    Scenario::parse(source, Path::new("bad.ron"), &Registry::with_builtins()).map_err(|e| e.to_string())
+    Scenario::parse(source, Path::new("bad.ron"), &Registry::with_builtins())
+        .map_err(|e| e.to_string())
 }
 
 fn error_of(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "test edit `{from}` not found in the base scenario");
+    assert!(
+        BASE.contains(from),
+        "test edit `{from}` not found in the base scenario"
+    );
     match parse(&BASE.replace(from, to)) {
         Ok(_) => panic!("scenario with `{to}` was accepted"),
         Err(e) => e,
@@ -31,7 +35,10 @@ fn error_of(from: &str, to: &str) -> String {
 
 fn assert_mentions(message: &str, parts: &[&str]) {
     for p in parts {
-        assert!(message.contains(p), "message {message:?} does not mention {p:?}");
+        assert!(
+            message.contains(p),
+            "message {message:?} does not mention {p:?}"
+        );
     }
 }
 
@@ -52,7 +59,10 @@ fn every_scenario_file_loads() {
             count += 1;
         }
     }
-    assert!(count >= 3, "expected at least three scenarios, found {count}");
+    assert!(
+        count >= 3,
+        "expected at least three scenarios, found {count}"
+    );
 }
 
 #[test]
@@ -94,7 +104,15 @@ fn unknown_simulator_parameter_is_rejected() {
 #[test]
 fn unknown_simulator_lists_the_known_ones() {
     let e = error_of("\"rotating_sine\"", "\"rotating_cosine\"");
-    assert_mentions(&e, &["bad.ron:3:", "rotating_cosine", "rotating_sine", "exponential"]);
+    assert_mentions(
+        &e,
+        &[
+            "bad.ron:3:",
+            "rotating_cosine",
+            "rotating_sine",
+            "exponential",
+        ],
+    );
 }
 
 #[test]
@@ -118,7 +136,10 @@ fn zero_width_hidden_layer_is_rejected() {
 #[test]
 fn wrong_length_bounds_are_rejected() {
     let e = error_of("low: [-1.0, -1.0]", "low: [-1.0]");
-    assert_mentions(&e, &["bad.ron:5:", "data.scenes.target.low", "expected 2 values"]);
+    assert_mentions(
+        &e,
+        &["bad.ron:5:", "data.scenes.target.low", "expected 2 values"],
+    );
 }
 
 #[test]
@@ -135,6 +156,8 @@ fn missing_budget_is_rejected() {
 
 #[test]
 fn missing_file_is_an_error_naming_it() {
-    let e = Scenario::load("scenarios/does_not_exist.ron").unwrap_err().to_string();
+    let e = Scenario::load("scenarios/does_not_exist.ron")
+        .unwrap_err()
+        .to_string();
     assert_mentions(&e, &["does_not_exist.ron", "cannot read"]);
 }

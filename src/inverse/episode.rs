@@ -94,7 +94,8 @@ pub fn invert_episode(
             if let Ok(trial_states) = simulate(physics, initial, &trial, 0) {
                 let value = merit(&trial_states, &trial);
                 if value.is_finite() && value < current {
-                    let step_norm = scale * delta.iter().map(|d| d.norm_squared()).sum::<f64>().sqrt();
+                    let step_norm =
+                        scale * delta.iter().map(|d| d.norm_squared()).sum::<f64>().sqrt();
                     let size = u.iter().map(|x| x.norm_squared()).sum::<f64>().sqrt();
                     stationary = step_norm <= 1e-12 * (1.0 + size);
                     u = trial;
@@ -185,7 +186,9 @@ fn gauss_newton_step(
     if delta.iter().all(|d| d.iter().all(|x| x.is_finite())) {
         Ok(delta)
     } else {
-        Err(InverseError::Singular("non-finite Gauss-Newton step".into()))
+        Err(InverseError::Singular(
+            "non-finite Gauss-Newton step".into(),
+        ))
     }
 }
 
@@ -260,7 +263,10 @@ pub fn invert_chain(
         let u = inverse.control_inverse(&state, &controls[t], &goal)?;
         state = physics.sim().step(&state, &u);
         if !state.iter().all(|x| x.is_finite()) {
-            return Err(InverseError::Singular(format!("non-finite state at step {}", t + 1)));
+            return Err(InverseError::Singular(format!(
+                "non-finite state at step {}",
+                t + 1
+            )));
         }
         out.push(u);
     }

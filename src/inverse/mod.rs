@@ -15,8 +15,8 @@
 //! [`solve`] dispatches on the method. It never panics on bad numbers: failures are
 //! [`InverseError`]s, so the trainer can fall back and count them.
 
-pub mod episode;
 mod analytic;
+pub mod episode;
 mod newton;
 mod pseudo;
 mod saddle_free;

@@ -55,9 +55,8 @@ fn mask_comments(source: &str) -> Vec<u8> {
                 }
                 i += 1;
             }
-            for k in i..(i + 2).min(bytes.len()) {
-                out[k] = b' ';
-            }
+            let end = (i + 2).min(bytes.len());
+            out[i..end].fill(b' ');
             i += 2;
         } else if bytes[i] == b'"' {
             i += 1;

@@ -199,7 +199,13 @@ fn check_len(v: &[f64], len: usize, field: &str, what: &str) -> Result<(), Inval
     )
 }
 
-fn check_box(low: &[f64], high: &[f64], len: usize, field: &str, what: &str) -> Result<(), Invalid> {
+fn check_box(
+    low: &[f64],
+    high: &[f64],
+    len: usize,
+    field: &str,
+    what: &str,
+) -> Result<(), Invalid> {
     check_len(low, len, &format!("{field}.low"), what)?;
     check_len(high, len, &format!("{field}.high"), what)?;
     check(
@@ -307,7 +313,10 @@ fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Resu
                         physics.name()
                     )
                 } else {
-                    format!("unknown generator '{name}'; expected one of: {}", names.join(", "))
+                    format!(
+                        "unknown generator '{name}'; expected one of: {}",
+                        names.join(", ")
+                    )
                 },
             )
         }
@@ -345,13 +354,20 @@ fn validate_method(
         .validate()
         .map_err(|msg| invalid(field("optimizer"), msg))?;
     if let Some(c) = method.clip_grad_norm {
-        check(c > 0.0 && c.is_finite(), field("clip_grad_norm"), "must be > 0")?;
+        check(
+            c > 0.0 && c.is_finite(),
+            field("clip_grad_norm"),
+            "must be > 0",
+        )?;
     }
     let needs = |ok: bool, what: &str| {
         check(
             ok,
             field("update"),
-            format!("needs {what}, which simulator '{}' does not provide", physics.name()),
+            format!(
+                "needs {what}, which simulator '{}' does not provide",
+                physics.name()
+            ),
         )
     };
     match &method.update {
@@ -403,19 +419,43 @@ fn validate_method(
                         physics.jvp().is_some() && physics.vjp().is_some(),
                         "a JVP and a VJP",
                     )?;
-                    check(e.mu >= 0.0 && e.mu.is_finite(), field("update.inverse.mu"), "must be ≥ 0")?;
+                    check(
+                        e.mu >= 0.0 && e.mu.is_finite(),
+                        field("update.inverse.mu"),
+                        "must be ≥ 0",
+                    )?;
                     if let Some(a) = e.alpha {
-                        check(a >= 0.0 && a.is_finite(), field("update.inverse.alpha"), "must be ≥ 0")?;
+                        check(
+                            a >= 0.0 && a.is_finite(),
+                            field("update.inverse.alpha"),
+                            "must be ≥ 0",
+                        )?;
                     }
-                    check(e.tolerance > 0.0, field("update.inverse.tolerance"), "must be > 0")?;
+                    check(
+                        e.tolerance > 0.0,
+                        field("update.inverse.tolerance"),
+                        "must be > 0",
+                    )?;
                     check(
                         e.max_iterations >= 1,
                         field("update.inverse.max_iterations"),
                         "must be ≥ 1",
                     )?;
-                    if let LinearSolver::Cg { tolerance, max_iterations } = e.solver {
-                        check(tolerance > 0.0, field("update.inverse.solver"), "CG tolerance must be > 0")?;
-                        check(max_iterations >= 1, field("update.inverse.solver"), "CG max_iterations must be ≥ 1")?;
+                    if let LinearSolver::Cg {
+                        tolerance,
+                        max_iterations,
+                    } = e.solver
+                    {
+                        check(
+                            tolerance > 0.0,
+                            field("update.inverse.solver"),
+                            "CG tolerance must be > 0",
+                        )?;
+                        check(
+                            max_iterations >= 1,
+                            field("update.inverse.solver"),
+                            "CG max_iterations must be ≥ 1",
+                        )?;
                     }
                 }
             }

@@ -40,7 +40,9 @@ impl UpdateRule for Dp {
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {
-        let vjp = ctx.physics.require_vjp("back-propagation through the simulator")?;
+        let vjp = ctx
+            .physics
+            .require_vjp("back-propagation through the simulator")?;
         let steps = ctx.policy.steps();
         let batch = scenes.len();
         let objective = ctx.objective;
@@ -73,7 +75,9 @@ impl UpdateRule for Dp {
                     Some(acc) => acc.add_assign(&g),
                 }
                 for (b, l) in next_lambda.iter_mut().enumerate() {
-                    *l += ctx.policy.observation_state_vjp(input_cot.column(b).as_slice());
+                    *l += ctx
+                        .policy
+                        .observation_state_vjp(input_cot.column(b).as_slice());
                 }
             }
             for (b, l) in next_lambda.iter_mut().enumerate() {

@@ -22,7 +22,10 @@ pub struct Evaluation {
 impl Evaluation {
     /// Value of metric `name`.
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.names.iter().position(|n| n == name).map(|i| self.values[i])
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.values[i])
     }
 }
 

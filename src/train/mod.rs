@@ -73,7 +73,9 @@ pub trait UpdateRule: Send + Sync {
 /// Builds the rule a method names.
 pub fn rule_for(method: &MethodSpec, objective: &Objective) -> Box<dyn UpdateRule> {
     match &method.update {
-        UpdateSpec::Sip { eta, inverse } => Box::new(sip::Sip::new(*eta, inverse.clone(), objective)),
+        UpdateSpec::Sip { eta, inverse } => {
+            Box::new(sip::Sip::new(*eta, inverse.clone(), objective))
+        }
         UpdateSpec::Dp { truncation } => Box::new(dp::Dp {
             truncation: *truncation,
         }),

@@ -87,7 +87,9 @@ pub fn open_loop_gradient(
 ) -> crate::Result<Vec<Vector>> {
     let vjp = ctx.physics.require_vjp("the gradient step")?;
     let steps = controls.len();
-    let terminal = ctx.objective.terminal_gradient(&states[steps], &scene.target);
+    let terminal = ctx
+        .objective
+        .terminal_gradient(&states[steps], &scene.target);
     let tracking = |t: usize| ctx.objective.tracking_gradient(&states[t], &scene.target);
     let extra: Option<&dyn Fn(usize) -> Vector> = if ctx.objective.tracking_weight > 0.0 {
         Some(&tracking)
@@ -113,12 +115,12 @@ impl UpdateRule for Sip {
             .par_iter()
             .zip(&rollout.states)
             .zip(&rollout.controls)
-            .map(|((scene, states), controls)| {
-                match self.invert(ctx, scene, states, controls) {
+            .map(
+                |((scene, states), controls)| match self.invert(ctx, scene, states, controls) {
                     Ok((c, converged)) => Inverted::Controls(c, converged),
                     Err(_) => Inverted::Failed,
-                }
-            })
+                },
+            )
             .collect();
         let mut stats = UpdateStats::default();
         let mut cotangents = Vec::with_capacity(scenes.len());
@@ -133,7 +135,12 @@ impl UpdateRule for Sip {
                 }
                 Inverted::Failed => {
                     stats.inverse_failures += 1;
-                    cotangents.push(open_loop_gradient(ctx, &scenes[b], &rollout.states[b], controls)?);
+                    cotangents.push(open_loop_gradient(
+                        ctx,
+                        &scenes[b],
+                        &rollout.states[b],
+                        controls,
+                    )?);
                 }
             }
         }

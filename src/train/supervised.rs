@@ -21,7 +21,9 @@ impl UpdateRule for Supervised {
         let mut cotangents: Vec<Vec<Vector>> = Vec::with_capacity(scenes.len());
         for (scene, controls) in scenes.iter().zip(&rollout.controls) {
             let reference = scene.reference_controls.as_ref().ok_or_else(|| {
-                crate::Error::Config("supervised training needs scenes with ground-truth controls".into())
+                crate::Error::Config(
+                    "supervised training needs scenes with ground-truth controls".into(),
+                )
             })?;
             cotangents.push(controls.iter().zip(reference).map(|(u, r)| u - r).collect());
         }

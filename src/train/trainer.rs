@@ -81,7 +81,11 @@ impl<'a> Trainer<'a> {
         let spec = &scenario.spec;
         let sim = scenario.physics.sim();
         let (n, m) = (sim.state_dim(), sim.control_dim());
-        let sampler = SceneSampler::new(scenario.physics.clone(), spec.data.clone(), spec.episode.steps);
+        let sampler = SceneSampler::new(
+            scenario.physics.clone(),
+            spec.data.clone(),
+            spec.episode.steps,
+        );
         let test: Vec<u64> = sampler.test_indices().collect();
         let validation: Vec<u64> = sampler.validation_indices().collect();
         Ok(Trainer {
@@ -115,7 +119,10 @@ impl<'a> Trainer<'a> {
 
     /// The initial network (same for every method: seeded by `training.seed`).
     pub fn initial_network(&self) -> crate::Result<Mlp> {
-        Mlp::new(&self.scenario.network_config(), self.scenario.spec.training.seed)
+        Mlp::new(
+            &self.scenario.network_config(),
+            self.scenario.spec.training.seed,
+        )
     }
 
     /// Evaluates `net` on the test scenes.
@@ -140,18 +147,19 @@ impl<'a> Trainer<'a> {
         let mut stats = UpdateStats::default();
         let mut wall_s = 0.0;
         let mut iteration = 0usize;
-        let mut record = |iteration: usize, wall_s: f64, stats: UpdateStats, net: &Mlp| -> crate::Result<()> {
-            let row = LogRow {
-                method: name.clone(),
-                iteration,
-                wall_s,
-                metrics: self.evaluate(net)?,
-                stats,
+        let mut record =
+            |iteration: usize, wall_s: f64, stats: UpdateStats, net: &Mlp| -> crate::Result<()> {
+                let row = LogRow {
+                    method: name.clone(),
+                    iteration,
+                    wall_s,
+                    metrics: self.evaluate(net)?,
+                    stats,
+                };
+                observer.on_log(&row);
+                log.push(row);
+                Ok(())
             };
-            observer.on_log(&row);
-            log.push(row);
-            Ok(())
-        };
         record(0, 0.0, stats, &net)?;
         loop {
             let done_iterations = training.iterations.is_some_and(|n| iteration >= n);
@@ -177,10 +185,13 @@ impl<'a> Trainer<'a> {
         if iteration % training.log_every != 0 {
             record(iteration, wall_s, stats, &net)?;
         }
-        let metrics = log.last().map(|r| r.metrics.clone()).unwrap_or_else(|| Evaluation {
-            names: vec![],
-            values: vec![],
-        });
+        let metrics = log
+            .last()
+            .map(|r| r.metrics.clone())
+            .unwrap_or_else(|| Evaluation {
+                names: vec![],
+                values: vec![],
+            });
         let validation = if self.validation_scenes.is_empty() {
             None
         } else {
