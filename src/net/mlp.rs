@@ -1,0 +1,405 @@
+//! Fully connected network with runtime-shaped layers built on dfdx tensors.
+//!
+//! dfdx 0.13's `nn::Linear` has compile-time widths, but our widths come from a scenario file,
+//! so each layer is a pair of runtime-shaped tensors: weight `W` of shape `(out, in)` (PyTorch
+//! layout) and bias `b` of shape `(out,)`. A layer computes `h' = σ(h Wᵀ + b)` on a row-major
+//! `(batch, in)` activation.
+
+use std::fmt;
+
+use dfdx::prelude::{
+    Axes2, Axis, Backward, Cpu, Gradients, HasShape, Merge, NoneTape, Shape, SumTo, Tape, Tensor,
+    TensorFromVec, Trace, TryMatMul,
+};
+use dfdx::tensor_ops::{BroadcastTo, PermuteTo};
+use nalgebra::DMatrix;
+use rand::distributions::{Distribution, Uniform};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::grads::ParamGrads;
+use crate::{Error, Result};
+
+/// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major.
+pub(super) type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
+/// Runtime-shaped 1-D tensor of `f32` on the CPU.
+pub(super) type Vector = Tensor<(usize,), f32, Cpu>;
+
+/// Element-wise nonlinearity applied after each layer. RON names: `relu`, `tanh`, `sigmoid`,
+/// `identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `max(x, 0)`; derivative taken as 0 at `x = 0`.
+    Relu,
+    /// `tanh(x)`.
+    Tanh,
+    /// `1 / (1 + e^{-x})`.
+    Sigmoid,
+    /// `x` (no nonlinearity, e.g. for an unbounded output layer).
+    Identity,
+}
+
+impl Activation {
+    /// The RON / display name: `"relu"`, `"tanh"`, `"sigmoid"` or `"identity"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Identity => "identity",
+        }
+    }
+
+    fn apply<T: Tape<f32, Cpu>>(self, x: Matrix<T>) -> Matrix<T> {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => x.sigmoid(),
+            Activation::Identity => x,
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Shape of a multilayer perceptron, as written in a scenario file, e.g.
+/// `(inputs: 4, hidden: [32, 32], outputs: 1, activation: tanh, output_activation: identity)`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlpConfig {
+    /// Number of inputs per sample (≥ 1).
+    pub inputs: usize,
+    /// Widths of the hidden layers, first to last (each ≥ 1; may be empty for a linear map).
+    pub hidden: Vec<usize>,
+    /// Number of outputs per sample (≥ 1).
+    pub outputs: usize,
+    /// Nonlinearity after every hidden layer.
+    pub activation: Activation,
+    /// Nonlinearity after the output layer.
+    pub output_activation: Activation,
+}
+
+impl MlpConfig {
+    /// Checks that every width is at least 1. The message names the offending field.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.inputs == 0 {
+            return Err("network field `inputs` must be at least 1, got 0".into());
+        }
+        if self.outputs == 0 {
+            return Err("network field `outputs` must be at least 1, got 0".into());
+        }
+        if let Some(i) = self.hidden.iter().position(|&w| w == 0) {
+            return Err(format!(
+                "network field `hidden[{i}]` must be at least 1, got 0 (hidden = {:?})",
+                self.hidden
+            ));
+        }
+        Ok(())
+    }
+
+    /// Layer widths including input and output: `[inputs, hidden..., outputs]`.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut w = Vec::with_capacity(self.hidden.len() + 2);
+        w.push(self.inputs);
+        w.extend_from_slice(&self.hidden);
+        w.push(self.outputs);
+        w
+    }
+
+    /// Total number of scalar parameters `Σ_layers (in·out + out)`.
+    pub fn num_parameters(&self) -> usize {
+        self.widths().windows(2).map(|p| p[0] * p[1] + p[1]).sum()
+    }
+}
+
+/// One affine layer: weight `(out, in)`, bias `(out,)`.
+#[derive(Clone)]
+pub(super) struct Layer {
+    pub(super) weight: Matrix,
+    pub(super) bias: Vector,
+}
+
+/// Multilayer perceptron `f: ℝ^inputs → ℝ^outputs` with `f32` parameters, evaluated on batches.
+///
+/// Parameter order (used by [`Mlp::parameters`], [`ParamGrads::to_vec`], the saved file and the
+/// optimizer state): layer by layer from the input; within a layer the weight `(out, in)`
+/// row-major (PyTorch layout), then the bias `(out,)`.
+///
+/// Cloning is cheap (tensors share storage copy-on-write).
+#[derive(Clone)]
+pub struct Mlp {
+    pub(super) config: MlpConfig,
+    pub(super) dev: Cpu,
+    pub(super) layers: Vec<Layer>,
+}
+
+impl fmt::Debug for Mlp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mlp")
+            .field("config", &self.config)
+            .field("num_parameters", &self.num_parameters())
+            .finish()
+    }
+}
+
+impl Mlp {
+    /// Builds a network with deterministic initial parameters drawn from `seed` (ChaCha8):
+    /// every weight and bias of a layer is uniform in `±1/√fan_in`, as PyTorch's and dfdx's
+    /// `Linear` default. Same config and seed ⇒ bit-identical parameters.
+    ///
+    /// Returns [`Error::Network`] if any width is zero.
+    pub fn new(config: &MlpConfig, seed: u64) -> Result<Mlp> {
+        config.validate().map_err(Error::Network)?;
+        let dev = Cpu::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let widths = config.widths();
+        let layers = widths
+            .windows(2)
+            .map(|p| {
+                let (fan_in, fan_out) = (p[0], p[1]);
+                let bound = 1.0 / (fan_in as f32).sqrt();
+                let dist = Uniform::new_inclusive(-bound, bound);
+                let w: Vec<f32> = (0..fan_in * fan_out)
+                    .map(|_| dist.sample(&mut rng))
+                    .collect();
+                let b: Vec<f32> = (0..fan_out).map(|_| dist.sample(&mut rng)).collect();
+                Layer {
+                    weight: dev.tensor_from_vec(w, (fan_out, fan_in)),
+                    bias: dev.tensor_from_vec(b, (fan_out,)),
+                }
+            })
+            .collect();
+        Ok(Mlp {
+            config: config.clone(),
+            dev,
+            layers,
+        })
+    }
+
+    /// The configuration this network was built from.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// Total number of scalar parameters.
+    pub fn num_parameters(&self) -> usize {
+        self.config.num_parameters()
+    }
+
+    /// Evaluates the network on a batch without recording a tape.
+    ///
+    /// `inputs` is `(inputs × batch)`: each column one sample. Returns `(outputs × batch)`.
+    /// A batch of 0 returns an empty `(outputs × 0)` matrix.
+    ///
+    /// # Panics
+    /// If `inputs.nrows()` differs from the configured number of inputs (a programming error).
+    pub fn forward(&self, inputs: &DMatrix<f64>) -> DMatrix<f64> {
+        self.check_inputs(inputs);
+        let batch = inputs.ncols();
+        if batch == 0 {
+            return DMatrix::zeros(self.config.outputs, 0);
+        }
+        let out = self.run(self.input_tensor(inputs));
+        to_dmatrix(&out.as_vec(), self.config.outputs, batch)
+    }
+
+    /// Gradient with respect to the parameters of `L = Σ_{i,b} cot[i,b] · f(inputs)[i,b]`,
+    /// i.e. the vector–Jacobian product of the parameters with the output cotangent, summed
+    /// over the batch. Shapes as in [`Mlp::forward`]; `output_cotangent` is `(outputs × batch)`.
+    /// A batch of 0 gives zero gradients.
+    ///
+    /// # Panics
+    /// If the shapes of `inputs` or `output_cotangent` do not match the network.
+    pub fn backward(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) -> ParamGrads {
+        self.backward_with_input(inputs, output_cotangent).0
+    }
+
+    /// Like [`Mlp::backward`], and also returns the input cotangent `(∂f/∂x)ᵀ · cot` of each
+    /// sample as an `(inputs × batch)` matrix (for back-propagation through a closed loop).
+    ///
+    /// # Panics
+    /// If the shapes of `inputs` or `output_cotangent` do not match the network.
+    pub fn backward_with_input(
+        &self,
+        inputs: &DMatrix<f64>,
+        output_cotangent: &DMatrix<f64>,
+    ) -> (ParamGrads, DMatrix<f64>) {
+        self.check_inputs(inputs);
+        let batch = inputs.ncols();
+        assert!(
+            output_cotangent.nrows() == self.config.outputs && output_cotangent.ncols() == batch,
+            "output cotangent is {}×{}, expected {}×{} (outputs × batch)",
+            output_cotangent.nrows(),
+            output_cotangent.ncols(),
+            self.config.outputs,
+            batch
+        );
+        if batch == 0 {
+            return (
+                ParamGrads::zeros(self),
+                DMatrix::zeros(self.config.inputs, 0),
+            );
+        }
+        let x = self.input_tensor(inputs);
+        // A leaky tape keeps the gradient of the input leaf too (`alloc_grads` would not).
+        let out = self.run(x.trace(Gradients::leaky()));
+        let cot = self
+            .dev
+            .tensor_from_vec(to_f32(output_cotangent), (batch, self.config.outputs));
+        // dfdx has no way to seed backward with a cotangent; `Σ out ⊙ cot` is exact.
+        let grads = (out * cot).sum::<(), _>().backward();
+        let mut tensors = Vec::with_capacity(2 * self.layers.len());
+        for layer in &self.layers {
+            tensors.push(grads.get(&layer.weight).as_vec());
+            tensors.push(grads.get(&layer.bias).as_vec());
+        }
+        let dx = to_dmatrix(&grads.get(&x).as_vec(), self.config.inputs, batch);
+        (ParamGrads { tensors }, dx)
+    }
+
+    /// All parameters as one flat vector, in the documented order (see [`Mlp`]).
+    pub fn parameters(&self) -> Vec<f32> {
+        let mut v = Vec::with_capacity(self.num_parameters());
+        for layer in &self.layers {
+            v.extend(layer.weight.as_vec());
+            v.extend(layer.bias.as_vec());
+        }
+        v
+    }
+
+    /// Overwrites all parameters from a flat vector in the documented order.
+    ///
+    /// Returns [`Error::Network`] if `values.len()` differs from [`Mlp::num_parameters`].
+    pub fn set_parameters(&mut self, values: &[f32]) -> Result<()> {
+        let n = self.num_parameters();
+        if values.len() != n {
+            return Err(Error::Network(format!(
+                "parameter vector has {} values, the network has {n}",
+                values.len()
+            )));
+        }
+        let mut rest = values;
+        for layer in &mut self.layers {
+            let (w, r) = rest.split_at(layer.weight.shape().num_elements());
+            layer.weight.copy_from(w);
+            let (b, r) = r.split_at(layer.bias.shape().0);
+            layer.bias.copy_from(b);
+            rest = r;
+        }
+        Ok(())
+    }
+
+    fn check_inputs(&self, inputs: &DMatrix<f64>) {
+        assert!(
+            inputs.nrows() == self.config.inputs,
+            "network input has {} rows, expected {} (inputs × batch)",
+            inputs.nrows(),
+            self.config.inputs
+        );
+    }
+
+    /// `(inputs × batch)` column-major ⇒ row-major `(batch, inputs)` tensor: same memory order.
+    fn input_tensor(&self, inputs: &DMatrix<f64>) -> Matrix {
+        self.dev
+            .tensor_from_vec(to_f32(inputs), (inputs.ncols(), self.config.inputs))
+    }
+
+    /// Forward pass on a row-major `(batch, inputs)` tensor, with or without a tape.
+    fn run<T: Tape<f32, Cpu> + Merge<NoneTape>>(&self, x: Matrix<T>) -> Matrix<T> {
+        let last = self.layers.len() - 1;
+        let mut h = x;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let shape = (h.shape().0, layer.weight.shape().0);
+            let wt = layer
+                .weight
+                .clone()
+                .permute::<(usize, usize), Axes2<1, 0>>();
+            let b = layer
+                .bias
+                .clone()
+                .broadcast_like::<(usize, usize), Axis<0>>(&shape);
+            let z = h.matmul(wt) + b;
+            let act = if i == last {
+                self.config.output_activation
+            } else {
+                self.config.activation
+            };
+            h = act.apply(z);
+        }
+        h
+    }
+}
+
+fn to_f32(m: &DMatrix<f64>) -> Vec<f32> {
+    m.iter().map(|&v| v as f32).collect()
+}
+
+/// Row-major `(batch, rows)` data ⇒ `(rows × batch)` column-major matrix (same memory order).
+fn to_dmatrix(data: &[f32], rows: usize, batch: usize) -> DMatrix<f64> {
+    DMatrix::from_iterator(rows, batch, data.iter().map(|&v| f64::from(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> MlpConfig {
+        MlpConfig {
+            inputs: 3,
+            hidden: vec![5, 4],
+            outputs: 2,
+            activation: Activation::Tanh,
+            output_activation: Activation::Identity,
+        }
+    }
+
+    #[test]
+    fn parameter_count_and_order() {
+        let net = Mlp::new(&config(), 1).unwrap();
+        assert_eq!(net.num_parameters(), 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2);
+        let p = net.parameters();
+        assert_eq!(p.len(), net.num_parameters());
+        // First block is the first weight, row-major (out, in).
+        assert_eq!(&p[..15], &net.layers[0].weight.as_vec()[..]);
+        assert_eq!(&p[15..20], &net.layers[0].bias.as_vec()[..]);
+    }
+
+    #[test]
+    fn forward_matches_manual_affine_layer() {
+        let cfg = MlpConfig {
+            inputs: 2,
+            hidden: vec![],
+            outputs: 3,
+            activation: Activation::Relu,
+            output_activation: Activation::Identity,
+        };
+        let net = Mlp::new(&cfg, 7).unwrap();
+        let p = net.parameters();
+        let x = DMatrix::from_column_slice(2, 2, &[0.5, -1.0, 2.0, 0.25]);
+        let y = net.forward(&x);
+        for b in 0..2 {
+            for o in 0..3 {
+                let want = f64::from(p[o * 2]) * x[(0, b)]
+                    + f64::from(p[o * 2 + 1]) * x[(1, b)]
+                    + f64::from(p[6 + o]);
+                assert!((y[(o, b)] - want).abs() < 1e-5, "{} vs {want}", y[(o, b)]);
+            }
+        }
+    }
+
+    #[test]
+    fn zero_width_is_an_error() {
+        let mut cfg = config();
+        cfg.hidden = vec![4, 0];
+        let err = Mlp::new(&cfg, 0).unwrap_err().to_string();
+        assert!(err.contains("hidden[1]"), "{err}");
+        cfg.hidden = vec![];
+        cfg.inputs = 0;
+        assert!(Mlp::new(&cfg, 0).is_err());
+    }
+}
