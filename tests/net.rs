@@ -512,6 +512,22 @@ fn optimizer_state_round_trip_resumes_identically() {
 }
 
 #[test]
+fn clones_are_independent_of_updates() {
+    let cfg: OptimizerConfig = ron("Sgd(lr: 0.1)");
+    let mut net = Mlp::new(&small_config(), 4).unwrap();
+    let snapshot = net.clone();
+    let before = net.parameters();
+    let mut opt = Optimizer::new(&cfg, None, &net);
+    let g = ParamGrads::from_vec(&net, &vec![1.0; net.num_parameters()]).unwrap();
+    opt.step(&mut net, &g);
+    assert_ne!(net.parameters(), before);
+    assert_eq!(snapshot.parameters(), before);
+    let mut other = snapshot.clone();
+    other.set_parameters(&vec![0.0; before.len()]).unwrap();
+    assert_eq!(snapshot.parameters(), before);
+}
+
+#[test]
 fn set_lr_changes_the_step_size() {
     let cfg: OptimizerConfig = ron("Sgd(lr: 1.0)");
     let mut net = Mlp::new(&small_config(), 4).unwrap();

@@ -13,6 +13,27 @@
 //! - [`io`]: [`Mlp::save`] / [`Mlp::load`], exact and atomic.
 //! - [`enable_flush_to_zero`]: avoids subnormal slow-downs in long training runs.
 //!
+//! ```
+//! use nalgebra::DMatrix;
+//! use physinv::net::{Mlp, MlpConfig, Optimizer, OptimizerConfig};
+//!
+//! let config: MlpConfig = ron::from_str(
+//!     "(inputs: 2, hidden: [16], outputs: 1, activation: tanh, output_activation: identity)",
+//! )?;
+//! let mut net = Mlp::new(&config, 0)?;
+//! let adam: OptimizerConfig = ron::from_str("Adam(lr: 1e-2)")?;
+//! let mut opt = Optimizer::new(&adam, Some(1.0), &net);
+//! let x = DMatrix::from_column_slice(2, 3, &[0.0, 1.0, 1.0, 0.0, 0.5, 0.5]); // 3 samples
+//! let target = DMatrix::from_row_slice(1, 3, &[1.0, -1.0, 0.0]);
+//! for _ in 0..10 {
+//!     // Loss ½‖f(x) − target‖²: its output cotangent is f(x) − target.
+//!     let cotangent = net.forward(&x) - &target;
+//!     let grads = net.backward(&x, &cotangent);
+//!     opt.step(&mut net, &grads);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Determinism: initialisation uses ChaCha8 from a seed, and all kernels used give the same
 //! bits for any rayon thread count (dfdx only parallelises large matrix products, over output
 //! blocks).
