@@ -12,8 +12,14 @@
 use physinv::run::{run_example, ExampleArgs};
 use physinv::sim::Registry;
 
-fn main() -> anyhow::Result<()> {
-    let args = ExampleArgs::parse(std::env::args().skip(1), "scenarios/oscillators.ron")?;
-    run_example(&args, &Registry::with_builtins())?;
-    Ok(())
+fn main() -> std::process::ExitCode {
+    let result = ExampleArgs::parse(std::env::args().skip(1), "scenarios/oscillators.ron")
+        .and_then(|args| run_example(&args, &Registry::with_builtins()));
+    match result {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

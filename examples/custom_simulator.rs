@@ -106,14 +106,20 @@ fn build(p: SpringParams) -> Result<Physics, ParamError> {
     }))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let mut registry = Registry::with_builtins();
     registry.register(
         "nonlinear_spring",
         "unit mass on a hardening spring (defined in examples/custom_simulator.rs)",
         build,
     );
-    let args = ExampleArgs::parse(std::env::args().skip(1), "examples/custom_simulator.ron")?;
-    run_example(&args, &registry)?;
-    Ok(())
+    let result = ExampleArgs::parse(std::env::args().skip(1), "examples/custom_simulator.ron")
+        .and_then(|args| run_example(&args, &registry));
+    match result {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

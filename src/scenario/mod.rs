@@ -59,7 +59,10 @@ impl Scenario {
     /// Parses and validates RON `source`; `path` is used in messages only.
     pub fn parse(source: &str, path: &Path, registry: &Registry) -> crate::Result<Scenario> {
         let spec: ScenarioSpec = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .with_default_extension(
+                ron::extensions::Extensions::IMPLICIT_SOME
+                    | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+            )
             .from_str(source)
             .map_err(|e| ScenarioError::Parse {
                 path: path.to_path_buf(),
