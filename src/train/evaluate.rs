@@ -11,7 +11,7 @@ use crate::net::Mlp;
 use crate::sim::Scene;
 
 /// Named metric values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     /// Metric names.
     pub names: Vec<String>,

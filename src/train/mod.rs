@@ -8,6 +8,7 @@
 //! - [`dp`]: back-propagation through the simulator (through time);
 //! - [`supervised`]: regression on ground-truth controls.
 
+pub mod checkpoint;
 pub mod dp;
 pub mod evaluate;
 pub mod sip;
@@ -20,7 +21,8 @@ use crate::objective::Objective;
 use crate::scenario::{MethodSpec, UpdateSpec};
 use crate::sim::{Physics, Scene, Vector};
 
-pub use trainer::{Observer, TrainOutcome, Trainer};
+pub use checkpoint::Checkpoint;
+pub use trainer::{Observer, TrainControl, TrainOutcome, Trainer};
 
 /// What an update rule sees of the problem.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +36,7 @@ pub struct Context<'a> {
 }
 
 /// Counters an update reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateStats {
     /// Episodes whose physics inverse failed and fell back to the gradient step.
     pub inverse_failures: usize,

@@ -1,6 +1,7 @@
 //! The training loop: draw scenes, roll out, apply the update rule, step the optimizer,
 //! evaluate on the test scenes every `log_every` iterations and report to an [`Observer`].
 
+use super::checkpoint::{self, Checkpoint};
 use super::evaluate::{evaluate, metric_names, Evaluation};
 use super::{rule_for, Context, UpdateStats};
 use crate::episode::{rollout, Policy};
@@ -11,10 +12,11 @@ use crate::scenes::SceneSampler;
 use crate::sim::Scene;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// One logged evaluation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogRow {
     /// Method display name.
     pub method: String,
@@ -132,6 +134,16 @@ impl<'a> Trainer<'a> {
 
     /// Trains method `index` of the scenario from the initial network.
     pub fn train(&self, index: usize, observer: &mut dyn Observer) -> crate::Result<TrainOutcome> {
+        self.train_with(index, observer, &TrainControl::default())
+    }
+
+    /// Trains method `index`, optionally resuming from a checkpoint and writing checkpoints.
+    pub fn train_with(
+        &self,
+        index: usize,
+        observer: &mut dyn Observer,
+        control: &TrainControl,
+    ) -> crate::Result<TrainOutcome> {
         enable_flush_to_zero();
         let spec = &self.scenario.spec;
         let method = &spec.methods[index];
@@ -139,75 +151,163 @@ impl<'a> Trainer<'a> {
         let training = &spec.training;
         let ctx = self.context();
         let rule = rule_for(method, &self.objective);
-        let mut net = self.initial_network()?;
-        let mut optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
-        let mut rng = ChaCha8Rng::seed_from_u64(training.seed);
+        let net = self.initial_network()?;
+        let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
+        let mut state = TrainState {
+            net,
+            optimizer,
+            rng: ChaCha8Rng::seed_from_u64(training.seed),
+            iteration: 0,
+            wall_s: 0.0,
+            stats: UpdateStats::default(),
+            log: Vec::new(),
+        };
         observer.on_start(&name, training.iterations, training.budget_s);
-        let mut log = Vec::new();
-        let mut stats = UpdateStats::default();
-        let mut wall_s = 0.0;
-        let mut iteration = 0usize;
-        let mut record =
-            |iteration: usize, wall_s: f64, stats: UpdateStats, net: &Mlp| -> crate::Result<()> {
-                let row = LogRow {
-                    method: name.clone(),
-                    iteration,
-                    wall_s,
-                    metrics: self.evaluate(net)?,
-                    stats,
-                };
-                observer.on_log(&row);
-                log.push(row);
-                Ok(())
-            };
-        record(0, 0.0, stats, &net)?;
-        loop {
-            let done_iterations = training.iterations.is_some_and(|n| iteration >= n);
-            let done_budget = training.budget_s.is_some_and(|b| wall_s >= b);
+        match &control.resume {
+            Some(checkpoint) => self.restore(&mut state, checkpoint, &name)?,
+            None => self.record(&mut state, &name, observer)?,
+        }
+        let finished_before = control.resume.as_ref().is_some_and(|c| c.finished);
+        while !finished_before {
+            let done_iterations = training.iterations.is_some_and(|n| state.iteration >= n);
+            let done_budget = training.budget_s.is_some_and(|b| state.wall_s >= b);
             if done_iterations || done_budget {
                 break;
             }
             let start = Instant::now();
-            let indices = self
-                .sampler
-                .train_indices(iteration as u64, training.batch, &mut rng);
+            let indices =
+                self.sampler
+                    .train_indices(state.iteration as u64, training.batch, &mut state.rng);
             let scenes = self.sampler.scenes(&indices)?;
-            let episodes = rollout(&self.scenario.physics, &self.policy, &net, &scenes)?;
-            let update = rule.update(&ctx, &net, &scenes, &episodes)?;
-            optimizer.step(&mut net, &update.grads);
-            stats += update.stats;
-            wall_s += start.elapsed().as_secs_f64();
-            iteration += 1;
-            if iteration % training.log_every == 0 {
-                record(iteration, wall_s, stats, &net)?;
+            let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
+            let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
+            state.optimizer.step(&mut state.net, &update.grads);
+            state.stats += update.stats;
+            state.wall_s += start.elapsed().as_secs_f64();
+            state.iteration += 1;
+            if state.iteration % training.log_every == 0 {
+                self.record(&mut state, &name, observer)?;
+            }
+            if let (Some(every), Some(path)) = (control.checkpoint_every, &control.checkpoint_path)
+            {
+                if state.iteration % every == 0 {
+                    self.checkpoint(&state, &name, false).save(path)?;
+                }
             }
         }
-        if iteration % training.log_every != 0 {
-            record(iteration, wall_s, stats, &net)?;
+        if state
+            .log
+            .last()
+            .is_none_or(|r| r.iteration != state.iteration)
+        {
+            self.record(&mut state, &name, observer)?;
         }
-        let metrics = log
+        if let Some(path) = &control.checkpoint_path {
+            self.checkpoint(&state, &name, true).save(path)?;
+        }
+        let validation = if self.validation_scenes.is_empty() {
+            None
+        } else {
+            Some(evaluate(&ctx, &state.net, &self.validation_scenes)?)
+        };
+        let metrics = state
+            .log
             .last()
             .map(|r| r.metrics.clone())
             .unwrap_or_else(|| Evaluation {
                 names: vec![],
                 values: vec![],
             });
-        let validation = if self.validation_scenes.is_empty() {
-            None
-        } else {
-            Some(evaluate(&ctx, &net, &self.validation_scenes)?)
-        };
         let outcome = TrainOutcome {
             method: name,
-            iterations: iteration,
-            wall_s,
+            iterations: state.iteration,
+            wall_s: state.wall_s,
             metrics,
             validation,
-            stats,
-            log,
-            net,
+            stats: state.stats,
+            log: state.log,
+            net: state.net,
         };
         observer.on_finish(&outcome);
         Ok(outcome)
     }
+
+    /// Evaluates the current network on the test scenes and logs the row.
+    fn record(
+        &self,
+        state: &mut TrainState,
+        name: &str,
+        observer: &mut dyn Observer,
+    ) -> crate::Result<()> {
+        let row = LogRow {
+            method: name.to_string(),
+            iteration: state.iteration,
+            wall_s: state.wall_s,
+            metrics: self.evaluate(&state.net)?,
+            stats: state.stats,
+        };
+        observer.on_log(&row);
+        state.log.push(row);
+        Ok(())
+    }
+
+    fn checkpoint(&self, state: &TrainState, name: &str, finished: bool) -> Checkpoint {
+        Checkpoint {
+            format: checkpoint::FORMAT.to_string(),
+            scenario: self.scenario.spec.name.clone(),
+            method: name.to_string(),
+            network: state.net.config().clone(),
+            iteration: state.iteration,
+            wall_s: state.wall_s,
+            stats: state.stats,
+            parameters: state.net.parameters(),
+            optimizer: state.optimizer.state(),
+            rng_word_pos: state.rng.get_word_pos(),
+            log: state.log.clone(),
+            finished,
+        }
+    }
+
+    fn restore(
+        &self,
+        state: &mut TrainState,
+        checkpoint: &Checkpoint,
+        name: &str,
+    ) -> crate::Result<()> {
+        checkpoint.check_matches(
+            &self.scenario.spec.name,
+            name,
+            &self.scenario.network_config(),
+        )?;
+        state.net.set_parameters(&checkpoint.parameters)?;
+        state.optimizer.restore_state(&checkpoint.optimizer)?;
+        state.rng.set_word_pos(checkpoint.rng_word_pos);
+        state.iteration = checkpoint.iteration;
+        state.wall_s = checkpoint.wall_s;
+        state.stats = checkpoint.stats;
+        state.log = checkpoint.log.clone();
+        Ok(())
+    }
+}
+
+/// Mutable state of one method's training.
+struct TrainState {
+    net: Mlp,
+    optimizer: Optimizer,
+    rng: ChaCha8Rng,
+    iteration: usize,
+    wall_s: f64,
+    stats: UpdateStats,
+    log: Vec<LogRow>,
+}
+
+/// Checkpointing and resumption of one method's training.
+#[derive(Debug, Clone, Default)]
+pub struct TrainControl {
+    /// Write a checkpoint every this many iterations (and always at the end, if a path is set).
+    pub checkpoint_every: Option<usize>,
+    /// Where to write the checkpoint.
+    pub checkpoint_path: Option<PathBuf>,
+    /// Continue from this checkpoint.
+    pub resume: Option<Checkpoint>,
 }

@@ -1,0 +1,124 @@
+//! Checkpoints: everything needed to continue a method's training exactly where it stopped —
+//! network weights, optimizer state, the training RNG position, iteration count, elapsed
+//! training time, counters and the log so far.
+//!
+//! A checkpoint is one JSON file written atomically (temporary file, then rename), so a crash
+//! while writing never replaces a good checkpoint with a broken one. Floats round-trip exactly.
+
+use super::trainer::LogRow;
+use super::UpdateStats;
+use crate::net::MlpConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Format tag stored in every checkpoint.
+pub const FORMAT: &str = "physinv-checkpoint-1";
+
+/// Training state of one method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Method display name.
+    pub method: String,
+    /// Network architecture.
+    pub network: MlpConfig,
+    /// Iterations completed.
+    pub iteration: usize,
+    /// Training wall-clock seconds so far.
+    pub wall_s: f64,
+    /// Counters so far.
+    pub stats: UpdateStats,
+    /// Network parameters ([`crate::net::Mlp::parameters`] order).
+    pub parameters: Vec<f32>,
+    /// Optimizer state ([`crate::net::Optimizer::state`]).
+    pub optimizer: Vec<f64>,
+    /// Position of the training RNG stream (ChaCha8 word position).
+    pub rng_word_pos: u128,
+    /// Logged evaluations so far.
+    pub log: Vec<LogRow>,
+    /// Whether training of this method had finished.
+    pub finished: bool,
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint atomically to `path`.
+    pub fn save(&self, path: &Path) -> crate::Result<()> {
+        let text = serde_json::to_vec(self)
+            .map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))?;
+        crate::output::write_atomic(path, &text)
+    }
+
+    /// Reads a checkpoint; a corrupt or foreign file is an error naming the file.
+    pub fn load(path: &Path) -> crate::Result<Checkpoint> {
+        let text = std::fs::read(path).map_err(|source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let checkpoint: Checkpoint = serde_json::from_slice(&text).map_err(|e| {
+            crate::Error::Config(format!("{}: not a valid checkpoint: {e}", path.display()))
+        })?;
+        if checkpoint.format != FORMAT {
+            return Err(crate::Error::Config(format!(
+                "{}: checkpoint format '{}', expected '{FORMAT}'",
+                path.display(),
+                checkpoint.format
+            )));
+        }
+        Ok(checkpoint)
+    }
+
+    /// Checks that this checkpoint belongs to `scenario`, `method` and `network`.
+    pub fn check_matches(
+        &self,
+        scenario: &str,
+        method: &str,
+        network: &MlpConfig,
+    ) -> crate::Result<()> {
+        let mut problems = Vec::new();
+        if self.scenario != scenario {
+            problems.push(format!(
+                "scenario '{}' in checkpoint, '{scenario}' expected",
+                self.scenario
+            ));
+        }
+        if self.method != method {
+            problems.push(format!(
+                "method '{}' in checkpoint, '{method}' expected",
+                self.method
+            ));
+        }
+        if &self.network != network {
+            problems.push(format!(
+                "network {:?} in checkpoint, {:?} expected",
+                self.network.widths(),
+                network.widths()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::Config(format!(
+                "checkpoint does not match: {}",
+                problems.join("; ")
+            )))
+        }
+    }
+}
+
+/// File name of a method's checkpoint inside a run's `checkpoints/` directory.
+pub fn checkpoint_file_name(method: &str) -> String {
+    let safe: String = method
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.json")
+}
