@@ -3,7 +3,8 @@
 
 use crate::output::{comparison_table, default_out_dir, write_metrics_csv, write_summary};
 use crate::scenario::Scenario;
-use crate::train::{Observer, TrainOutcome, Trainer};
+use crate::train::checkpoint::checkpoint_file_name;
+use crate::train::{Checkpoint, Observer, TrainControl, TrainOutcome, Trainer};
 use std::path::PathBuf;
 
 /// Options of a run.
@@ -13,6 +14,12 @@ pub struct RunOptions {
     pub out_dir: Option<PathBuf>,
     /// Run only the methods with these display names (default: all).
     pub methods: Option<Vec<String>>,
+    /// Write a checkpoint per method to `<out_dir>/checkpoints/` every this many iterations
+    /// (a final checkpoint is always written).
+    pub checkpoint_every: Option<usize>,
+    /// Continue from the checkpoints in `<out_dir>/checkpoints/` (methods without a
+    /// checkpoint start from scratch; finished ones are not trained again).
+    pub resume: bool,
 }
 
 /// What a run produced.
@@ -45,7 +52,20 @@ pub fn run_scenario(
                 continue;
             }
         }
-        outcomes.push(trainer.train(i, observer)?);
+        let path = out_dir
+            .join("checkpoints")
+            .join(checkpoint_file_name(&name));
+        let resume = if options.resume && path.exists() {
+            Some(Checkpoint::load(&path)?)
+        } else {
+            None
+        };
+        let control = TrainControl {
+            checkpoint_every: options.checkpoint_every,
+            checkpoint_path: Some(path),
+            resume,
+        };
+        outcomes.push(trainer.train_with(i, observer, &control)?);
     }
     if outcomes.is_empty() {
         return Err(crate::Error::Config(format!(
@@ -140,7 +160,7 @@ pub fn run_example(
     );
     let options = RunOptions {
         out_dir: args.out_dir.clone(),
-        methods: None,
+        ..RunOptions::default()
     };
     let report = run_scenario(
         &scenario,
