@@ -1,0 +1,286 @@
+//! Episodes: the inversion across time, the per-step chain, and the exactness of the
+//! back-propagation-through-time gradient.
+
+mod common;
+
+use nalgebra::DMatrix;
+use physinv::episode::{rollout, simulate, Policy};
+use physinv::inverse::episode::{invert_chain, invert_episode, EpisodeInverseSettings};
+use physinv::objective::Objective;
+use physinv::scenario::LinearSolver;
+use physinv::sim::{Physics, Vector};
+use physinv::train::dp::Dp;
+use physinv::train::{Context, Trainer, UpdateRule};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Relative agreement of the BPTT gradient with central differences in f32 weights: observed
+/// ≤ 5e-5; dropping the adjoint's path through the network input gives ≥ 5e-3.
+const FD_TOLERANCE: f64 = 1e-3;
+
+/// Round-off level for a linear solve with a well-conditioned 4×4 Gramian.
+const ROUND_OFF: f64 = 1e-9;
+
+fn random_controls(rng: &mut ChaCha8Rng, steps: usize, m: usize, scale: f64) -> Vec<Vector> {
+    (0..steps)
+        .map(|_| Vector::from_fn(m, |_, _| rng.gen_range(-scale..scale)))
+        .collect()
+}
+
+fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettings {
+    EpisodeInverseSettings {
+        alpha: 0.0,
+        mu: 0.0,
+        tolerance: 1e-10,
+        max_iterations,
+        solver,
+    }
+}
+
+/// METHOD §2: on a linear system with μ = 0, η = 1, one inversion equals the closed-form
+/// minimum-energy correction and reaches s̃_T to round-off.
+#[test]
+fn point_mass_inversion_is_the_closed_form_minimum_norm_correction() {
+    let physics = common::physics("point_mass", "()");
+    let sim = physics.sim();
+    let jvp = physics.jvp().expect("jvp");
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let steps = 10;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let target = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
+    let out = invert_episode(
+        &physics,
+        &s0,
+        &u,
+        &target,
+        &settings(1, LinearSolver::Dense),
+    )
+    .expect("linear inversion succeeds");
+    assert_eq!(out.iterations, 1);
+    let reached = simulate(&physics, &s0, &out.controls, 0).expect("finite")[steps].clone();
+    assert!(
+        (reached - &target).amax() < ROUND_OFF,
+        "target reached to round-off"
+    );
+
+    // Closed form: ũ = u + Jᵀ (J Jᵀ)⁻¹ (s̃_T − s_T) with J = [A^{T−1}B … B].
+    let (a, b) = jvp.jacobians(&s0, &u[0]);
+    let mut j = DMatrix::zeros(4, 2 * steps);
+    let mut phi = DMatrix::identity(4, 4);
+    for t in (0..steps).rev() {
+        j.view_mut((0, 2 * t), (4, 2)).copy_from(&(&phi * &b));
+        phi = &phi * &a;
+    }
+    let s_t = simulate(&physics, &s0, &u, 0).expect("finite")[steps].clone();
+    let g = &j * j.transpose();
+    let y = g.cholesky().expect("SPD").solve(&(&target - s_t));
+    let du = j.transpose() * y;
+    for t in 0..steps {
+        let expected = &u[t] + du.rows(2 * t, 2);
+        assert!((&out.controls[t] - expected).amax() < ROUND_OFF, "step {t}");
+    }
+    assert_eq!(sim.state_dim(), 4);
+}
+
+/// Matrix-free conjugate gradients give the same correction as the dense solve.
+#[test]
+fn conjugate_gradient_matches_the_dense_solve() {
+    let physics = common::physics("oscillators", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let s0 = Vector::from_vec(vec![0.2, 0.5, 0.1, 0.9]);
+    let u = random_controls(&mut rng, 24, 1, 0.5);
+    let dense =
+        invert_episode(&physics, &s0, &u, &s0, &settings(1, LinearSolver::Dense)).expect("dense");
+    let cg = LinearSolver::Cg {
+        tolerance: 1e-13,
+        max_iterations: 50,
+    };
+    let free = invert_episode(&physics, &s0, &u, &s0, &settings(1, cg)).expect("cg");
+    for (d, c) in dense.controls.iter().zip(&free.controls) {
+        assert!((d - c).amax() < 1e-7, "dense {d} vs cg {c}");
+    }
+}
+
+/// With a force weight α > 0 the inversion trades reach against force: less force, and the
+/// target is missed by a little.
+#[test]
+fn force_weight_reduces_the_force_of_the_inversion() {
+    let physics = common::physics("point_mass", "()");
+    let s0 = Vector::zeros(4);
+    let u = vec![Vector::zeros(2); 10];
+    let target = Vector::from_vec(vec![1.0, 0.0, 0.0, 0.0]);
+    let energy = |c: &[Vector]| c.iter().map(|x| x.norm_squared()).sum::<f64>();
+    let exact = invert_episode(
+        &physics,
+        &s0,
+        &u,
+        &target,
+        &settings(5, LinearSolver::Dense),
+    )
+    .expect("exact");
+    let mut soft = settings(5, LinearSolver::Dense);
+    soft.alpha = 1e-2;
+    let damped = invert_episode(&physics, &s0, &u, &target, &soft).expect("soft");
+    assert!(energy(&damped.controls) < energy(&exact.controls));
+    assert!(damped.residual > exact.residual);
+    assert!(damped.converged, "stationary at the regularised optimum");
+}
+
+/// On the nonlinear pendulum the iterated inverse reaches a reachable target within tolerance.
+#[test]
+fn pendulum_iterated_inverse_reaches_a_reachable_target() {
+    let physics = common::physics("pendulum", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let steps = 30;
+    let s0 = Vector::from_vec(vec![0.1, 0.0]);
+    for trial in 0..5 {
+        let reference = random_controls(&mut rng, steps, 1, 4.0);
+        let target = simulate(&physics, &s0, &reference, 0).expect("finite")[steps].clone();
+        let start = vec![Vector::zeros(1); steps];
+        let s = EpisodeInverseSettings {
+            tolerance: 1e-9,
+            ..settings(30, LinearSolver::Dense)
+        };
+        let out = invert_episode(&physics, &s0, &start, &target, &s).expect("inverse");
+        assert!(
+            out.converged,
+            "trial {trial}: residual {:.3e}",
+            out.residual
+        );
+        assert!(out.residual <= 1e-9 * (1.0 + target.norm()));
+        let reached = simulate(&physics, &s0, &out.controls, 0).expect("finite")[steps].clone();
+        assert!((reached - &target).norm() <= 1e-8, "trial {trial}");
+    }
+}
+
+/// The per-step chain on Burgers reaches s̃_T exactly and spreads the correction over time.
+#[test]
+fn burgers_chain_reaches_the_target_and_spreads_the_correction() {
+    let physics = common::physics("burgers", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let steps = 32;
+    let s0 = Vector::from_fn(32, |i, _| (i as f64 * 0.3).sin());
+    let u = random_controls(&mut rng, steps, 32, 0.1);
+    let states = simulate(&physics, &s0, &u, 0).expect("finite");
+    let goal = &states[steps] + Vector::from_element(32, 0.05);
+    let out = invert_chain(&physics, &states, &u, &goal).expect("chain");
+    let reached = simulate(&physics, &s0, &out, 0).expect("finite")[steps].clone();
+    assert!((reached - &goal).amax() < 1e-9);
+    let changes: Vec<f64> = out.iter().zip(&u).map(|(a, b)| (a - b).norm()).collect();
+    let mean = changes.iter().sum::<f64>() / steps as f64;
+    let largest = changes.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        largest < 4.0 * mean,
+        "correction concentrated: max {largest:.3e}, mean {mean:.3e}"
+    );
+}
+
+/// Mean episode loss of a batch for the network with parameters `params`.
+fn batch_loss(
+    trainer: &Trainer<'_>,
+    physics: &Physics,
+    policy: &Policy,
+    objective: &Objective,
+    net: &physinv::net::Mlp,
+) -> f64 {
+    let scenes = &trainer.test_scenes()[..8];
+    let r = rollout(physics, policy, net, scenes).expect("rollout");
+    scenes
+        .iter()
+        .enumerate()
+        .map(|(b, s)| objective.loss(&r.states[b], &r.controls[b], &s.target))
+        .sum::<f64>()
+        / scenes.len() as f64
+}
+
+fn check_bptt_against_finite_differences(source: &str) {
+    let scenario = common::scenario(source);
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx = trainer.context();
+    let net = trainer.initial_network().expect("net");
+    let scenes = &trainer.test_scenes()[..8];
+    let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
+    let grads = Dp { truncation: None }
+        .update(&ctx, &net, scenes, &r)
+        .expect("update")
+        .grads
+        .to_vec();
+    let params = net.parameters();
+    // Relative step for f32 parameters: large enough that the loss difference is far above
+    // f32 round-off in the network, small enough for the central difference to be accurate.
+    let h = 1e-2_f32;
+    let mut checked = 0;
+    for &k in &[0usize, 3, 17, params.len() / 2, params.len() - 1] {
+        let eval = |delta: f32| {
+            let mut p = params.clone();
+            p[k] += delta;
+            let mut n = net.clone();
+            n.set_parameters(&p).expect("params");
+            batch_loss(&trainer, ctx.physics, ctx.policy, ctx.objective, &n)
+        };
+        let fd = (eval(h) - eval(-h)) / (2.0 * h as f64);
+        let g = grads[k] as f64;
+        let scale = fd.abs().max(g.abs()).max(1e-6);
+        assert!(
+            (fd - g).abs() / scale < FD_TOLERANCE,
+            "parameter {k}: BPTT {g:.6e} vs FD {fd:.6e}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
+
+/// Closed loop: the adjoint passes through the network's input at every step.
+#[test]
+fn closed_loop_bptt_gradient_matches_finite_differences() {
+    check_bptt_against_finite_differences(
+        r#"(
+    name: "bptt_fd",
+    simulator: (name: "pendulum"),
+    episode: (steps: 12, policy: ClosedLoop, observe: [State, Error, Time]),
+    data: (seed: 9, scenes: Sampled(initial: Uniform(low: [-0.5, -0.5], high: [0.5, 0.5]), target: Uniform(low: [-1.0, -0.1], high: [1.0, 0.1])), test_count: 8),
+    objective: (force_weight: 0.01, tracking_weight: 0.1),
+    network: (hidden: [8, 8], activation: tanh),
+    methods: [(update: Dp(), optimizer: Adam(lr: 1e-3))],
+    training: (batch: 8, iterations: 1),
+)"#,
+    );
+}
+
+/// Open loop: the controls do not see the states.
+#[test]
+fn open_loop_bptt_gradient_matches_finite_differences() {
+    check_bptt_against_finite_differences(
+        r#"(
+    name: "bptt_fd_open",
+    simulator: (name: "oscillators"),
+    episode: (steps: 24, policy: OpenLoop),
+    data: (seed: 9, scenes: Sampled(initial: Uniform(low: [0.0, 0.0, 0.0, 0.0], high: [1.0, 1.0, 1.0, 1.0]), target: Initial), test_count: 8),
+    network: (hidden: [8], activation: tanh),
+    methods: [(update: Dp(), optimizer: Adam(lr: 1e-3))],
+    training: (batch: 8, iterations: 1),
+)"#,
+    );
+}
+
+/// A truncation window as long as the episode is the full gradient; a short one is not.
+#[test]
+fn truncation_window_limits_the_adjoint() {
+    let scenario = common::oscillators("(update: Dp(), optimizer: Adam(lr: 1e-3))", 1);
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx: Context<'_> = trainer.context();
+    let net = trainer.initial_network().expect("net");
+    let scenes = &trainer.test_scenes()[..4];
+    let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
+    let grad = |truncation| {
+        Dp { truncation }
+            .update(&ctx, &net, scenes, &r)
+            .expect("update")
+            .grads
+            .to_vec()
+    };
+    let full = grad(None);
+    assert_eq!(full, grad(Some(24)));
+    assert_ne!(full, grad(Some(2)));
+}
