@@ -4,7 +4,7 @@
 //! episode map is linearised as `δs_T = Σ_t J_t δu_t`. A forward JVP sweep applies `J`, a
 //! backward VJP sweep applies `Jᵀ` (one VJP per step each).
 
-use crate::sim::{Jvp, Matrix, Vector, Vjp};
+use crate::sim::{Jvp, Vector, Vjp};
 
 /// `δs_T = Σ_t J_t δu_t` by a forward sweep of JVPs along `states[0..T]`, `controls[0..T]`.
 pub fn jvp_sweep<S: Jvp + ?Sized>(
@@ -40,27 +40,6 @@ pub fn vjp_sweep<S: Vjp + ?Sized>(
         if let (Some(f), true) = (extra, t > 0) {
             lambda += f(t);
         }
-    }
-    out
-}
-
-/// Dense `J_t` (n×m) for every step, from the per-step Jacobians.
-pub fn episode_jacobians<S: Jvp + ?Sized>(
-    sim: &S,
-    states: &[Vector],
-    controls: &[Vector],
-) -> Vec<Matrix> {
-    let n = sim.state_dim();
-    let steps = controls.len();
-    let per_step: Vec<(Matrix, Matrix)> = (0..steps)
-        .map(|t| sim.jacobians(&states[t], &controls[t]))
-        .collect();
-    let mut out = vec![Matrix::zeros(0, 0); steps];
-    let mut phi = Matrix::identity(n, n);
-    for t in (0..steps).rev() {
-        let (a, b) = &per_step[t];
-        out[t] = &phi * b;
-        phi = &phi * a;
     }
     out
 }

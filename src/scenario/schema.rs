@@ -331,7 +331,7 @@ fn default_gn_iterations() -> usize {
 /// Linear solver for the Gramian system.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub enum LinearSolver {
-    /// Dense for `n ≤ 16`, conjugate gradients above.
+    /// Dense for `n ≤ 64`, conjugate gradients above.
     #[default]
     Auto,
     /// Dense Jacobians and Cholesky.
