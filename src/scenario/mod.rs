@@ -356,6 +356,22 @@ fn validate_method(
         .optimizer
         .validate()
         .map_err(|msg| invalid(field("optimizer"), msg))?;
+    match method.lr_decay {
+        Some(LrDecay::Step { every, factor }) => {
+            check(every >= 1, field("lr_decay.every"), "must be ≥ 1")?;
+            check(
+                factor > 0.0 && factor <= 1.0,
+                field("lr_decay.factor"),
+                format!("must be in (0, 1], got {factor}"),
+            )?;
+        }
+        Some(LrDecay::Exponential { half_life }) => check(
+            half_life > 0.0 && half_life.is_finite(),
+            field("lr_decay.half_life"),
+            "must be > 0",
+        )?,
+        None => {}
+    }
     if let Some(c) = method.clip_grad_norm {
         check(
             c > 0.0 && c.is_finite(),

@@ -264,6 +264,37 @@ pub struct MethodSpec {
     /// Clip the global gradient norm to this value.
     #[serde(default)]
     pub clip_grad_norm: Option<f64>,
+    /// Learning-rate schedule over iterations (default: constant).
+    #[serde(default)]
+    pub lr_decay: Option<LrDecay>,
+}
+
+/// Learning-rate schedule, a function of the iteration count only (so runs stay
+/// deterministic and resumable whatever the wall-clock budget).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum LrDecay {
+    /// `lr = lr₀ · factor^⌊iteration / every⌋`.
+    Step {
+        /// Iterations between decays.
+        every: usize,
+        /// Multiplier per decay, in (0, 1].
+        factor: f64,
+    },
+    /// `lr = lr₀ · 2^(−iteration / half_life)`.
+    Exponential {
+        /// Iterations over which the rate halves.
+        half_life: f64,
+    },
+}
+
+impl LrDecay {
+    /// Learning rate at `iteration` for base rate `base`.
+    pub fn lr(&self, base: f64, iteration: usize) -> f64 {
+        match *self {
+            LrDecay::Step { every, factor } => base * factor.powi((iteration / every.max(1)) as i32),
+            LrDecay::Exponential { half_life } => base * (-(iteration as f64) / half_life).exp2(),
+        }
+    }
 }
 
 /// Update rule: how an episode becomes a cotangent on every network output.

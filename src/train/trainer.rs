@@ -181,6 +181,11 @@ impl<'a> Trainer<'a> {
             let scenes = self.sampler.scenes(&indices)?;
             let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
             let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
+            if let Some(decay) = &method.lr_decay {
+                state
+                    .optimizer
+                    .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
+            }
             state.optimizer.step(&mut state.net, &update.grads);
             state.stats += update.stats;
             state.wall_s += start.elapsed().as_secs_f64();
