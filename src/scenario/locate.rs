@@ -136,6 +136,30 @@ pub fn locate(source: &str, path: &str) -> Option<(usize, usize)> {
     pos.map(|p| line_col(source, p))
 }
 
+/// Name of the field whose value is at 1-based `(line, column)`: the last `name:` before it.
+pub fn field_at(source: &str, line: usize, column: usize) -> Option<String> {
+    let masked = mask_comments(source);
+    let mut offset = 0;
+    for (i, l) in source.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            offset += column.saturating_sub(1).min(l.len());
+            break;
+        }
+        offset += l.len();
+    }
+    let before = &masked[..offset.min(masked.len())];
+    let colon = before.iter().rposition(|b| *b == b':')?;
+    let mut end = colon;
+    while end > 0 && before[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && is_ident(before[start - 1]) {
+        start -= 1;
+    }
+    (start < end).then(|| String::from_utf8_lossy(&before[start..end]).into_owned())
+}
+
 /// 1-based (line, column) of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
@@ -147,6 +171,13 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_field_at_a_position() {
+        let src = "(\n  a: (b: \"x\"),\n)";
+        assert_eq!(field_at(src, 2, 11).as_deref(), Some("b"));
+        assert_eq!(field_at(src, 1, 1), None);
+    }
 
     #[test]
     fn finds_nested_and_indexed_fields() {

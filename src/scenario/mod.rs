@@ -64,11 +64,17 @@ impl Scenario {
                     | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
             )
             .from_str(source)
-            .map_err(|e| ScenarioError::Parse {
-                path: path.to_path_buf(),
-                line: e.position.line,
-                column: e.position.col,
-                message: e.code.to_string(),
+            .map_err(|e| {
+                let mut message = e.code.to_string();
+                if let Some(field) = locate::field_at(source, e.position.line, e.position.col) {
+                    message = format!("field `{field}`: {message}");
+                }
+                ScenarioError::Parse {
+                    path: path.to_path_buf(),
+                    line: e.position.line,
+                    column: e.position.col,
+                    message,
+                }
             })?;
         Self::build(spec, source, path, registry)
     }

@@ -291,7 +291,9 @@ impl LrDecay {
     /// Learning rate at `iteration` for base rate `base`.
     pub fn lr(&self, base: f64, iteration: usize) -> f64 {
         match *self {
-            LrDecay::Step { every, factor } => base * factor.powi((iteration / every.max(1)) as i32),
+            LrDecay::Step { every, factor } => {
+                base * factor.powi((iteration / every.max(1)) as i32)
+            }
             LrDecay::Exponential { half_life } => base * (-(iteration as f64) / half_life).exp2(),
         }
     }
