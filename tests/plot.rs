@@ -358,8 +358,10 @@ fn heatmaps_write_figures() {
     let paths = plot_heatmaps(&stem, "Burgers: scene 0", dt, &panels).unwrap();
     assert_eq!(paths, expected(&stem));
     assert_figures(&paths);
-    let err = plot_heatmaps(&stem, "bad", f64::NAN, &panels).unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err}");
+    for dt in [f64::NAN, -0.1, 1e307] {
+        let err = plot_heatmaps(&stem, "bad", dt, &panels).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+    }
 }
 
 #[test]

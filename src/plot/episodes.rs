@@ -1,27 +1,29 @@
 //! Episode figures: states and controls of a few scenes against time.
 
 use super::{
-    bounds, colour, draw_legend, draw_no_data, join_bounds, legend_width, render, tick_step, Axis,
-    DrawResult, Figure, LegendEntry, AXIS_PX, CAPTION_PX, FONT, LINE_PX, TICK_PX, TITLE_PX,
+    bounds, check_time_step, colour, draw_legend, draw_no_data, join_bounds, legend_width, render,
+    Axis, DrawResult, Figure, LegendEntry, AXIS_PX, CAPTION_PX, FONT, LINE_PX, TICK_PX, TITLE_PX,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Width [px] of one panel.
+/// Width \[px\] of one panel.
 const PANEL_WIDTH: u32 = 560;
-/// Height [px] of one row of panels (one scene).
+/// Height \[px\] of one row of panels (one scene).
 const ROW_HEIGHT: u32 = 320;
-/// Height [px] of the title band.
+/// Height \[px\] of the title band.
 const TITLE_HEIGHT: u32 = 50;
 /// Most legend entries per kind (states, forces) before the list is shortened with `…`.
 const LEGEND_LIMIT: usize = 8;
 
-/// One scene: states `t = 0..=T`, controls `t = 0..T`, target state.
-type Scene = (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>);
+/// One scene of [`plot_episodes`]: `(states, controls, target)` with `states[t]` for
+/// `t = 0..=T` (length `n` each), `controls[t]` for `t = 0..T` (length `m` each) and the target
+/// state (length `n`).
+pub type EpisodeScene = (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>);
 
 /// Draws control episodes: one row per scene with two panels, the state components (left) and
-/// the control components (right) against time `t = step · dt` [s].
+/// the control components (right) against time `t = step · dt` \[s\].
 ///
 /// `scenes[k] = (states, controls, target)`: `states[t]` for `t = 0..=T` (each of length `n`),
 /// `controls[t]` for `t = 0..T` (each of length `m`, drawn as piecewise constant over
@@ -34,21 +36,22 @@ type Scene = (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>);
 /// carries the note "no plottable data", and an empty `scenes` gives a figure with that note.
 ///
 /// # Errors
-/// [`crate::Error::Config`] if `dt` is not positive and finite;
+/// [`crate::Error::Config`] if `dt` is not positive or the episode length `T·dt` is not
+/// finite;
 /// [`crate::Error::DimensionMismatch`] if a scene's states and target, or its controls,
 /// differ in length; I/O and backend errors from writing the figure.
 pub fn plot_episodes(
     path_stem: &Path,
     title: &str,
     dt: f64,
-    scenes: &[Scene],
+    scenes: &[EpisodeScene],
 ) -> crate::Result<Vec<PathBuf>> {
-    if !(dt.is_finite() && dt > 0.0) {
-        return Err(crate::Error::Config(format!(
-            "plot_episodes ({}): time step dt must be positive and finite, got {dt}",
-            path_stem.display()
-        )));
-    }
+    let steps = scenes
+        .iter()
+        .map(|(s, u, _)| s.len().max(u.len()))
+        .max()
+        .unwrap_or(0);
+    check_time_step("plot_episodes", path_stem, dt, steps)?;
     let mut n_states = 0;
     let mut n_controls = 0;
     for (k, (states, controls, target)) in scenes.iter().enumerate() {
@@ -88,7 +91,7 @@ pub fn plot_episodes(
 struct EpisodeFigure<'a> {
     title: &'a str,
     dt: f64,
-    scenes: &'a [Scene],
+    scenes: &'a [EpisodeScene],
     n_states: usize,
     n_controls: usize,
 }
@@ -142,8 +145,11 @@ impl EpisodeFigure<'_> {
     }
 }
 
+/// Runs of plottable `(t, value)` points of one line.
+type Segments = Vec<Vec<(f64, f64)>>;
+
 /// A line in time: `(t, value)` points, broken where a value is not plottable.
-fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
+fn segments(points: impl Iterator<Item = (f64, f64)>) -> Segments {
     let axis = Axis { log: false };
     let mut out = Vec::new();
     let mut current = Vec::new();
@@ -168,7 +174,7 @@ struct Panel {
     caption: String,
     y_label: &'static str,
     /// `(colour index, segments)` per component.
-    lines: Vec<(usize, Vec<Vec<(f64, f64)>>)>,
+    lines: Vec<(usize, Segments)>,
     /// `(colour index, level)` per target component.
     levels: Vec<(usize, f64)>,
 }
@@ -252,29 +258,26 @@ fn draw_panel<DB: DrawingBackend>(
     let empty = line_bounds.is_none();
     let y_range = axis.range(join_bounds(line_bounds, level_bounds), 0.08);
 
-    let (x_count, y_count) = (8, 6);
-    let (x_step, y_step) = (tick_step(x_range, x_count), tick_step(y_range, y_count));
-    let x_format = move |v: &f64| axis.label(*v, x_step);
-    let y_format = move |v: &f64| axis.label(*v, y_step);
+    let x_ticks = axis.ticks(x_range, 8);
+    let y_ticks = axis.ticks(y_range, 6);
+    let x_format = |v: &f64| x_ticks.label(*v);
+    let y_format = |v: &f64| y_ticks.label(*v);
 
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.caption, (FONT, CAPTION_PX))
         .margin(12)
-        .x_label_area_size(56)
+        .x_label_area_size(60)
         .y_label_area_size(84)
-        .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)?;
+        .build_cartesian_2d(x_ticks.bind(x_range), y_ticks.bind(y_range))?;
     chart
         .configure_mesh()
         .x_desc("t [s]")
         .y_desc(panel.y_label)
         .axis_desc_style((FONT, AXIS_PX))
         .label_style((FONT, TICK_PX))
-        .x_labels(x_count)
-        .y_labels(y_count)
         .x_label_formatter(&x_format)
         .y_label_formatter(&y_format)
-        .max_light_lines(0)
-        .bold_line_style(BLACK.mix(0.12))
+        .bold_line_style(BLACK.mix(0.15))
         .axis_style(BLACK.mix(0.8))
         .draw()?;
 

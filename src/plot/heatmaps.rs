@@ -1,22 +1,22 @@
 //! Space-time heatmaps of a 1D field (Burgers velocity and force).
 
 use super::{
-    draw_no_data, render, tick_step, Axis, DrawResult, Figure, AXIS_PX, CAPTION_PX, FONT, TICK_PX,
-    TITLE_PX,
+    check_time_step, draw_no_data, render, three_digits, Axis, DrawResult, Figure, AXIS_PX,
+    CAPTION_PX, FONT, TICK_PX, TITLE_PX,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Width [px] of one panel.
+/// Width \[px\] of one panel.
 const PANEL_WIDTH: u32 = 330;
-/// Height [px] of the title band.
+/// Height \[px\] of the title band.
 const TITLE_HEIGHT: u32 = 50;
-/// Height [px] of a heatmap panel.
+/// Height \[px\] of a heatmap panel.
 const MAP_HEIGHT: u32 = 500;
-/// Height [px] of the colour bar under each panel.
+/// Height \[px\] of the colour bar under each panel.
 const BAR_HEIGHT: u32 = 100;
-/// Space [px] left of each plot for the time labels.
+/// Space \[px\] left of each plot for the time labels.
 const Y_LABEL_AREA: u32 = 76;
 /// Colour of cells whose value is not finite.
 const MISSING: RGBColor = RGBColor(150, 150, 150);
@@ -27,7 +27,7 @@ const BAR_STEPS: usize = 100;
 /// name as caption: typically "uncontrolled", "controlled", "target" and "force".
 ///
 /// `panels[k] = (name, rows)`: `rows[r][i]` is the value in cell `i` at step `r`; cell `i` of a
-/// row of `n` cells covers `x ∈ [i/n, (i+1)/n]` and row `r` covers `t ∈ [r·dt, (r+1)·dt]` [s].
+/// row of `n` cells covers `x ∈ [i/n, (i+1)/n]` and row `r` covers `t ∈ [r·dt, (r+1)·dt]` \[s\].
 /// A panel with a single row (a target state) is stretched over the whole time axis. The
 /// colour map is diverging blue–white–red with symmetric limits `±L`, `L` the largest finite
 /// magnitude: one shared `L` for all panels whose name does not contain "force"
@@ -39,20 +39,16 @@ const BAR_STEPS: usize = 100;
 /// figure with that note.
 ///
 /// # Errors
-/// [`crate::Error::Config`] if `dt` is not positive and finite; I/O and backend errors from
-/// writing the figure.
+/// [`crate::Error::Config`] if `dt` is not positive or the episode length `T·dt` is not
+/// finite; I/O and backend errors from writing the figure.
 pub fn plot_heatmaps(
     path_stem: &Path,
     title: &str,
     dt: f64,
     panels: &[(&str, Vec<Vec<f64>>)],
 ) -> crate::Result<Vec<PathBuf>> {
-    if !(dt.is_finite() && dt > 0.0) {
-        return Err(crate::Error::Config(format!(
-            "plot_heatmaps ({}): time step dt must be positive and finite, got {dt}",
-            path_stem.display()
-        )));
-    }
+    let steps = panels.iter().map(|(_, rows)| rows.len()).max().unwrap_or(0);
+    check_time_step("plot_heatmaps", path_stem, dt, steps)?;
     let figure = HeatmapFigure { title, dt, panels };
     render(path_stem, &figure)
 }
@@ -146,17 +142,16 @@ fn draw_map<DB: DrawingBackend>(
     dt: f64,
 ) -> DrawResult {
     let axis = Axis { log: false };
-    let (x_count, y_count) = (6, 8);
-    let x_step = tick_step((0.0, 1.0), x_count);
-    let y_step = tick_step((0.0, t_end), y_count);
-    let x_format = move |v: &f64| axis.label(*v, x_step);
-    let y_format = move |v: &f64| axis.label(*v, y_step);
+    let x_ticks = axis.ticks((0.0, 1.0), 6);
+    let y_ticks = axis.ticks((0.0, t_end), 8);
+    let x_format = |v: &f64| x_ticks.label(*v);
+    let y_format = |v: &f64| y_ticks.label(*v);
     let mut chart = ChartBuilder::on(area)
         .caption(name, (FONT, CAPTION_PX))
         .margin(10)
         .x_label_area_size(54)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(0.0..1.0, 0.0..t_end)?;
+        .build_cartesian_2d(x_ticks.bind((0.0, 1.0)), y_ticks.bind((0.0, t_end)))?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -164,8 +159,6 @@ fn draw_map<DB: DrawingBackend>(
         .y_desc("t [s]")
         .axis_desc_style((FONT, AXIS_PX))
         .label_style((FONT, TICK_PX))
-        .x_labels(x_count)
-        .y_labels(y_count)
         .x_label_formatter(&x_format)
         .y_label_formatter(&y_format)
         .axis_style(BLACK.mix(0.8))
@@ -193,24 +186,22 @@ fn draw_map<DB: DrawingBackend>(
 
 fn draw_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, lim: f64) -> DrawResult {
     let axis = Axis { log: false };
-    let x_count = 5;
-    let x_step = tick_step((-lim, lim), x_count);
-    let x_format = move |v: &f64| axis.label(*v, x_step);
+    let ticks = axis.ticks((-lim, lim), 4);
+    let x_format = |v: &f64| ticks.label(*v);
     let mut chart = ChartBuilder::on(area)
         .margin_left(10)
         .margin_right(10)
         .margin_top(8)
         .x_label_area_size(56)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(-lim..lim, 0.0..1.0)?;
+        .build_cartesian_2d(ticks.bind((-lim, lim)), 0.0..1.0)?;
     chart
         .configure_mesh()
         .disable_mesh()
         .disable_y_axis()
-        .x_desc("colour scale")
+        .x_desc(format!("colour scale, limits ±{}", three_digits(lim)))
         .axis_desc_style((FONT, TICK_PX))
         .label_style((FONT, TICK_PX))
-        .x_labels(x_count)
         .x_label_formatter(&x_format)
         .axis_style(BLACK.mix(0.8))
         .draw()?;

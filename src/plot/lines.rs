@@ -2,17 +2,17 @@
 //! linear or logarithmic axes, legend in a column to the right of the plot.
 
 use super::{
-    bounds, colour, draw_legend, draw_no_data, legend_width, tick_step, Axis, DrawResult, Figure,
-    LegendEntry, AXIS_PX, FONT, LINE_PX, TICK_PX, TITLE_PX,
+    bounds, colour, draw_legend, draw_no_data, legend_width, Axis, DrawResult, Figure, LegendEntry,
+    AXIS_PX, FONT, LINE_PX, TICK_PX, TITLE_PX,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Width [px] of the chart without the legend column.
+/// Width \[px\] of the chart without the legend column.
 const PLOT_WIDTH: u32 = 900;
-/// Height [px] of the figure.
+/// Height \[px\] of the figure.
 const HEIGHT: u32 = 600;
-/// Marker radius [px].
+/// Marker radius \[px\].
 const MARKER_PX: u32 = 4;
 
 /// One named line.
@@ -93,31 +93,27 @@ impl Figure for LineChart {
         let (plot_area, legend_area) =
             root.split_horizontally(width.saturating_sub(legend_width(&legend)));
 
-        let x_count = self.x_axis.label_count(x_range, 10);
-        let y_count = self.y_axis.label_count(y_range, 10);
-        let (x_step, y_step) = (tick_step(x_range, x_count), tick_step(y_range, y_count));
-        let (x_axis, y_axis) = (self.x_axis, self.y_axis);
-        let x_format = move |v: &f64| x_axis.label(*v, x_step);
-        let y_format = move |v: &f64| y_axis.label(*v, y_step);
+        let x_ticks = self.x_axis.ticks(x_range, 10);
+        let y_ticks = self.y_axis.ticks(y_range, 10);
+        let x_format = |v: &f64| x_ticks.label(*v);
+        let y_format = |v: &f64| y_ticks.label(*v);
 
         let mut chart = ChartBuilder::on(&plot_area)
             .caption(&self.title, (FONT, TITLE_PX))
             .margin(16)
-            .x_label_area_size(62)
+            .x_label_area_size(72)
             .y_label_area_size(104)
-            .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)?;
+            .build_cartesian_2d(x_ticks.bind(x_range), y_ticks.bind(y_range))?;
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .axis_desc_style((FONT, AXIS_PX))
             .label_style((FONT, TICK_PX))
-            .x_labels(x_count)
-            .y_labels(y_count)
             .x_label_formatter(&x_format)
             .y_label_formatter(&y_format)
-            .max_light_lines(0)
-            .bold_line_style(BLACK.mix(0.12))
+            .light_line_style(BLACK.mix(0.05))
+            .bold_line_style(BLACK.mix(0.15))
             .axis_style(BLACK.mix(0.8))
             .draw()?;
 

@@ -17,7 +17,7 @@ pub struct MetricsRow {
     pub method: String,
     /// Training iteration at which the evaluation was logged.
     pub iteration: usize,
-    /// Wall-clock time since the method started training [s].
+    /// Wall-clock time since the method started training \[s\].
     pub wall_s: f64,
     /// One value per entry of [`MetricsTable::metric_names`]; may be NaN or infinite.
     pub values: Vec<f64>,
@@ -151,7 +151,7 @@ impl MetricsTable {
 /// For the loss and for `main_metric` (default: `x_dist` if the table has it, else
 /// `final_error`) it writes `<name>_vs_iteration` and `<name>_vs_time` (`.png` and `.svg`):
 /// one line per method (colours in order of first appearance), logarithmic y axis, x axis
-/// "iteration" or "wall-clock time [s]". Metric names are made file-name safe (characters other
+/// "iteration" or "wall-clock time \[s\]". Metric names are made file-name safe (characters other
 /// than letters, digits, `_`, `-`, `.` become `_`). If `main_metric` is `loss`, only the four
 /// loss files are written. Returns the written paths.
 ///
@@ -185,13 +185,19 @@ pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<Path
                 table.metric_names.join(", ")
             ))
         })?;
-        for (x_name, x_label, x_of) in [
+        for (x_name, x_title, x_label, x_of) in [
             (
+                "iteration",
                 "iteration",
                 "iteration",
                 (|r: &MetricsRow| r.iteration as f64) as fn(&MetricsRow) -> f64,
             ),
-            ("time", "wall-clock time [s]", |r: &MetricsRow| r.wall_s),
+            (
+                "time",
+                "wall-clock time",
+                "wall-clock time [s]",
+                |r: &MetricsRow| r.wall_s,
+            ),
         ] {
             let series: Vec<Series> = methods
                 .iter()
@@ -209,7 +215,7 @@ pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<Path
                 .collect();
             let markers = series.iter().all(|s| s.points.len() <= MARKER_LIMIT);
             let chart = LineChart {
-                title: format!("{metric} against {x_name}"),
+                title: format!("{metric} against {x_title}"),
                 x_label: x_label.to_string(),
                 y_label: format!("{metric} (log scale)"),
                 x_axis: Axis { log: false },

@@ -26,7 +26,8 @@
 //!
 //! [`crate::Error::Io`] when a file or directory cannot be created or read,
 //! [`crate::Error::Config`] for a malformed `metrics.csv` (the message names the file and line),
-//! a missing metric column, an invalid time step, or a failure inside the plotting backend;
+//! a missing metric column, a time step that is not positive (or whose episode length is not
+//! finite), or a failure inside the plotting backend;
 //! [`crate::Error::DimensionMismatch`] for an episode whose vectors disagree in length.
 
 mod episodes;
@@ -35,11 +36,13 @@ mod lines;
 mod metrics;
 mod sweep;
 
-pub use episodes::plot_episodes;
+pub use episodes::{plot_episodes, EpisodeScene};
 pub use heatmaps::plot_heatmaps;
 pub use metrics::{plot_run, MetricsRow, MetricsTable};
 pub use sweep::{plot_sweep, SweepPoint};
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -88,17 +91,19 @@ static FONT_BYTES: &[u8] = include_bytes!("DejaVuSans.ttf");
 
 /// Family name under which the embedded font is registered.
 pub(crate) const FONT: &str = "sans-serif";
-/// Figure title size [px].
-pub(crate) const TITLE_PX: u32 = 26;
-/// Panel caption size [px].
-pub(crate) const CAPTION_PX: u32 = 21;
-/// Axis description size [px].
-pub(crate) const AXIS_PX: u32 = 19;
-/// Tick label size [px].
-pub(crate) const TICK_PX: u32 = 16;
-/// Legend text size [px].
-pub(crate) const LEGEND_PX: u32 = 18;
-/// Line width of data series [px].
+// Text sizes are plotters sizes: the SVG backend writes `font-size = size / 1.24` and the
+// bitmap backend scales DejaVu Sans to an em of about `0.86 · size`, so 20 gives ≥ 16 px text.
+/// Figure title size.
+pub(crate) const TITLE_PX: u32 = 30;
+/// Panel caption size.
+pub(crate) const CAPTION_PX: u32 = 25;
+/// Axis description size.
+pub(crate) const AXIS_PX: u32 = 23;
+/// Tick label size.
+pub(crate) const TICK_PX: u32 = 20;
+/// Legend text size.
+pub(crate) const LEGEND_PX: u32 = 22;
+/// Line width of data series \[px\].
 pub(crate) const LINE_PX: u32 = 2;
 
 /// Eight colours that stay distinct for colour-blind readers (Okabe–Ito, with black replaced
@@ -148,7 +153,7 @@ pub(crate) type DrawResult = Result<(), DrawError>;
 
 /// A figure that can draw itself onto any backend.
 pub(crate) trait Figure {
-    /// Width and height [px].
+    /// Width and height \[px\].
     fn size(&self) -> (u32, u32);
     /// Draws onto `root`, which is already filled white.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
@@ -196,6 +201,25 @@ pub(crate) fn render(stem: &Path, figure: &impl Figure) -> crate::Result<Vec<Pat
     }
     crate::output::write_atomic(&svg, text.as_bytes())?;
     Ok(vec![png, svg])
+}
+
+/// Checks that the time step `dt` \[s\] is positive and that `steps · dt` is a finite time.
+pub(crate) fn check_time_step(
+    function: &str,
+    stem: &Path,
+    dt: f64,
+    steps: usize,
+) -> crate::Result<()> {
+    let end = dt * steps.max(1) as f64;
+    if dt > 0.0 && end.is_finite() && end <= MAX_LINEAR {
+        Ok(())
+    } else {
+        Err(crate::Error::Config(format!(
+            "{function} ({}): time step dt must be positive and {steps} steps of it a finite \
+             time (at most {MAX_LINEAR:e} s), got dt = {dt}",
+            stem.display()
+        )))
+    }
 }
 
 /// A file-name-safe version of `name`: letters, digits, `_`, `-`, `.` kept, the rest `_`.
@@ -262,25 +286,160 @@ impl Axis {
         (lo - pad * span, hi + pad * span)
     }
 
-    /// Number of tick labels to request for the axis range `(lo, hi)`: whole decades on a log
-    /// axis spanning at least two decades.
-    pub fn label_count(self, (lo, hi): (f64, f64), default: usize) -> usize {
+    /// Tick marks for the axis range `(lo, hi)` (axis coordinates), about `target` labelled.
+    ///
+    /// Linear axes: multiples of 1, 2 or 5 × 10ᵏ. Log axes: whole decades (with minor lines
+    /// at 2…9 × 10ᵏ) when at least three fall inside the range; else 1, 2 and 5 × 10ᵏ over
+    /// about a decade or more; linear steps in value space over a fraction of a decade.
+    pub fn ticks(self, (lo, hi): (f64, f64), target: usize) -> Ticks {
         let span = hi - lo;
-        if self.log && span >= 2.0 {
-            ((span.floor() as usize) + 1).min(default)
-        } else {
-            default
+        if !self.log {
+            let step = tick_step((lo, hi), target);
+            let bold = multiples((lo, hi), step);
+            let labels = bold.iter().map(|&v| linear_label(v, step)).collect();
+            return Ticks::new(bold, Vec::new(), labels);
+        }
+        let in_range = |v: f64| v >= lo - 1e-9 && v <= hi + 1e-9;
+        let decades = (lo.floor() as i64)..=(hi.ceil() as i64);
+        // Whole decades when at least three fall inside the range.
+        if hi.floor() - lo.ceil() >= 2.0 {
+            let step = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+                .into_iter()
+                .find(|d| span / d + 1.0 <= target.max(2) as f64)
+                .unwrap_or(100.0);
+            let bold = multiples((lo, hi), step);
+            let labels = bold.iter().map(|&v| pow10(v.round() as i32)).collect();
+            let light = if step == 1.0 && span <= 12.0 {
+                decades
+                    .flat_map(|k| (2..=9).map(move |m| k as f64 + f64::from(m).log10()))
+                    .filter(|&v| in_range(v))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return Ticks::new(bold, light, labels);
+        }
+        if span >= 0.7 {
+            let mut bold = Vec::new();
+            let mut labels = Vec::new();
+            let mut light = Vec::new();
+            for k in decades {
+                for m in 1..=9 {
+                    let v = k as f64 + f64::from(m).log10();
+                    if !in_range(v) {
+                        continue;
+                    }
+                    match m {
+                        1 => {
+                            bold.push(v);
+                            labels.push(pow10(k as i32));
+                        }
+                        2 | 5 => {
+                            bold.push(v);
+                            labels.push(format!("{m}·{}", pow10(k as i32)));
+                        }
+                        _ => light.push(v),
+                    }
+                }
+            }
+            return Ticks::new(bold, light, labels);
+        }
+        // A fraction of a decade: evenly spaced values.
+        let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
+        let step = tick_step((a, b), target.min(6));
+        let values = multiples((a, b), step);
+        let labels = values.iter().map(|&v| linear_label(v, step)).collect();
+        Ticks::new(
+            values.iter().map(|v| v.log10()).collect(),
+            Vec::new(),
+            labels,
+        )
+    }
+}
+
+/// Tick marks of one axis, in axis coordinates, with the labels of the major ones.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticks {
+    /// Labelled ticks (major grid lines).
+    pub bold: Vec<f64>,
+    /// Unlabelled minor grid lines.
+    pub light: Vec<f64>,
+    labels: Vec<String>,
+}
+
+impl Ticks {
+    fn new(bold: Vec<f64>, light: Vec<f64>, labels: Vec<String>) -> Self {
+        Ticks {
+            bold,
+            light,
+            labels,
         }
     }
 
-    /// Tick label for the axis coordinate `v`; `step` estimates the tick spacing.
-    pub fn label(self, v: f64, step: f64) -> String {
-        if self.log {
-            log_label(v, step)
-        } else {
-            linear_label(v, step)
+    /// Label of the major tick nearest to `v`.
+    pub fn label(&self, v: f64) -> String {
+        self.bold
+            .iter()
+            .zip(&self.labels)
+            .min_by(|a, b| (a.0 - v).abs().total_cmp(&(b.0 - v).abs()))
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// `range` with these ticks bound to it, for `ChartBuilder::build_cartesian_2d`.
+    pub fn bind(&self, (lo, hi): (f64, f64)) -> TickedRange {
+        TickedRange {
+            inner: (lo..hi).into(),
+            bold: self.bold.clone(),
+            light: self.light.clone(),
         }
     }
+}
+
+/// A linear `f64` coordinate with given major and minor tick positions (plotters'
+/// `WithKeyPoints` lacks a value formatter for `f64`; labels come from [`Ticks::label`]).
+pub(crate) struct TickedRange {
+    inner: RangedCoordf64,
+    bold: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl Ranged for TickedRange {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.bold.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// Integer multiples of `step` inside `[lo, hi]` (at most 1000).
+fn multiples((lo, hi): (f64, f64), step: f64) -> Vec<f64> {
+    // Tolerance (in steps) for a multiple on the edge of the range.
+    const EDGE: f64 = 1e-9;
+    if !(step > 0.0 && lo.is_finite() && hi.is_finite()) {
+        return Vec::new();
+    }
+    let first = (lo / step - EDGE).ceil();
+    let last = (hi / step + EDGE).floor();
+    if last < first || last - first > 1000.0 {
+        return Vec::new();
+    }
+    (0..=((last - first) as i64))
+        .map(|k| (first + k as f64) * step)
+        .collect()
 }
 
 /// Bounds `(min, max)` of an iterator of finite coordinates.
@@ -319,28 +478,19 @@ fn superscript(n: i32) -> String {
         .collect()
 }
 
-/// Label of a log-axis coordinate `v = log10(value)`: `10⁻³`, or `3.2·10⁻⁴` between decades.
-fn log_label(v: f64, step: f64) -> String {
-    // Tolerance for a tick to count as a whole decade (tick positions carry rounding error).
-    const DECADE_TOL: f64 = 1e-6;
-    if (v - v.round()).abs() < DECADE_TOL {
-        return format!("10{}", superscript(v.round() as i32));
-    }
-    // Significant digits so that neighbouring ticks (ratio 10^step) differ.
-    let rel = (step * std::f64::consts::LN_10).max(1e-12);
-    let digits = ((-rel.log10()).ceil() as i32 + 1).clamp(2, 6) as usize;
-    let text = format!("{:.*e}", digits - 1, 10f64.powf(v));
-    match text.split_once('e') {
-        Some((mantissa, exp)) => {
-            let exp: i32 = exp.parse().unwrap_or(0);
-            if exp == 0 {
-                mantissa.to_string()
-            } else {
-                format!("{mantissa}·10{}", superscript(exp))
-            }
-        }
-        None => text,
-    }
+/// `10ᵏ` with a superscript exponent.
+fn pow10(k: i32) -> String {
+    format!("10{}", superscript(k))
+}
+
+/// `v` to three significant digits.
+pub(crate) fn three_digits(v: f64) -> String {
+    let scale = if v.is_finite() && v != 0.0 {
+        10f64.powf(v.abs().log10().floor() - 2.0)
+    } else {
+        1.0
+    };
+    linear_label(v, scale)
 }
 
 /// Label of a linear-axis value with as many decimals as the tick spacing needs.
@@ -362,8 +512,8 @@ fn linear_label(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// Estimated tick spacing for `count` labels over `(lo, hi)`.
-pub(crate) fn tick_step((lo, hi): (f64, f64), count: usize) -> f64 {
+/// Tick spacing: the smallest 1, 2 or 5 × 10ᵏ giving at most about `count` intervals.
+fn tick_step((lo, hi): (f64, f64), count: usize) -> f64 {
     let raw = (hi - lo) / count.max(1) as f64;
     if !(raw > 0.0 && raw.is_finite()) {
         return 1.0;
@@ -389,15 +539,15 @@ pub(crate) struct LegendEntry {
     pub dashed: bool,
 }
 
-/// Width [px] of a legend column holding `entries`.
+/// Width \[px\] of a legend column holding `entries`.
 pub(crate) fn legend_width(entries: &[LegendEntry]) -> u32 {
     let longest = entries
         .iter()
         .map(|e| e.label.chars().count())
         .max()
         .unwrap_or(0) as u32;
-    // Sample line 34 px plus about 0.6 em per character at LEGEND_PX.
-    (50 + longest * LEGEND_PX * 6 / 10).clamp(110, 320)
+    // Sample line and gap 46 px, then about 0.55 of LEGEND_PX per character.
+    (66 + longest * LEGEND_PX * 55 / 100).clamp(130, 350)
 }
 
 /// Draws a legend column into `area`, starting `top` px below its upper edge.
@@ -446,13 +596,29 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(log_label(-3.0, 1.0), "10⁻³");
-        assert_eq!(log_label(0.0, 1.0), "10⁰");
-        assert_eq!(log_label(-3.5, 0.5), "3.2·10⁻⁴");
+        assert_eq!(pow10(-3), "10⁻³");
+        assert_eq!(three_digits(1.987), "1.99");
+        assert_eq!(three_digits(0.2912), "0.291");
         assert_eq!(linear_label(200.0, 100.0), "200");
         assert_eq!(linear_label(0.25, 0.05), "0.25");
         assert_eq!(linear_label(1e-17, 0.1), "0");
         assert_eq!(linear_label(2.5e6, 5e5), "2.5·10⁶");
+    }
+
+    #[test]
+    fn log_ticks() {
+        let log = Axis { log: true };
+        let wide = log.ticks((-6.3, 0.2), 10);
+        assert_eq!(wide.bold.len(), 7); // 10⁻⁶ … 10⁰
+        assert_eq!(wide.label(-3.0), "10⁻³");
+        assert!(!wide.light.is_empty());
+        let decade = log.ticks((-1.9, -0.8), 10);
+        let labels: Vec<_> = decade.bold.iter().map(|&v| decade.label(v)).collect();
+        assert_eq!(labels, ["2·10⁻²", "5·10⁻²", "10⁻¹"]);
+        let narrow = log.ticks((0.0, 0.1), 6);
+        assert!(narrow.bold.len() >= 2, "{narrow:?}");
+        let huge = log.ticks((-300.0, 300.0), 10);
+        assert!(huge.bold.len() <= 10 && huge.bold.len() >= 2, "{huge:?}");
     }
 
     #[test]
