@@ -27,6 +27,7 @@ pub mod inverse;
 pub mod net;
 pub mod objective;
 pub mod output;
+pub mod plot;
 pub mod run;
 pub mod scenario;
 pub mod scenes;

@@ -1,0 +1,231 @@
+//! `metrics.csv` of a run directory and its training-curve figures.
+
+use super::lines::{LineChart, Series};
+use super::{file_stem, render, Axis};
+use std::path::{Path, PathBuf};
+
+/// Leading columns of `metrics.csv` before the metric columns.
+const FIXED_COLUMNS: [&str; 3] = ["method", "iteration", "wall_s"];
+
+/// Most points per line for which every point gets a marker in [`plot_run`].
+const MARKER_LIMIT: usize = 40;
+
+/// One logged evaluation: a row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsRow {
+    /// Training method (e.g. `sip`, `adam`).
+    pub method: String,
+    /// Training iteration at which the evaluation was logged.
+    pub iteration: usize,
+    /// Wall-clock time since the method started training \[s\].
+    pub wall_s: f64,
+    /// One value per entry of [`MetricsTable::metric_names`]; may be NaN or infinite.
+    pub values: Vec<f64>,
+}
+
+/// A parsed `metrics.csv` (written by [`crate::output::write_metrics_csv`]).
+///
+/// The header is `method,iteration,wall_s,<columns…>`; every column after `wall_s` is numeric
+/// and becomes a metric, including the trailing counters `inverse_failures` and
+/// `inverse_unconverged`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricsTable {
+    /// Names of the numeric columns after `wall_s`, in file order.
+    pub metric_names: Vec<String>,
+    /// Rows in file order.
+    pub rows: Vec<MetricsRow>,
+}
+
+impl MetricsTable {
+    /// Reads and parses `path`. Blank lines are skipped; fields are trimmed; numbers are parsed
+    /// as Rust `f64` (`NaN`, `inf` accepted).
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] if the file cannot be read; [`crate::Error::Config`] naming the file
+    /// and the 1-based line for a bad header, a row with the wrong number of fields, or a field
+    /// that is not a number.
+    pub fn read(path: &Path) -> crate::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a `metrics.csv`; `path` is only used in error messages.
+    ///
+    /// # Errors
+    /// As [`MetricsTable::read`], without the I/O error.
+    pub fn parse(text: &str, path: &Path) -> crate::Result<Self> {
+        let bad = |line: usize, message: String| {
+            crate::Error::Config(format!("{}:{line}: {message}", path.display()))
+        };
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty());
+
+        let Some((header_line, header)) = lines.next() else {
+            return Err(crate::Error::Config(format!(
+                "{}: empty file, expected the header `{},…`",
+                path.display(),
+                FIXED_COLUMNS.join(",")
+            )));
+        };
+        let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+        if columns.len() < FIXED_COLUMNS.len() || columns[..3] != FIXED_COLUMNS {
+            return Err(bad(
+                header_line,
+                format!(
+                    "header must start with `{}`, found `{header}`",
+                    FIXED_COLUMNS.join(",")
+                ),
+            ));
+        }
+        let metric_names: Vec<String> = columns[3..].iter().map(|s| s.to_string()).collect();
+
+        let mut rows = Vec::new();
+        for (line, text) in lines {
+            let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+            if fields.len() != columns.len() {
+                return Err(bad(
+                    line,
+                    format!(
+                        "expected {} fields (as in the header), found {}",
+                        columns.len(),
+                        fields.len()
+                    ),
+                ));
+            }
+            let number = |k: usize| {
+                fields[k].parse::<f64>().map_err(|_| {
+                    bad(
+                        line,
+                        format!("column `{}`: `{}` is not a number", columns[k], fields[k]),
+                    )
+                })
+            };
+            let iteration = fields[1].parse::<usize>().map_err(|_| {
+                bad(
+                    line,
+                    format!(
+                        "column `iteration`: `{}` is not a non-negative integer",
+                        fields[1]
+                    ),
+                )
+            })?;
+            let wall_s = number(2)?;
+            let values = (3..fields.len())
+                .map(number)
+                .collect::<crate::Result<_>>()?;
+            rows.push(MetricsRow {
+                method: fields[0].to_string(),
+                iteration,
+                wall_s,
+                values,
+            });
+        }
+        Ok(Self { metric_names, rows })
+    }
+
+    /// Distinct method names, in order of first appearance.
+    pub fn methods(&self) -> Vec<String> {
+        let mut methods: Vec<String> = Vec::new();
+        for row in &self.rows {
+            if !methods.contains(&row.method) {
+                methods.push(row.method.clone());
+            }
+        }
+        methods
+    }
+
+    /// Index of metric `name` in [`MetricsTable::metric_names`] and in every row's values.
+    pub fn metric_index(&self, name: &str) -> Option<usize> {
+        self.metric_names.iter().position(|n| n == name)
+    }
+}
+
+/// Redraws the training curves of a finished run directory from `<dir>/metrics.csv`.
+///
+/// For the loss and for `main_metric` (default: `x_dist` if the table has it, else
+/// `final_error`) it writes `<name>_vs_iteration` and `<name>_vs_time` (`.png` and `.svg`):
+/// one line per method (colours in order of first appearance), logarithmic y axis, x axis
+/// "iteration" or "wall-clock time \[s\]". Metric names are made file-name safe (characters other
+/// than letters, digits, `_`, `-`, `.` become `_`). If `main_metric` is `loss`, only the four
+/// loss files are written. Returns the written paths.
+///
+/// Rows whose value is non-finite or non-positive are skipped (see the [module](super) docs);
+/// a table without rows still gives figures, marked "no plottable data".
+///
+/// # Errors
+/// Those of [`MetricsTable::read`]; [`crate::Error::Config`] if the table lacks the `loss`
+/// column or the main metric (the message lists the available columns); I/O and backend
+/// errors from writing the figures.
+pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<PathBuf>> {
+    let csv = dir.join("metrics.csv");
+    let table = MetricsTable::read(&csv)?;
+    let main = match main_metric {
+        Some(name) => name.to_string(),
+        None if table.metric_index("x_dist").is_some() => "x_dist".to_string(),
+        None => "final_error".to_string(),
+    };
+    let mut metrics = vec!["loss".to_string()];
+    if main != "loss" {
+        metrics.push(main);
+    }
+
+    let methods = table.methods();
+    let mut written = Vec::new();
+    for metric in &metrics {
+        let index = table.metric_index(metric).ok_or_else(|| {
+            crate::Error::Config(format!(
+                "{}: no column `{metric}` to plot (metric columns: {})",
+                csv.display(),
+                table.metric_names.join(", ")
+            ))
+        })?;
+        for (x_name, x_title, x_label, x_of) in [
+            (
+                "iteration",
+                "iteration",
+                "iteration",
+                (|r: &MetricsRow| r.iteration as f64) as fn(&MetricsRow) -> f64,
+            ),
+            (
+                "time",
+                "wall-clock time",
+                "wall-clock time [s]",
+                |r: &MetricsRow| r.wall_s,
+            ),
+        ] {
+            let series: Vec<Series> = methods
+                .iter()
+                .enumerate()
+                .map(|(k, method)| Series {
+                    name: method.clone(),
+                    colour_index: k,
+                    points: table
+                        .rows
+                        .iter()
+                        .filter(|r| &r.method == method)
+                        .map(|r| (x_of(r), r.values[index]))
+                        .collect(),
+                })
+                .collect();
+            let markers = series.iter().all(|s| s.points.len() <= MARKER_LIMIT);
+            let chart = LineChart {
+                title: format!("{metric} against {x_title}"),
+                x_label: x_label.to_string(),
+                y_label: format!("{metric} (log scale)"),
+                x_axis: Axis { log: false },
+                y_axis: Axis { log: true },
+                series,
+                markers,
+            };
+            let stem = dir.join(format!("{}_vs_{x_name}", file_stem(metric)));
+            written.extend(render(&stem, &chart)?);
+        }
+    }
+    Ok(written)
+}
