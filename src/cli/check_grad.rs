@@ -235,3 +235,74 @@ pub fn run(args: &CheckGradArgs, global: Global) -> anyhow::Result<()> {
     note(global, format_args!("all {} sample(s) pass", checks.len()));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Physics, Registry, Simulator};
+    use std::path::Path;
+
+    /// `s' = s + u` with only a forward step.
+    struct ForwardOnly;
+    impl Simulator for ForwardOnly {
+        fn name(&self) -> &str {
+            "forward_only"
+        }
+        fn state_dim(&self) -> usize {
+            1
+        }
+        fn control_dim(&self) -> usize {
+            1
+        }
+        fn step(&self, state: &Vector, control: &Vector) -> Vector {
+            state + control
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoParams {}
+
+    #[test]
+    fn simulator_without_jvp_is_reported() {
+        let mut registry = Registry::new();
+        registry.register("forward_only", "test", |_: NoParams| {
+            Ok(Physics::new(ForwardOnly))
+        });
+        let source = r#"(
+            name: "fo",
+            simulator: (name: "forward_only"),
+            data: (scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-1.0], high: [1.0])), test_count: 2),
+            network: (hidden: [2], activation: tanh),
+            methods: [(update: Supervised, optimizer: Adam(lr: 1e-3))],
+            training: (batch: 2, iterations: 1),
+        )"#;
+        let scenario = Scenario::parse(source, Path::new("fo.ron"), &registry).unwrap();
+        let message = check_scenario(&scenario, 2, 0).unwrap_err().to_string();
+        assert!(
+            message.contains("'forward_only' provides no JVP"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn failing_points_are_marked() {
+        let bad = CheckReport {
+            abs_error: 1.0,
+            rel_error: 0.5,
+        };
+        let good = CheckReport {
+            abs_error: 0.0,
+            rel_error: 0.0,
+        };
+        let check = PointCheck {
+            sample: 0,
+            step: 0,
+            jvp: good,
+            fd_step: 1e-5,
+            adjoint: Some(bad),
+        };
+        assert!(!check.passes(1e-6));
+        assert!(report_table(&[check], 1e-6).contains("FAIL"));
+    }
+}

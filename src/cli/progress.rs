@@ -1,6 +1,7 @@
 //! Training progress on the console: progress bars on a terminal, plain lines otherwise,
 //! nothing with `--quiet`.
 
+use super::Global;
 use crate::output::ConsoleObserver;
 use crate::scenario::Scenario;
 use crate::train::trainer::{LogRow, Observer, Silent, TrainOutcome};
@@ -17,11 +18,11 @@ pub fn main_metric(scenario: &Scenario) -> String {
         .unwrap_or_else(|| "final_error".to_string())
 }
 
-/// The observer for a command: silent with `quiet`, progress bars when standard error is a
-/// terminal, plain log lines ([`ConsoleObserver`]) otherwise.
-pub fn observer_for(scenario: &Scenario, quiet: bool) -> Box<dyn Observer> {
+/// The observer for a command: silent with `--quiet`, progress bars when standard error is
+/// a terminal, plain log lines ([`ConsoleObserver`]) otherwise.
+pub fn observer_for(scenario: &Scenario, global: Global) -> Box<dyn Observer> {
     let metric = main_metric(scenario);
-    if quiet {
+    if global.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
         Box::new(ProgressObserver::new(metric))

@@ -182,10 +182,30 @@ impl Scanner<'_> {
     }
 }
 
+/// `name`, `name[3]`, `name[0][1]`: an identifier with optional list indices.
+fn well_formed(piece: &str) -> bool {
+    let (name, mut rest) = piece.split_at(piece.find('[').unwrap_or(piece.len()));
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return false;
+    }
+    while !rest.is_empty() {
+        let Some(close) = rest.find(']') else {
+            return false;
+        };
+        let index = &rest[1..close];
+        if !rest.starts_with('[') || index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit())
+        {
+            return false;
+        }
+        rest = &rest[close + 1..];
+    }
+    true
+}
+
 /// Byte span of the value at `path` in `source`.
 pub fn find_value(source: &str, path: &str) -> Result<Range<usize>, PathError> {
     let parts = parse_path(path);
-    if parts.is_empty() || path.split('.').any(|p| p.trim().is_empty()) {
+    if parts.is_empty() || !path.split('.').all(well_formed) {
         return Err(PathError::Malformed(path.to_string()));
     }
     let scanner = Scanner {
@@ -260,7 +280,7 @@ pub fn split_values(list: &str) -> Vec<String> {
     let mut current = String::new();
     for c in list.chars() {
         if in_string {
-            in_string = !(c == '"' && !escaped);
+            in_string = c != '"' || escaped;
             escaped = c == '\\' && !escaped;
             current.push(c);
             continue;
@@ -333,10 +353,19 @@ mod tests {
             find_value(SRC, "methods[2].name"),
             Err(PathError::Missing { .. })
         ));
-        assert!(matches!(
-            find_value(SRC, "simulator..xi"),
-            Err(PathError::Malformed(_))
-        ));
+        for bad in [
+            "simulator..xi",
+            "methods[x].name",
+            "methods[0",
+            "[0]",
+            "a b",
+            "",
+        ] {
+            assert!(
+                matches!(find_value(SRC, bad), Err(PathError::Malformed(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -347,5 +376,19 @@ mod tests {
             vec!["[1.0, 2.0]", "[3.0, 4.0]"]
         );
         assert_eq!(split_values("\"a,b\",c"), vec!["\"a,b\"", "c"]);
+    }
+}
+
+#[cfg(test)]
+mod value_round_trip {
+    /// Why the sweep edits text: `ron::Value` forgets struct and enum variant names.
+    #[test]
+    fn ron_value_drops_variant_names() {
+        let value: ron::Value = ron::from_str("Sampled(initial: Zeros, target: Initial)").unwrap();
+        let text = ron::to_string(&value).unwrap();
+        assert!(
+            !text.contains("Sampled") && !text.contains("Zeros"),
+            "{text}"
+        );
     }
 }

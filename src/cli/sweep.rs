@@ -175,7 +175,7 @@ pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
             out_dir: Some(out.join(safe(&format!("{path}={value}")))),
             ..RunOptions::default()
         };
-        let mut observer = progress::observer_for(scenario, global.quiet);
+        let mut observer = progress::observer_for(scenario, global);
         let report = run_scenario(scenario, &options, observer.as_mut())
             .with_context(|| format!("with {path} = {value}"))?;
         drop(observer);

@@ -135,7 +135,7 @@ pub fn run_and_report(
             scenario.spec.training.seed
         ),
     );
-    let mut observer = progress::observer_for(scenario, global.quiet);
+    let mut observer = progress::observer_for(scenario, global);
     let report = run_scenario(scenario, options, observer.as_mut())?;
     drop(observer);
     println!("{}", report.table.trim_end());
