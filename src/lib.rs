@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod episode;
 pub mod error;
 pub mod inverse;

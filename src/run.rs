@@ -18,7 +18,8 @@ pub struct RunOptions {
     /// (a final checkpoint is always written).
     pub checkpoint_every: Option<usize>,
     /// Continue from the checkpoints in `<out_dir>/checkpoints/` (methods without a
-    /// checkpoint start from scratch; finished ones are not trained again).
+    /// checkpoint start from scratch; those that already reached the iteration or time limit
+    /// are not trained again, while larger limits continue them).
     pub resume: bool,
 }
 

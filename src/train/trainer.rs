@@ -167,8 +167,9 @@ impl<'a> Trainer<'a> {
             Some(checkpoint) => self.restore(&mut state, checkpoint, &name)?,
             None => self.record(&mut state, &name, observer)?,
         }
-        let finished_before = control.resume.as_ref().is_some_and(|c| c.finished);
-        while !finished_before {
+        // A resumed method continues while its limits allow, even if its checkpoint was
+        // final: larger limits than the checkpointed run's extend it.
+        loop {
             let done_iterations = training.iterations.is_some_and(|n| state.iteration >= n);
             let done_budget = training.budget_s.is_some_and(|b| state.wall_s >= b);
             if done_iterations || done_budget {

@@ -1,0 +1,137 @@
+//! `physinv eval`: evaluate a trained network on a scenario's test scenes.
+
+use super::{load_scenario, note, Global, LimitArgs};
+use crate::net::Mlp;
+use crate::scenario::Scenario;
+use crate::train::evaluate::Evaluation;
+use crate::train::{Checkpoint, Trainer};
+use anyhow::{bail, Context as _};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `physinv eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Scenario file (RON) whose test scenes are used; its network shape must match.
+    #[arg(value_name = "SCENARIO.ron")]
+    pub scenario: PathBuf,
+    /// The trained network: a checkpoint (<run>/checkpoints/<method>.json) or a network file
+    /// written by `Mlp::save`.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+}
+
+/// Where a network came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkSource {
+    /// A training checkpoint of `method` after `iteration` iterations.
+    Checkpoint {
+        /// Scenario name stored in the checkpoint.
+        scenario: String,
+        /// Method display name.
+        method: String,
+        /// Iterations completed.
+        iteration: usize,
+    },
+    /// A network file.
+    NetworkFile,
+}
+
+/// Loads the network in `file` for `scenario`: a checkpoint if it reads as one, else a
+/// network file. Either way its shape must be the scenario's.
+pub fn load_network(file: &Path, scenario: &Scenario) -> anyhow::Result<(Mlp, NetworkSource)> {
+    let config = scenario.network_config();
+    let checkpoint_error = match Checkpoint::load(file) {
+        Ok(checkpoint) => {
+            if checkpoint.network != config {
+                bail!(
+                    "{}: the checkpoint's network {:?} does not fit scenario '{}', which needs {:?}",
+                    file.display(),
+                    checkpoint.network.widths(),
+                    scenario.spec.name,
+                    config.widths()
+                );
+            }
+            let mut net = Mlp::new(&config, 0)?;
+            net.set_parameters(&checkpoint.parameters)
+                .with_context(|| format!("{}: bad parameters", file.display()))?;
+            return Ok((
+                net,
+                NetworkSource::Checkpoint {
+                    scenario: checkpoint.scenario,
+                    method: checkpoint.method,
+                    iteration: checkpoint.iteration,
+                },
+            ));
+        }
+        Err(crate::Error::Io { path, source }) => {
+            bail!("{}: {source}", path.display())
+        }
+        Err(e) => e,
+    };
+    match Mlp::load(file, &config) {
+        Ok(net) => Ok((net, NetworkSource::NetworkFile)),
+        Err(net_error) => bail!(
+            "{} is neither a checkpoint nor a network file for this scenario ({checkpoint_error}; {net_error})",
+            file.display()
+        ),
+    }
+}
+
+/// The metrics as a two-column table.
+pub fn metrics_table(evaluation: &Evaluation) -> String {
+    let width = evaluation
+        .names
+        .iter()
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut out = format!("{:<width$}  {:>13}\n", "metric", "value");
+    for (name, value) in evaluation.names.iter().zip(&evaluation.values) {
+        out.push_str(&format!("{name:<width$}  {value:>13.6e}\n"));
+    }
+    out
+}
+
+/// Runs `physinv eval`.
+pub fn run(args: &EvalArgs, global: Global) -> anyhow::Result<()> {
+    let scenario = load_scenario(&args.scenario, &LimitArgs::default())?;
+    let (net, source) = load_network(&args.checkpoint, &scenario)?;
+    match &source {
+        NetworkSource::Checkpoint {
+            scenario: trained_on,
+            method,
+            iteration,
+        } => {
+            note(
+                global,
+                format_args!(
+                    "checkpoint of '{method}' after {iteration} iterations on scenario '{trained_on}'"
+                ),
+            );
+            if trained_on != &scenario.spec.name {
+                note(
+                    global,
+                    format_args!(
+                        "note: evaluated on scenario '{}', not the one it was trained on",
+                        scenario.spec.name
+                    ),
+                );
+            }
+        }
+        NetworkSource::NetworkFile => note(global, "network file"),
+    }
+    let trainer = Trainer::new(&scenario)?;
+    let evaluation = trainer.evaluate(&net)?;
+    note(
+        global,
+        format_args!(
+            "{} test scenes of scenario '{}'",
+            trainer.test_scenes().len(),
+            scenario.spec.name
+        ),
+    );
+    println!("{}", metrics_table(&evaluation).trim_end());
+    Ok(())
+}

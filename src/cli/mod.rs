@@ -1,0 +1,212 @@
+//! The `physinv` command line: argument definitions and one module per subcommand.
+//!
+//! This is the logic of the `physinv` binary (`src/bin/physinv.rs` only parses the arguments,
+//! calls [`run`] and prints the error); it lives in the library so it can be tested. Like a
+//! binary it reports errors with `anyhow`.
+//!
+//! | command | what it does |
+//! | --- | --- |
+//! | `train` | train some or all methods of a scenario, with checkpoints and resume |
+//! | `compare` | train every method with the same seed and budget, print the table |
+//! | `sweep` | repeat `compare` over values of one scenario field |
+//! | `eval` | evaluate a saved network or checkpoint on the test scenes |
+//! | `validate` | check a scenario file and print the resolved configuration |
+//! | `check-grad` | check the simulator's JVP and VJP against finite differences |
+//! | `plot` | redraw the figures of a finished run |
+
+pub mod check_grad;
+pub mod compare;
+pub mod eval;
+pub mod plot;
+pub mod plots;
+pub mod progress;
+pub mod ron_path;
+pub mod sweep;
+pub mod train;
+pub mod validate;
+
+use crate::scenario::Scenario;
+use crate::sim::Registry;
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Train neural-network controllers through physics simulators with scale-invariant physics
+/// (SIP) updates, and compare them with back-propagation through the simulator.
+#[derive(Debug, Parser)]
+#[command(name = "physinv", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Worker threads for the parallel parts (scene sampling, rollouts); default: one per core.
+    #[arg(long, global = true, value_name = "N", value_parser = positive_usize)]
+    pub threads: Option<usize>,
+    /// Print nothing but the final table (no progress, no notes).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the methods of a scenario (all, or those named with --method); write
+    /// metrics.csv, summary.json and checkpoints; print the comparison table.
+    Train(train::TrainArgs),
+    /// Train every method of a scenario with the same seed and budget and compare them.
+    Compare(compare::CompareArgs),
+    /// Compare the methods over several values of one scenario field.
+    Sweep(sweep::SweepArgs),
+    /// Evaluate a trained network (checkpoint or saved network) on the test scenes.
+    Eval(eval::EvalArgs),
+    /// Check a scenario file and print the resolved configuration.
+    Validate(validate::ValidateArgs),
+    /// Check the simulator's JVP against finite differences and its VJP against the JVP.
+    CheckGrad(check_grad::CheckGradArgs),
+    /// Redraw the figures of a finished run.
+    Plot(plot::PlotArgs),
+}
+
+/// Options shared by every command.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Global {
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("cannot set up the thread pool")?;
+    }
+    let global = Global { quiet: cli.quiet };
+    match cli.command {
+        Command::Train(args) => train::run(&args, global),
+        Command::Compare(args) => compare::run(&args, global),
+        Command::Sweep(args) => sweep::run(&args, global),
+        Command::Eval(args) => eval::run(&args, global),
+        Command::Validate(args) => validate::run(&args, global),
+        Command::CheckGrad(args) => check_grad::run(&args, global),
+        Command::Plot(args) => plot::run(&args, global),
+    }
+}
+
+/// Training-length and seed overrides shared by the training commands.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitArgs {
+    /// Train every method for N iterations (replaces the scenario's `training.iterations`
+    /// and `training.budget_s`).
+    #[arg(long, value_name = "N", value_parser = positive_usize, conflicts_with = "budget")]
+    pub iterations: Option<usize>,
+    /// Train every method for SECONDS of training time, evaluation excluded (replaces the
+    /// scenario's `training.budget_s` and `training.iterations`).
+    #[arg(long, value_name = "SECONDS", value_parser = positive_f64)]
+    pub budget: Option<f64>,
+    /// Seed of the network initialisation and the training-scene draws (replaces
+    /// `training.seed`; the test scenes depend only on `data.seed`).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+impl LimitArgs {
+    /// `true` if no override is given.
+    pub fn is_empty(&self) -> bool {
+        self.iterations.is_none() && self.budget.is_none() && self.seed.is_none()
+    }
+}
+
+/// Parses an integer ≥ 1.
+pub fn positive_usize(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(e) => Err(format!("not a whole number: {e}")),
+    }
+}
+
+/// Parses a finite number > 0.
+pub fn positive_f64(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a finite number > 0".into()),
+        Err(e) => Err(format!("not a number: {e}")),
+    }
+}
+
+/// Reads a scenario file's text; the error names the file.
+pub fn read_source(path: &Path) -> crate::Result<String> {
+    std::fs::read_to_string(path).map_err(|source| {
+        crate::ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    })
+}
+
+/// Parses and validates scenario `source` (read from `path`) with the built-in simulators,
+/// then applies `limits` and validates again.
+pub fn scenario_from_source(
+    source: &str,
+    path: &Path,
+    limits: &LimitArgs,
+) -> crate::Result<Scenario> {
+    let registry = Registry::with_builtins();
+    let scenario = Scenario::parse(source, path, &registry)?;
+    if limits.is_empty() {
+        return Ok(scenario);
+    }
+    let mut spec = scenario.spec;
+    if let Some(n) = limits.iterations {
+        spec.training.iterations = Some(n);
+        spec.training.budget_s = None;
+    }
+    if let Some(b) = limits.budget {
+        spec.training.budget_s = Some(b);
+        spec.training.iterations = None;
+    }
+    if let Some(seed) = limits.seed {
+        spec.training.seed = seed;
+    }
+    Scenario::build(spec, source, path, &registry)
+}
+
+/// Loads the scenario file at `path` and applies `limits`.
+pub fn load_scenario(path: &Path, limits: &LimitArgs) -> crate::Result<Scenario> {
+    scenario_from_source(&read_source(path)?, path, limits)
+}
+
+/// Prints `text` to standard error unless `--quiet`.
+pub fn note(global: Global, text: impl std::fmt::Display) {
+    if !global.quiet {
+        eprintln!("{text}");
+    }
+}
+
+/// Redraws the run's figures and reports what was written (a plotting failure is a warning:
+/// the results themselves are already on disk).
+pub fn redraw_after_run(dir: &Path, scenario: &Scenario, global: Global) {
+    let metric = progress::main_metric(scenario);
+    match plots::redraw_run(dir, Some(&metric)) {
+        Ok(files) => {
+            for f in files {
+                note(global, format_args!("wrote {}", f.display()));
+            }
+        }
+        Err(e) => eprintln!("warning: could not draw the figures: {e}"),
+    }
+}
+
+/// The default output directory of a command that is not a single run:
+/// `runs/<scenario>/<kind>-<UTC timestamp>/`.
+pub fn default_dir(scenario: &str, kind: &str) -> PathBuf {
+    let run = crate::output::default_out_dir(scenario);
+    let stamp = run
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    run.with_file_name(format!("{kind}-{stamp}"))
+}

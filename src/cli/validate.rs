@@ -1,0 +1,147 @@
+//! `physinv validate`: check a scenario file and print the resolved configuration.
+
+use super::{load_scenario, Global, LimitArgs};
+use crate::scenario::{PolicyKind, Scenario, SceneSource, TrainSet};
+use clap::Args;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Arguments of `physinv validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Scenario file (RON).
+    #[arg(value_name = "SCENARIO.ron")]
+    pub scenario: PathBuf,
+}
+
+fn ron_text<T: serde::Serialize>(value: &T) -> String {
+    ron::to_string(value).unwrap_or_else(|e| format!("<{e}>"))
+}
+
+/// `(a: 1.0, b: 2.0)` for a parameter map as read from the file.
+fn params_text(params: &ron::Value) -> String {
+    match params {
+        ron::Value::Map(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, v)| match k {
+                    ron::Value::String(name) => format!("{name}: {}", ron_text(v)),
+                    other => format!("{}: {}", ron_text(other), ron_text(v)),
+                })
+                .collect();
+            format!("({})", fields.join(", "))
+        }
+        ron::Value::Unit => "(defaults)".to_string(),
+        other => ron_text(other),
+    }
+}
+
+/// The resolved configuration of `scenario`, as printed by `validate`.
+pub fn describe(scenario: &Scenario) -> String {
+    let spec = &scenario.spec;
+    let physics = &scenario.physics;
+    let sim = physics.sim();
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!(
+        "scenario     {} ({})",
+        spec.name,
+        scenario.path.display()
+    ));
+    if !spec.description.is_empty() {
+        line(format!("description  {}", spec.description));
+    }
+    line(format!(
+        "simulator    {}  params {}",
+        physics.name(),
+        params_text(&spec.simulator.params)
+    ));
+    line(format!(
+        "             state dim n = {}, control dim m = {}, dt = {}",
+        sim.state_dim(),
+        sim.control_dim(),
+        sim.dt()
+    ));
+    let mut capabilities = vec!["step"];
+    for (has, name) in [
+        (physics.jvp().is_some(), "jvp"),
+        (physics.vjp().is_some(), "vjp"),
+        (physics.inverse().is_some(), "control inverse"),
+        (physics.hessian().is_some(), "control hessian"),
+        (physics.metrics().is_some(), "metrics"),
+        (physics.scenes().is_some(), "scene generators"),
+    ] {
+        if has {
+            capabilities.push(name);
+        }
+    }
+    line(format!("capabilities {}", capabilities.join(", ")));
+    let ep = &spec.episode;
+    let policy = match ep.policy {
+        PolicyKind::ClosedLoop => format!("closed loop, observes {}", ron_text(&ep.observe)),
+        PolicyKind::OpenLoop => "open loop (sees s_0 and s*)".to_string(),
+    };
+    line(format!(
+        "episode      {} step(s), {policy}, control scale {}",
+        ep.steps, ep.control_scale
+    ));
+    let net = scenario.network_config();
+    line(format!(
+        "network      widths {:?} ({} parameters), {} hidden, {} output",
+        net.widths(),
+        net.num_parameters(),
+        net.activation.name(),
+        net.output_activation.name()
+    ));
+    let scenes = match &spec.data.scenes {
+        SceneSource::Generator(name) => format!("generator '{name}'"),
+        other => ron_text(other),
+    };
+    let train = match spec.data.train {
+        TrainSet::Fresh => "fresh scenes every iteration".to_string(),
+        TrainSet::Pool(n) => format!("pool of {n} scenes"),
+    };
+    line(format!("data         {scenes}"));
+    line(format!(
+        "             seed {}, {} test, {} validation, training: {train}",
+        spec.data.seed, spec.data.test_count, spec.data.validation_count
+    ));
+    line(format!("objective    {}", ron_text(&spec.objective)));
+    line("methods".to_string());
+    for (i, method) in spec.methods.iter().enumerate() {
+        let mut text = format!(
+            "  {:<12} update {}  optimizer {}",
+            scenario.method_name(i),
+            ron_text(&method.update),
+            ron_text(&method.optimizer)
+        );
+        if let Some(c) = method.clip_grad_norm {
+            let _ = write!(text, "  clip_grad_norm {c}");
+        }
+        line(text);
+    }
+    let t = &spec.training;
+    line(format!(
+        "training     batch {}, {}, log every {}, seed {}",
+        t.batch,
+        super::train::limits_text(scenario),
+        t.log_every,
+        t.seed
+    ));
+    out
+}
+
+/// Runs `physinv validate`.
+pub fn run(args: &ValidateArgs, global: Global) -> anyhow::Result<()> {
+    let scenario = load_scenario(&args.scenario, &LimitArgs::default())?;
+    if global.quiet {
+        println!("ok");
+    } else {
+        print!("{}", describe(&scenario));
+        println!("ok: {} is valid", args.scenario.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! The `physinv` binary end to end, on tiny scenarios written into temporary directories:
+//! help texts, train/resume/compare/sweep/eval/validate/check-grad/plot, and their errors.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Rotating sine at ξ = 4, φ = 10°: one step, two methods, 20 iterations of batch 16.
+const SINE: &str = r#"// tiny rotating-sine scenario for the CLI tests
+(
+    name: "cli_sine",
+    simulator: (name: "rotating_sine", params: (xi: 4.0, phi_deg: 10.0)),
+    episode: (steps: 1, observe: [Target]),
+    data: (
+        seed: 1,
+        scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])),
+        test_count: 32,
+    ),
+    network: (hidden: [8], activation: relu),
+    methods: [
+        (name: "SIP", update: Sip(inverse: Step(SaddleFreeNewton())), optimizer: Adam(lr: 1e-3)),
+        (name: "Adam", update: Dp(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 16, iterations: 20, log_every: 10, seed: 0),
+)
+"#;
+
+/// Coupled oscillators, four steps, open loop, a small pool.
+const OSCILLATORS: &str = r#"(
+    name: "cli_oscillators",
+    simulator: (name: "oscillators", params: (dt: 0.5, coupling: 0.2)),
+    episode: (steps: 4, policy: OpenLoop),
+    data: (
+        seed: 4,
+        scenes: Sampled(initial: Uniform(low: [0.0, 0.0, 0.0, 0.0], high: [1.0, 1.0, 1.0, 1.0]), target: Initial),
+        train: Pool(32),
+        test_count: 16,
+    ),
+    network: (hidden: [8], activation: tanh),
+    methods: [
+        (name: "SIP", update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-3)),
+        (name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 8, iterations: 6, log_every: 3, seed: 0),
+)
+"#;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        };
+        env.write("sine.ron", SINE);
+        env.write("oscillators.ron", OSCILLATORS);
+        env
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write scenario");
+        path
+    }
+
+    /// Runs the binary in the temporary directory (single-threaded: tests run in parallel).
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_physinv"))
+            .current_dir(self.dir.path())
+            .args(["--threads", "1"])
+            .args(args)
+            .output()
+            .expect("run physinv")
+    }
+
+    /// Runs and asserts success; returns standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "physinv {args:?} failed ({:?}):\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs and asserts failure with exit code 1; returns standard error.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "physinv {args:?} should fail with code 1; stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// `(method, metrics object)` of every run in a summary.json.
+fn final_metrics(summary: &Value) -> Vec<(String, Value)> {
+    summary["runs"]
+        .as_array()
+        .expect("runs array")
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["metrics"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn help_of_every_subcommand_mentions_its_options() {
+    let env = Env::new();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "train",
+            &[
+                "--method",
+                "--out",
+                "--iterations",
+                "--budget",
+                "--seed",
+                "--checkpoint-every",
+                "--resume",
+                "--quiet",
+                "--threads",
+            ],
+        ),
+        (
+            "compare",
+            &["--out", "--iterations", "--budget", "--seed", "--quiet"],
+        ),
+        (
+            "sweep",
+            &["--param", "--out", "--iterations", "--budget", "--metric"],
+        ),
+        ("eval", &["--checkpoint"]),
+        ("validate", &["SCENARIO.ron"]),
+        ("check-grad", &["--samples", "--seed", "--tolerance"]),
+        ("plot", &["RUN_DIR"]),
+    ];
+    let top = env.ok(&["--help"]);
+    for (command, options) in cases {
+        assert!(top.contains(command), "top-level help lacks {command}");
+        let help = env.ok(&[command, "--help"]);
+        for option in *options {
+            assert!(
+                help.contains(option),
+                "`{command} --help` does not mention {option}:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_code_2() {
+    let env = Env::new();
+    for args in [
+        &["train", "sine.ron", "--iterations", "0"][..],
+        &["train", "sine.ron", "--iterations", "5", "--budget", "1"],
+        &["frobnicate"],
+        &["sweep", "sine.ron"],
+    ] {
+        assert_eq!(env.run(args).status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn train_writes_metrics_and_summary() {
+    let env = Env::new();
+    let table = env.ok(&["train", "sine.ron", "--out", "run", "--quiet"]);
+    assert!(table.contains("SIP") && table.contains("Adam"), "{table}");
+    let csv = std::fs::read_to_string(env.path("run/metrics.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with("method,iteration,wall_s,loss,final_error"));
+    // Logged at iterations 0, 10, 20 for both methods.
+    assert_eq!(csv.lines().count(), 1 + 2 * 3);
+    let summary = read_json(&env.path("run/summary.json"));
+    assert_eq!(summary["scenario"], "cli_sine");
+    let runs = summary["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        assert!(run["method"].is_string());
+        assert_eq!(run["iterations"], 20);
+        assert!(run["wall_s"].as_f64().unwrap() >= 0.0);
+        for key in ["loss", "final_error", "x_dist"] {
+            assert!(run["metrics"][key].is_f64(), "metrics lack {key}: {run}");
+        }
+    }
+    // --method selects, --seed overrides.
+    env.ok(&[
+        "train", "sine.ron", "--out", "one", "--method", "Adam", "--seed", "3", "-q",
+    ]);
+    let one = read_json(&env.path("one/summary.json"));
+    assert_eq!(final_metrics(&one).len(), 1);
+    assert_eq!(one["runs"][0]["method"], "Adam");
+    let err = env.fails(&["train", "sine.ron", "--out", "x", "--method", "Nope"]);
+    assert!(
+        err.contains("no method 'Nope'") && err.contains("SIP, Adam"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resumed_training_equals_uninterrupted_training() {
+    let env = Env::new();
+    env.ok(&[
+        "train",
+        "sine.ron",
+        "--out",
+        "a",
+        "--iterations",
+        "40",
+        "-q",
+    ]);
+    env.ok(&[
+        "train",
+        "sine.ron",
+        "--out",
+        "b",
+        "--iterations",
+        "20",
+        "--checkpoint-every",
+        "10",
+        "-q",
+    ]);
+    assert!(env.path("b/checkpoints/SIP.json").is_file());
+    assert!(env.path("b/checkpoints/Adam.json").is_file());
+    env.ok(&[
+        "train",
+        "sine.ron",
+        "--resume",
+        "b",
+        "--iterations",
+        "40",
+        "-q",
+    ]);
+    let a = read_json(&env.path("a/summary.json"));
+    let b = read_json(&env.path("b/summary.json"));
+    for run in b["runs"].as_array().unwrap() {
+        assert_eq!(run["iterations"], 40);
+    }
+    // Exact equality is the point: resuming must reproduce every bit.
+    assert_eq!(final_metrics(&a), final_metrics(&b));
+    let csv_a = std::fs::read_to_string(env.path("a/metrics.csv")).unwrap();
+    let csv_b = std::fs::read_to_string(env.path("b/metrics.csv")).unwrap();
+    assert_eq!(csv_a.lines().count(), csv_b.lines().count());
+}
+
+#[test]
+fn corrupted_checkpoint_fails_resume_and_is_left_alone() {
+    let env = Env::new();
+    env.ok(&[
+        "train",
+        "sine.ron",
+        "--out",
+        "b",
+        "--iterations",
+        "10",
+        "-q",
+    ]);
+    let path = env.path("b/checkpoints/Adam.json");
+    let broken = b"{\"format\": \"physinv-checkpoint-1\", \"parameters\": [1, 2";
+    std::fs::write(&path, broken).unwrap();
+    let sip_before = std::fs::read(env.path("b/checkpoints/SIP.json")).unwrap();
+    let err = env.fails(&["train", "sine.ron", "--resume", "b", "--iterations", "20"]);
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("Adam.json") && err.contains("not a valid checkpoint"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), broken);
+    // Checked before any training: the intact checkpoint was not advanced either.
+    assert_eq!(
+        std::fs::read(env.path("b/checkpoints/SIP.json")).unwrap(),
+        sip_before
+    );
+    let err = env.fails(&["train", "sine.ron", "--resume", "nowhere"]);
+    assert!(err.contains("no checkpoints/ directory"), "{err}");
+}
+
+#[test]
+fn validate_reports_bad_files_with_position() {
+    let env = Env::new();
+    env.write("bad.ron", &SINE.replace("iterations: 20", "iterations: 0"));
+    let err = env.fails(&["validate", "bad.ron"]);
+    assert!(err.contains("bad.ron:16:"), "{err}");
+    assert!(err.contains("training.iterations"), "{err}");
+    env.write(
+        "typo.ron",
+        &SINE.replace("batch: 16", "batch: 16, bacth: 2"),
+    );
+    let err = env.fails(&["validate", "typo.ron"]);
+    assert!(err.contains("typo.ron:16:"), "{err}");
+    assert!(err.contains("bacth"), "{err}");
+    let err = env.fails(&["validate", "missing.ron"]);
+    assert!(err.contains("missing.ron"), "{err}");
+}
+
+#[test]
+fn validate_prints_the_resolved_configuration() {
+    let env = Env::new();
+    let out = env.ok(&["validate", "sine.ron"]);
+    for expected in [
+        "cli_sine",
+        "rotating_sine",
+        "state dim n = 2, control dim m = 2",
+        "jvp, vjp, control inverse",
+        "widths [2, 8, 2]",
+        "SIP",
+        "Adam",
+        "batch 16, 20 iterations",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let out = env.ok(&["validate", "oscillators.ron"]);
+    assert!(out.contains("widths [8, 8, 4]"), "{out}");
+    assert!(out.contains("open loop"), "{out}");
+}
+
+#[test]
+fn check_grad_passes_on_sine_and_oscillators() {
+    let env = Env::new();
+    for scenario in ["sine.ron", "oscillators.ron"] {
+        let out = env.ok(&["check-grad", scenario, "--samples", "4"]);
+        assert_eq!(out.matches(" ok").count(), 4, "{out}");
+        assert!(!out.contains("FAIL"), "{out}");
+    }
+    // An impossible tolerance makes it fail with exit code 1.
+    let err = env.fails(&[
+        "check-grad",
+        "sine.ron",
+        "--samples",
+        "2",
+        "--tolerance",
+        "1e-300",
+    ]);
+    assert!(err.contains("gradient check failed"), "{err}");
+}
+
+#[test]
+fn eval_prints_metrics_of_a_checkpoint() {
+    let env = Env::new();
+    env.ok(&["train", "sine.ron", "--out", "r", "--method", "SIP", "-q"]);
+    let out = env.ok(&["eval", "sine.ron", "--checkpoint", "r/checkpoints/SIP.json"]);
+    for metric in ["loss", "final_error", "x_dist"] {
+        assert!(out.contains(metric), "{out}");
+    }
+    // The same numbers as the run's own final evaluation.
+    let summary = read_json(&env.path("r/summary.json"));
+    let loss = summary["runs"][0]["metrics"]["loss"].as_f64().unwrap();
+    assert!(out.contains(&format!("{loss:.6e}")), "{out} vs {loss}");
+    let err = env.fails(&["eval", "sine.ron", "--checkpoint", "sine.ron"]);
+    assert!(
+        err.contains("neither a checkpoint nor a network file"),
+        "{err}"
+    );
+    let err = env.fails(&[
+        "eval",
+        "oscillators.ron",
+        "--checkpoint",
+        "r/checkpoints/SIP.json",
+    ]);
+    assert!(err.contains("does not fit"), "{err}");
+}
+
+#[test]
+fn sweep_writes_one_row_per_value_and_method() {
+    let env = Env::new();
+    let table = env.ok(&[
+        "sweep",
+        "sine.ron",
+        "--param",
+        "simulator.params.xi=2,4",
+        "--out",
+        "s",
+        "--iterations",
+        "10",
+        "-q",
+    ]);
+    assert!(table.contains("simulator.params.xi"), "{table}");
+    let csv = std::fs::read_to_string(env.path("s/sweep.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("simulator.params.xi,method,loss,final_error"));
+    assert_eq!(lines.len(), 1 + 2 * 2, "{csv}");
+    for prefix in ["2,SIP,", "2,Adam,", "4,SIP,", "4,Adam,"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(prefix)),
+            "{prefix} in {csv}"
+        );
+    }
+    assert!(env.path("s/simulator.params.xi=2/summary.json").is_file());
+    assert!(env.path("s/simulator.params.xi=4/summary.json").is_file());
+    let err = env.fails(&["sweep", "sine.ron", "--param", "simulator.params.gamma=1,2"]);
+    assert!(err.contains("simulator.params.gamma"), "{err}");
+    let err = env.fails(&["sweep", "sine.ron", "--param", "simulator.params.xi=-1"]);
+    assert!(
+        err.contains("sine.ron:") && err.contains("simulator.params.xi"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compare_runs_every_method_and_plot_redraws() {
+    let env = Env::new();
+    let table = env.ok(&[
+        "compare",
+        "oscillators.ron",
+        "--out",
+        "c",
+        "--seed",
+        "1",
+        "-q",
+    ]);
+    assert!(table.contains("SIP") && table.contains("BPTT"), "{table}");
+    let summary = read_json(&env.path("c/summary.json"));
+    assert_eq!(final_metrics(&summary).len(), 2);
+    env.ok(&["plot", "c"]);
+    let err = env.fails(&["plot", "nowhere"]);
+    assert!(err.contains("nowhere"), "{err}");
+}
