@@ -18,7 +18,6 @@ pub mod check_grad;
 pub mod compare;
 pub mod eval;
 pub mod plot;
-pub mod plots;
 pub mod progress;
 pub mod ron_path;
 pub mod sweep;
@@ -190,7 +189,7 @@ pub fn note(global: Global, text: impl std::fmt::Display) {
 /// the results themselves are already on disk).
 pub fn redraw_after_run(dir: &Path, scenario: &Scenario, global: Global) {
     let metric = progress::main_metric(scenario);
-    match plots::redraw_run(dir, Some(&metric)) {
+    match crate::plot::plot_run(dir, Some(&metric)) {
         Ok(files) => {
             for f in files {
                 note(global, format_args!("wrote {}", f.display()));

@@ -1,6 +1,6 @@
 //! `physinv plot`: redraw the figures of a finished run.
 
-use super::{note, plots, Global};
+use super::{note, Global};
 use anyhow::bail;
 use clap::Args;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub fn run(args: &PlotArgs, global: Global) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let files = plots::redraw_run(dir, args.metric.as_deref())?;
+    let files = crate::plot::plot_run(dir, args.metric.as_deref())?;
     for f in &files {
         note(global, format_args!("wrote {}", f.display()));
     }

@@ -8,14 +8,9 @@ use crate::train::trainer::{LogRow, Observer, Silent, TrainOutcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 
-/// The metric shown besides the loss: the simulator's first own metric if it has any
-/// (e.g. the sine's `x_dist`), else `final_error`.
+/// The metric shown besides the loss (see [`Scenario::main_metric`]).
 pub fn main_metric(scenario: &Scenario) -> String {
-    scenario
-        .physics
-        .metrics()
-        .and_then(|m| m.metric_names().into_iter().next())
-        .unwrap_or_else(|| "final_error".to_string())
+    scenario.main_metric()
 }
 
 /// The observer for a command: silent with `--quiet`, progress bars when standard error is

@@ -5,10 +5,10 @@
 //! that place ([`super::ron_path`]) and parsed and validated anew, so a bad value gets the
 //! scenario's own error message.
 
-use super::plots::{draw_sweep, SweepPoint};
 use super::ron_path::{replace_value, split_values};
 use super::{default_dir, note, progress, read_source, scenario_from_source, Global, LimitArgs};
 use crate::output::write_atomic;
+use crate::plot::{plot_sweep, SweepPoint};
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::Scenario;
 use crate::train::Trainer;
@@ -235,7 +235,7 @@ fn draw_figures(
             })
             .collect();
         let stem = out.join(safe(&format!("sweep_{}", names[c])));
-        match draw_sweep(&stem, path, &names[c], &points, log_x) {
+        match plot_sweep(&stem, path, &names[c], &points, log_x) {
             Ok(files) => {
                 for f in files {
                     note(global, format_args!("wrote {}", f.display()));

@@ -150,6 +150,15 @@ impl Scenario {
         }
     }
 
+    /// The metric shown besides the loss in progress output and plots: the simulator's first
+    /// own metric if it has any (e.g. the sine's `x_dist`), else `final_error`.
+    pub fn main_metric(&self) -> String {
+        self.physics
+            .metrics()
+            .and_then(|m| m.metric_names().into_iter().next())
+            .unwrap_or_else(|| "final_error".to_string())
+    }
+
     /// Display name of method `i`.
     pub fn method_name(&self, i: usize) -> String {
         method_name(&self.spec.methods[i])

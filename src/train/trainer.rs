@@ -194,8 +194,10 @@ impl<'a> Trainer<'a> {
             if state.iteration % training.log_every == 0 {
                 self.record(&mut state, &name, observer)?;
             }
-            if let (Some(every), Some(path)) = (control.checkpoint_every, &control.checkpoint_path)
-            {
+            if let (Some(every), Some(path)) = (
+                control.checkpoint_every.filter(|e| *e > 0),
+                &control.checkpoint_path,
+            ) {
                 if state.iteration % every == 0 {
                     self.checkpoint(&state, &name, false).save(path)?;
                 }
@@ -310,7 +312,8 @@ struct TrainState {
 /// Checkpointing and resumption of one method's training.
 #[derive(Debug, Clone, Default)]
 pub struct TrainControl {
-    /// Write a checkpoint every this many iterations (and always at the end, if a path is set).
+    /// Write a checkpoint every this many iterations (`0` or `None`: only at the end, if a
+    /// path is set).
     pub checkpoint_every: Option<usize>,
     /// Where to write the checkpoint.
     pub checkpoint_path: Option<PathBuf>,
