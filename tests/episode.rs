@@ -76,9 +76,9 @@ fn point_mass_inversion_is_the_closed_form_minimum_norm_correction() {
     let g = &j * j.transpose();
     let y = g.cholesky().expect("SPD").solve(&(&target - s_t));
     let du = j.transpose() * y;
-    for t in 0..steps {
-        let expected = &u[t] + du.rows(2 * t, 2);
-        assert!((&out.controls[t] - expected).amax() < ROUND_OFF, "step {t}");
+    for (t, (start, got)) in u.iter().zip(&out.controls).enumerate() {
+        let expected = start + du.rows(2 * t, 2);
+        assert!((got - expected).amax() < ROUND_OFF, "step {t}");
     }
     assert_eq!(sim.state_dim(), 4);
 }
