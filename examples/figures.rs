@@ -1,14 +1,15 @@
 //! Example 4: regenerate the seed's comparison figures (METHOD §3).
 //!
 //! ```text
-//! cargo run --release --example figures [-- --out DIR]
+//! cargo run --release --example figures [-- --out DIR] [--only JOB]...
 //! ```
 //!
 //! Runs, in order: the rotating sine at ξ = 1 and ξ = 32 (φ = 45°, every method's loss and
 //! `x_dist` over time), the ξ sweep at φ = 0 (`x_dist/ξ`), the φ sweep at ξ = 32 (`x_dist`),
 //! the oscillators and Burgers (SIP against BPTT over time, plus episode plots and Burgers
 //! space-time heatmaps). Each run's files go to `DIR/<job>/` (default `runs/figures/`); the
-//! figures shown in the README are copied to `examples/figures/`.
+//! figures shown in the README are copied to `examples/figures/`. `--only` (repeatable) runs
+//! just the named jobs: `sine`, `sweeps`, `oscillators`, `burgers`.
 
 use anyhow::Context as _;
 use physinv::cli::ron_path::replace_value;
@@ -173,18 +174,28 @@ fn heatmaps(
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut out = PathBuf::from("runs/figures");
+    let mut only: Vec<String> = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
-            other => anyhow::bail!("unknown argument '{other}'; usage: figures [--out DIR]"),
+            "--only" => only.push(args.next().context("--only needs a job name")?),
+            other => anyhow::bail!(
+                "unknown argument '{other}'; usage: figures [--out DIR] [--only JOB]..."
+            ),
         }
     }
+    const JOBS: [&str; 4] = ["sine", "sweeps", "oscillators", "burgers"];
+    if let Some(bad) = only.iter().find(|j| !JOBS.contains(&j.as_str())) {
+        anyhow::bail!("unknown job '{bad}'; jobs: {}", JOBS.join(", "));
+    }
+    let wanted = |job: &str| only.is_empty() || only.iter().any(|j| j == job);
     let start = Instant::now();
 
-    for (job, file) in [
+    let sine_jobs = [
         ("sine_xi1", "scenarios/sine_xi1.ron"),
         ("sine_xi32", "scenarios/sine.ron"),
-    ] {
+    ];
+    for (job, file) in sine_jobs.into_iter().filter(|_| wanted("sine")) {
         let scenario = load(file, &[])?;
         run(&scenario, &out.join(job))?;
         publish(
@@ -192,49 +203,55 @@ fn main() -> anyhow::Result<()> {
             &format!("{job}_x_dist_vs_time.png"),
         )?;
     }
-    let xis = [1.0, 3.0, 5.0, 10.0, 20.0, 32.0, 48.0, 64.0];
-    sweep(
-        &out,
-        "sweep_xi_phi0",
-        "simulator.params.xi",
-        &xis,
-        "x_dist_over_xi",
-        &[("simulator.params.phi_deg", "0.0".into())],
-        |xi| Some(1e-2 / (xi * xi)),
-    )?;
-    let phis = [0.0, 1.0, 3.0, 5.0, 10.0, 23.0, 35.0, 40.0, 45.0];
-    sweep(
-        &out,
-        "sweep_phi_xi32",
-        "simulator.params.phi_deg",
-        &phis,
-        "x_dist",
-        &[],
-        |_| None,
-    )?;
+    if wanted("sweeps") {
+        let xis = [1.0, 3.0, 5.0, 10.0, 20.0, 32.0, 48.0, 64.0];
+        sweep(
+            &out,
+            "sweep_xi_phi0",
+            "simulator.params.xi",
+            &xis,
+            "x_dist_over_xi",
+            &[("simulator.params.phi_deg", "0.0".into())],
+            |xi| Some(1e-2 / (xi * xi)),
+        )?;
+        let phis = [0.0, 1.0, 3.0, 5.0, 10.0, 23.0, 35.0, 40.0, 45.0];
+        sweep(
+            &out,
+            "sweep_phi_xi32",
+            "simulator.params.phi_deg",
+            &phis,
+            "x_dist",
+            &[],
+            |_| None,
+        )?;
+    }
 
-    let oscillators = load("scenarios/oscillators.ron", &[])?;
-    let report = run(&oscillators, &out.join("oscillators"))?;
-    publish(
-        &out.join("oscillators").join("final_error_vs_time.png"),
-        "oscillators_final_error_vs_time.png",
-    )?;
-    let stem = out.join("oscillators").join("episodes");
-    episodes(&oscillators, &report, 0, &stem, 3)?;
-    publish(&stem.with_extension("png"), "oscillators_episodes.png")?;
+    if wanted("oscillators") {
+        let oscillators = load("scenarios/oscillators.ron", &[])?;
+        let report = run(&oscillators, &out.join("oscillators"))?;
+        publish(
+            &out.join("oscillators").join("final_error_vs_time.png"),
+            "oscillators_final_error_vs_time.png",
+        )?;
+        let stem = out.join("oscillators").join("episodes");
+        episodes(&oscillators, &report, 0, &stem, 3)?;
+        publish(&stem.with_extension("png"), "oscillators_episodes.png")?;
+    }
 
-    let burgers = load("scenarios/burgers.ron", &[])?;
-    let report = run(&burgers, &out.join("burgers"))?;
-    publish(
-        &out.join("burgers").join("final_error_vs_time.png"),
-        "burgers_final_error_vs_time.png",
-    )?;
-    let stem = out.join("burgers").join("heatmaps");
-    heatmaps(&burgers, &report, 0, &stem)?;
-    publish(&stem.with_extension("png"), "burgers_heatmaps_sip.png")?;
+    if wanted("burgers") {
+        let burgers = load("scenarios/burgers.ron", &[])?;
+        let report = run(&burgers, &out.join("burgers"))?;
+        publish(
+            &out.join("burgers").join("final_error_vs_time.png"),
+            "burgers_final_error_vs_time.png",
+        )?;
+        let stem = out.join("burgers").join("heatmaps");
+        heatmaps(&burgers, &report, 0, &stem)?;
+        publish(&stem.with_extension("png"), "burgers_heatmaps_sip.png")?;
+    }
 
     println!(
-        "all figures regenerated in {:.0} s; README figures in {README_FIGURES}/",
+        "figures regenerated in {:.0} s; README figures in {README_FIGURES}/",
         start.elapsed().as_secs_f64()
     );
     Ok(())

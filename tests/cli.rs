@@ -437,3 +437,44 @@ fn compare_runs_every_method_and_plot_redraws() {
     let err = env.fails(&["plot", "nowhere"]);
     assert!(err.contains("nowhere"), "{err}");
 }
+
+/// `validate` and `check-grad` succeed on every scenario shipped in `scenarios/`, and a short
+/// `train` (a few iterations, tiny batch) runs on each of them.
+#[test]
+fn every_shipped_scenario_validates_checks_and_trains() {
+    let env = Env::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&root).expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let file = path.to_str().expect("utf-8 path");
+        for args in [
+            vec!["validate", file],
+            vec!["check-grad", file, "--samples", "2"],
+            vec![
+                "train",
+                file,
+                "--iterations",
+                "2",
+                "--out",
+                "short",
+                "--quiet",
+            ],
+        ] {
+            let out = env.run(&args);
+            assert!(
+                out.status.success(),
+                "{args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        count += 1;
+    }
+    assert!(
+        count >= 7,
+        "expected the seven shipped scenarios, found {count}"
+    );
+}

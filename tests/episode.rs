@@ -284,3 +284,35 @@ fn truncation_window_limits_the_adjoint() {
     assert_eq!(full, grad(Some(24)));
     assert_ne!(full, grad(Some(2)));
 }
+
+/// A simulator whose state overflows after a few steps.
+struct Exploding;
+
+impl physinv::sim::Simulator for Exploding {
+    fn name(&self) -> &str {
+        "exploding"
+    }
+    fn state_dim(&self) -> usize {
+        1
+    }
+    fn control_dim(&self) -> usize {
+        1
+    }
+    fn step(&self, state: &Vector, control: &Vector) -> Vector {
+        Vector::from_element(1, state[0] * 1e200 + control[0])
+    }
+}
+
+/// A non-finite state stops the rollout with an error naming the episode and the step.
+#[test]
+fn non_finite_state_is_an_error_naming_episode_and_step() {
+    let physics = Physics::new(Exploding);
+    let initial = Vector::from_element(1, 1.0);
+    let controls = vec![Vector::zeros(1); 5];
+    match simulate(&physics, &initial, &controls, 3) {
+        Err(physinv::Error::NonFinite { episode, step }) => {
+            assert_eq!((episode, step), (3, 2));
+        }
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+}
