@@ -344,6 +344,73 @@ fn backtrack(
     }
 }
 
+/// When [`iterate`] stops: residual norm at most `tolerance`, or after `max_iterations`.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    tolerance: f64,
+    max_iterations: usize,
+}
+
+/// Iterates `ũ ← ũ + α δ` from `ũ = control`, with `δ = direction(ũ, r)` for the residual
+/// `r = P(s, ũ) − y` and `α` from [`backtrack`], until `‖r‖ ≤ tolerance`. The loop shared by
+/// the iterative solvers; `what` names the step in error messages.
+fn iterate(
+    sim: &dyn Simulator,
+    state: &Vector,
+    control: &Vector,
+    target: &Vector,
+    stop: Stop,
+    what: &str,
+    mut direction: impl FnMut(&Vector, &Vector) -> Result<Vector, InverseError>,
+) -> Result<InverseOutcome, InverseError> {
+    let Stop {
+        tolerance,
+        max_iterations,
+    } = stop;
+    let mut u = control.clone();
+    let (mut r, mut norm) = residual(sim, state, &u, target)?;
+    let not_converged = |residual, iterations| InverseError::NotConverged {
+        residual,
+        tolerance,
+        iterations,
+    };
+    for iteration in 0..max_iterations {
+        if norm <= tolerance {
+            return Ok(InverseOutcome {
+                control: u,
+                iterations: iteration,
+                residual: norm,
+            });
+        }
+        let step = direction(&u, &r)?;
+        if !step.iter().all(|v| v.is_finite()) {
+            return Err(InverseError::Singular(format!("non-finite {what} step")));
+        }
+        match backtrack(sim, state, &u, &step, target, norm) {
+            LineSearch::Accepted(next, next_r, next_norm) => {
+                u = next;
+                r = next_r;
+                norm = next_norm;
+            }
+            LineSearch::NoDecrease => return Err(not_converged(norm, iteration)),
+            LineSearch::NonFinite => {
+                return Err(InverseError::Singular(
+                    "every line-search trial was non-finite".to_string(),
+                ))
+            }
+        }
+    }
+    if norm <= tolerance {
+        Ok(InverseOutcome {
+            control: u,
+            iterations: max_iterations,
+            residual: norm,
+        })
+    } else {
+        Err(not_converged(norm, max_iterations))
+    }
+}
+
 /// Moore-Penrose pseudo-inverse `B⁺` by SVD, dropping singular values below
 /// `max(rows, cols) · ε · σ_max` (the usual numerical-rank cut-off). `Singular` if `B` is
 /// non-finite or zero.

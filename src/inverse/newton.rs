@@ -5,7 +5,7 @@
 //! `α ∈ {1, ½, ¼, …}` that reduces `‖P(s, ·) − y‖`, until the residual norm is at most the
 //! tolerance.
 
-use super::{backtrack, pseudo_inverse, residual, InverseOutcome, LineSearch};
+use super::{iterate, pseudo_inverse, InverseOutcome, Stop};
 use crate::sim::{Physics, Vector};
 use crate::InverseError;
 
@@ -30,56 +30,21 @@ pub(super) fn solve(
             simulator: physics.name().to_string(),
             capability: "JVP",
         })?;
-    let sim = physics.sim();
-    let mut u = control.clone();
-    let (mut r, mut norm) = residual(sim, state, &u, target)?;
-    for iteration in 0..settings.max_iterations {
-        if norm <= settings.tolerance {
-            return Ok(InverseOutcome {
-                control: u,
-                iterations: iteration,
-                residual: norm,
-            });
-        }
-        let (_, b) = jvp.jacobians(state, &u);
+    let step = |u: &Vector, r: &Vector| {
+        let (_, b) = jvp.jacobians(state, u);
         // r = P − y, so the Gauss-Newton step is −B⁺ r.
-        let direction = -(pseudo_inverse(&b)? * &r);
-        if !direction.iter().all(|v| v.is_finite()) {
-            return Err(InverseError::Singular(
-                "non-finite Gauss-Newton step".to_string(),
-            ));
-        }
-        match backtrack(sim, state, &u, &direction, target, norm) {
-            LineSearch::Accepted(next, next_r, next_norm) => {
-                u = next;
-                r = next_r;
-                norm = next_norm;
-            }
-            LineSearch::NoDecrease => {
-                return Err(InverseError::NotConverged {
-                    residual: norm,
-                    tolerance: settings.tolerance,
-                    iterations: iteration,
-                })
-            }
-            LineSearch::NonFinite => {
-                return Err(InverseError::Singular(
-                    "every line-search trial was non-finite".to_string(),
-                ))
-            }
-        }
-    }
-    if norm <= settings.tolerance {
-        Ok(InverseOutcome {
-            control: u,
-            iterations: settings.max_iterations,
-            residual: norm,
-        })
-    } else {
-        Err(InverseError::NotConverged {
-            residual: norm,
+        Ok(-(pseudo_inverse(&b)? * r))
+    };
+    iterate(
+        physics.sim(),
+        state,
+        control,
+        target,
+        Stop {
             tolerance: settings.tolerance,
-            iterations: settings.max_iterations,
-        })
-    }
+            max_iterations: settings.max_iterations,
+        },
+        "Gauss-Newton",
+        step,
+    )
 }

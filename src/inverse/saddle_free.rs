@@ -8,7 +8,7 @@
 //! curvature repels instead of attracting; `‖δ‖` is capped at `max_step` if given. Each step
 //! is backtracked on `L`, iterating until `‖r‖ ≤ tolerance`.
 
-use super::{all_finite, backtrack, residual, InverseOutcome, LineSearch};
+use super::{all_finite, iterate, InverseOutcome, Stop};
 use crate::sim::{Physics, Vector};
 use crate::InverseError;
 
@@ -38,20 +38,10 @@ pub(super) fn solve(
     let hessian = physics
         .hessian()
         .ok_or_else(|| missing("control Hessian"))?;
-    let sim = physics.sim();
-    let mut u = control.clone();
-    let (mut r, mut norm) = residual(sim, state, &u, target)?;
-    for iteration in 0..settings.max_iterations {
-        if norm <= settings.tolerance {
-            return Ok(InverseOutcome {
-                control: u,
-                iterations: iteration,
-                residual: norm,
-            });
-        }
-        let (_, b) = jvp.jacobians(state, &u);
-        let gradient = b.tr_mul(&r);
-        let second = hessian.control_hessian(state, &u, &r);
+    let step = |u: &Vector, r: &Vector| {
+        let (_, b) = jvp.jacobians(state, u);
+        let gradient = b.tr_mul(r);
+        let second = hessian.control_hessian(state, u, r);
         let h = b.tr_mul(&b) + second;
         let h = (&h + h.transpose()) * 0.5;
         if !(all_finite(&h) && gradient.iter().all(|v| v.is_finite())) {
@@ -73,42 +63,18 @@ pub(super) fn solve(
                 direction *= limit / length;
             }
         }
-        if !direction.iter().all(|x| x.is_finite()) {
-            return Err(InverseError::Singular(
-                "non-finite saddle-free Newton step".to_string(),
-            ));
-        }
-        match backtrack(sim, state, &u, &direction, target, norm) {
-            LineSearch::Accepted(next, next_r, next_norm) => {
-                u = next;
-                r = next_r;
-                norm = next_norm;
-            }
-            LineSearch::NoDecrease => {
-                return Err(InverseError::NotConverged {
-                    residual: norm,
-                    tolerance: settings.tolerance,
-                    iterations: iteration,
-                })
-            }
-            LineSearch::NonFinite => {
-                return Err(InverseError::Singular(
-                    "every line-search trial was non-finite".to_string(),
-                ))
-            }
-        }
-    }
-    if norm <= settings.tolerance {
-        Ok(InverseOutcome {
-            control: u,
-            iterations: settings.max_iterations,
-            residual: norm,
-        })
-    } else {
-        Err(InverseError::NotConverged {
-            residual: norm,
+        Ok(direction)
+    };
+    iterate(
+        physics.sim(),
+        state,
+        control,
+        target,
+        Stop {
             tolerance: settings.tolerance,
-            iterations: settings.max_iterations,
-        })
-    }
+            max_iterations: settings.max_iterations,
+        },
+        "saddle-free Newton",
+        step,
+    )
 }
