@@ -9,17 +9,9 @@
 //! cargo run --release --example control -- scenarios/<file>.ron [--out DIR]
 //! ```
 
-use physinv::run::{run_example, ExampleArgs};
+use physinv::run::example_main;
 use physinv::sim::Registry;
 
 fn main() -> std::process::ExitCode {
-    let result = ExampleArgs::parse(std::env::args().skip(1), "scenarios/oscillators.ron")
-        .and_then(|args| run_example(&args, &Registry::with_builtins()));
-    match result {
-        Ok(_) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    example_main("scenarios/oscillators.ron", &Registry::with_builtins())
 }

@@ -9,7 +9,7 @@
 //! cargo run --release --example custom_simulator [-- examples/custom_simulator.ron]
 //! ```
 
-use physinv::run::{run_example, ExampleArgs};
+use physinv::run::example_main;
 use physinv::sim::{Jvp, ParamError, Physics, Registry, Simulator, Vector, Vjp};
 use serde::Deserialize;
 
@@ -113,13 +113,5 @@ fn main() -> std::process::ExitCode {
         "unit mass on a hardening spring (defined in examples/custom_simulator.rs)",
         build,
     );
-    let result = ExampleArgs::parse(std::env::args().skip(1), "examples/custom_simulator.ron")
-        .and_then(|args| run_example(&args, &registry));
-    match result {
-        Ok(_) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    example_main("examples/custom_simulator.ron", &registry)
 }

@@ -7,17 +7,9 @@
 //! cargo run --release --example sine -- scenarios/sine.ron [--out DIR]
 //! ```
 
-use physinv::run::{run_example, ExampleArgs};
+use physinv::run::example_main;
 use physinv::sim::Registry;
 
 fn main() -> std::process::ExitCode {
-    let result = ExampleArgs::parse(std::env::args().skip(1), "scenarios/sine.ron")
-        .and_then(|args| run_example(&args, &Registry::with_builtins()));
-    match result {
-        Ok(_) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    example_main("scenarios/sine.ron", &Registry::with_builtins())
 }

@@ -172,3 +172,21 @@ pub fn run_example(
     println!("results written to {}", report.out_dir.display());
     Ok(report)
 }
+
+/// `main` of the examples: parses the command line (`[SCENARIO] [--out DIR]`, default
+/// `default_scenario`), runs [`run_example`] with `registry`, prints an error as one line and
+/// returns the exit code.
+pub fn example_main(
+    default_scenario: &str,
+    registry: &crate::sim::Registry,
+) -> std::process::ExitCode {
+    let result = ExampleArgs::parse(std::env::args().skip(1), default_scenario)
+        .and_then(|args| run_example(&args, registry));
+    match result {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

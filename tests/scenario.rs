@@ -161,3 +161,12 @@ fn missing_file_is_an_error_naming_it() {
         .to_string();
     assert_mentions(&e, &["does_not_exist.ron", "cannot read"]);
 }
+
+#[test]
+fn sip_with_tracking_terms_is_rejected() {
+    let e = error_of(
+        "    network:",
+        "    objective: (tracking_weight: 0.1),\n    network:",
+    );
+    assert_mentions(&e, &["methods[0].update", "tracking"]);
+}

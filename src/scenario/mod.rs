@@ -430,6 +430,12 @@ fn validate_method(
                 field("update.eta"),
                 format!("must be > 0, got {eta}"),
             )?;
+            check(
+                spec.objective.tracking_weight == 0.0,
+                field("update"),
+                "SIP inverts the terminal objective; per-step tracking terms \
+                 (objective.tracking_weight > 0) are supported by Dp only",
+            )?;
             match inverse {
                 SipInverse::Step(method) => {
                     check(
