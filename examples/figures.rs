@@ -12,11 +12,11 @@
 //! just the named jobs: `sine`, `sweeps`, `oscillators`, `burgers`.
 
 use anyhow::Context as _;
-use physinv::cli::ron_path::replace_value;
 use physinv::episode::{rollout, simulate};
 use physinv::output::ConsoleObserver;
 use physinv::plot::{plot_episodes, plot_heatmaps, plot_run, plot_sweep, SweepPoint};
 use physinv::run::{run_scenario, RunOptions, RunReport};
+use physinv::scenario::ron_path::replace_value;
 use physinv::scenario::Scenario;
 use physinv::sim::Registry;
 use physinv::train::Trainer;

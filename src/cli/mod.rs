@@ -23,7 +23,6 @@ pub mod compare;
 pub mod eval;
 pub mod plot;
 pub mod progress;
-pub mod ron_path;
 pub mod sweep;
 pub mod train;
 pub mod validate;

@@ -40,8 +40,8 @@ enum Unit {
 /// One indicatif progress bar per method: iterations done (or training time against the
 /// budget), elapsed time, ETA, and the current loss and main metric in the message.
 ///
-/// The trainer reports at every logged evaluation (`training.log_every`), so the bar advances
-/// in those steps.
+/// The bar advances at every iteration; the message is refreshed at every logged evaluation
+/// (`training.log_every`).
 #[derive(Debug)]
 pub struct ProgressObserver {
     main_metric: String,
@@ -55,6 +55,14 @@ impl ProgressObserver {
             main_metric,
             bar: None,
         }
+    }
+}
+
+/// Bar position for `iteration` iterations done in `wall_s` seconds of training.
+fn position(unit: Unit, iteration: usize, wall_s: f64) -> u64 {
+    match unit {
+        Unit::Iterations => iteration as u64,
+        Unit::BudgetMillis => (wall_s * 1000.0) as u64,
     }
 }
 
@@ -115,13 +123,15 @@ impl Observer for ProgressObserver {
         self.bar = Some((bar, unit));
     }
 
+    fn on_iteration(&mut self, iteration: usize, wall_s: f64) {
+        if let Some((bar, unit)) = &self.bar {
+            bar.set_position(position(*unit, iteration, wall_s));
+        }
+    }
+
     fn on_log(&mut self, row: &LogRow) {
         if let Some((bar, unit)) = &self.bar {
-            let position = match unit {
-                Unit::Iterations => row.iteration as u64,
-                Unit::BudgetMillis => (row.wall_s * 1000.0) as u64,
-            };
-            bar.set_position(position);
+            bar.set_position(position(*unit, row.iteration, row.wall_s));
             bar.set_message(progress_message(row, &self.main_metric));
         }
     }

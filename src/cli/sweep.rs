@@ -2,14 +2,14 @@
 //!
 //! The field is addressed by a dotted path into the scenario file (`simulator.params.xi`,
 //! `training.batch`, `methods[0].optimizer.lr`); for each value the file's text is edited at
-//! that place ([`super::ron_path`]) and parsed and validated anew, so a bad value gets the
+//! that place ([`crate::scenario::ron_path`]) and parsed and validated anew, so a bad value gets the
 //! scenario's own error message.
 
-use super::ron_path::{replace_value, split_values};
 use super::{default_dir, note, progress, read_source, scenario_from_source, Global, LimitArgs};
 use crate::output::write_atomic;
 use crate::plot::{plot_sweep, SweepPoint};
 use crate::run::{run_scenario, RunOptions};
+use crate::scenario::ron_path::{replace_value, split_values};
 use crate::scenario::Scenario;
 use crate::train::Trainer;
 use anyhow::{bail, Context as _};

@@ -104,8 +104,18 @@ fn find_key(masked: &[u8], key: &str, from: usize) -> Option<usize> {
     None
 }
 
-/// 1-based (line, column) of the field at `path`, or of its nearest located ancestor.
+/// 1-based (line, column) of the value at `path`: found by walking the RON structure
+/// ([`super::ron_path::find_value`]); if the path is not written in the file (a defaulted
+/// field), the position of its nearest written ancestor key.
 pub fn locate(source: &str, path: &str) -> Option<(usize, usize)> {
+    if let Ok(span) = super::ron_path::find_value(source, path) {
+        return Some(line_col(source, span.start));
+    }
+    locate_key(source, path)
+}
+
+/// Textual fallback of [`locate`]: each key searched after the previous one.
+fn locate_key(source: &str, path: &str) -> Option<(usize, usize)> {
     let masked = mask_comments(source);
     let parts = parse_path(path);
     let mut pos: Option<usize> = None;
@@ -182,9 +192,10 @@ mod tests {
     #[test]
     fn finds_nested_and_indexed_fields() {
         let src = "(\n  a: (b: 1),\n  // b: comment\n  list: [\n    (x: 1),\n    (x: 2),\n  ],\n)";
-        assert_eq!(locate(src, "a.b"), Some((2, 7)));
-        assert_eq!(locate(src, "list[1].x"), Some((6, 6)));
-        assert_eq!(locate(src, "list[0].x"), Some((5, 6)));
+        assert_eq!(locate(src, "a.b"), Some((2, 10)));
+        assert_eq!(locate(src, "list[1].x"), Some((6, 9)));
+        assert_eq!(locate(src, "list[0].x"), Some((5, 9)));
+        assert_eq!(locate_key(src, "a.b"), Some((2, 7)));
         assert_eq!(locate(src, "missing"), None);
     }
 }

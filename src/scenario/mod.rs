@@ -6,6 +6,7 @@
 //! the field, and says what was expected.
 
 pub mod locate;
+pub mod ron_path;
 pub mod schema;
 
 pub use schema::*;

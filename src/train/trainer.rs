@@ -34,6 +34,9 @@ pub struct LogRow {
 pub trait Observer {
     /// A method starts; `iterations` and `budget_s` are its limits.
     fn on_start(&mut self, _method: &str, _iterations: Option<usize>, _budget_s: Option<f64>) {}
+    /// An iteration finished: `iteration` iterations done, `wall_s` seconds of training.
+    /// Also called once after resuming from a checkpoint, with the restored counts.
+    fn on_iteration(&mut self, _iteration: usize, _wall_s: f64) {}
     /// An evaluation was logged.
     fn on_log(&mut self, _row: &LogRow) {}
     /// A method finished.
@@ -164,7 +167,10 @@ impl<'a> Trainer<'a> {
         };
         observer.on_start(&name, training.iterations, training.budget_s);
         match &control.resume {
-            Some(checkpoint) => self.restore(&mut state, checkpoint, &name)?,
+            Some(checkpoint) => {
+                self.restore(&mut state, checkpoint, &name)?;
+                observer.on_iteration(state.iteration, state.wall_s);
+            }
             None => self.record(&mut state, &name, observer)?,
         }
         // A resumed method continues while its limits allow, even if its checkpoint was
@@ -191,6 +197,7 @@ impl<'a> Trainer<'a> {
             state.stats += update.stats;
             state.wall_s += start.elapsed().as_secs_f64();
             state.iteration += 1;
+            observer.on_iteration(state.iteration, state.wall_s);
             if state.iteration % training.log_every == 0 {
                 self.record(&mut state, &name, observer)?;
             }
