@@ -14,10 +14,7 @@ pub(super) fn solve(
 ) -> Result<InverseOutcome, InverseError> {
     let inverse = physics
         .inverse()
-        .ok_or_else(|| InverseError::MissingCapability {
-            simulator: physics.name().to_string(),
-            capability: "analytic local inverse",
-        })?;
+        .ok_or_else(|| physics.missing_capability("analytic local inverse"))?;
     let u = inverse.control_inverse(state, control, target)?;
     if u.len() != control.len() || !u.iter().all(|v| v.is_finite()) {
         return Err(InverseError::Singular(format!(

@@ -65,10 +65,7 @@ pub fn invert_episode(
     target: &Vector,
     settings: &EpisodeInverseSettings,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
-    let missing = |capability| InverseError::MissingCapability {
-        simulator: physics.name().to_string(),
-        capability,
-    };
+    let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
     let threshold = settings.tolerance * (1.0 + target.norm());
@@ -250,10 +247,7 @@ pub fn invert_chain(
 ) -> Result<Vec<Vector>, InverseError> {
     let inverse = physics
         .inverse()
-        .ok_or_else(|| InverseError::MissingCapability {
-            simulator: physics.name().to_string(),
-            capability: "per-step control inverse",
-        })?;
+        .ok_or_else(|| physics.missing_capability("per-step control inverse"))?;
     let steps = controls.len();
     let correction = target - &states[steps];
     let mut state = states[0].clone();

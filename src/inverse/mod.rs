@@ -109,10 +109,7 @@ impl InverseMethod {
     /// inverse; `Newton` and `PseudoInverseStep` a JVP; `SaddleFreeNewton` a JVP and control
     /// Hessians. Otherwise [`InverseError::MissingCapability`].
     pub fn check_capabilities(&self, physics: &Physics) -> Result<(), InverseError> {
-        let missing = |capability: &'static str| InverseError::MissingCapability {
-            simulator: physics.name().to_string(),
-            capability,
-        };
+        let missing = |capability| physics.missing_capability(capability);
         match self {
             InverseMethod::Analytic => {
                 if physics.inverse().is_none() {

@@ -26,10 +26,7 @@ pub(super) fn solve(
 ) -> Result<InverseOutcome, InverseError> {
     let jvp = physics
         .jvp()
-        .ok_or_else(|| InverseError::MissingCapability {
-            simulator: physics.name().to_string(),
-            capability: "JVP",
-        })?;
+        .ok_or_else(|| physics.missing_capability("JVP"))?;
     let step = |u: &Vector, r: &Vector| {
         let (_, b) = jvp.jacobians(state, u);
         // r = P − y, so the Gauss-Newton step is −B⁺ r.

@@ -17,10 +17,7 @@ pub(super) fn solve(
 ) -> Result<InverseOutcome, InverseError> {
     let jvp = physics
         .jvp()
-        .ok_or_else(|| InverseError::MissingCapability {
-            simulator: physics.name().to_string(),
-            capability: "JVP",
-        })?;
+        .ok_or_else(|| physics.missing_capability("JVP"))?;
     let sim = physics.sim();
     let (r, _) = residual(sim, state, control, target)?;
     let (_, b) = jvp.jacobians(state, control);

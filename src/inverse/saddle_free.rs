@@ -30,10 +30,7 @@ pub(super) fn solve(
     target: &Vector,
     settings: Settings,
 ) -> Result<InverseOutcome, InverseError> {
-    let missing = |capability: &'static str| InverseError::MissingCapability {
-        simulator: physics.name().to_string(),
-        capability,
-    };
+    let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let hessian = physics
         .hessian()

@@ -261,6 +261,14 @@ impl Physics {
         self.sim.name()
     }
 
+    /// The error for a capability this simulator lacks, e.g. `"JVP"` or `"control Hessian"`.
+    pub fn missing_capability(&self, capability: &'static str) -> crate::InverseError {
+        crate::InverseError::MissingCapability {
+            simulator: self.name().to_string(),
+            capability,
+        }
+    }
+
     /// The JVP capability or a configuration error naming what needed it.
     pub fn require_jvp(&self, who: &str) -> crate::Result<&dyn Jvp> {
         self.jvp().ok_or_else(|| self.missing("a JVP", who))
