@@ -6,20 +6,18 @@
 //!
 //! Runs, in order: the rotating sine at ξ = 1 and ξ = 32 (φ = 45°, every method's loss and
 //! `x_dist` over time), the ξ sweep at φ = 0 (`x_dist/ξ`), the φ sweep at ξ = 32 (`x_dist`),
-//! the oscillators and Burgers (SIP against BPTT over time, plus episode plots and Burgers
-//! space-time heatmaps). Each run's files go to `DIR/<job>/` (default `runs/figures/`); the
+//! the oscillators and Burgers (SIP against BPTT over time, plus the episode plots and Burgers
+//! space-time heatmaps every run draws). Each run's files go to `DIR/<job>/` (default `runs/figures/`); the
 //! figures shown in the README are copied to `examples/figures/`. `--only` (repeatable) runs
 //! just the named jobs: `sine`, `sweeps`, `oscillators`, `burgers`.
 
 use anyhow::Context as _;
-use physinv::episode::{rollout, simulate};
 use physinv::output::ConsoleObserver;
-use physinv::plot::{plot_episodes, plot_heatmaps, plot_run, plot_sweep, SweepPoint};
+use physinv::plot::{plot_sweep, SweepPoint};
 use physinv::run::{run_scenario, RunOptions, RunReport};
 use physinv::scenario::ron_path::replace_value;
 use physinv::scenario::Scenario;
 use physinv::sim::Registry;
-use physinv::train::Trainer;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -51,7 +49,6 @@ fn run(scenario: &Scenario, dir: &Path) -> anyhow::Result<RunReport> {
     };
     let report = run_scenario(scenario, &options, &mut observer)?;
     println!("{}", report.table);
-    plot_run(dir, Some(&scenario.main_metric()))?;
     Ok(report)
 }
 
@@ -103,72 +100,6 @@ fn sweep(
         false,
     )?;
     publish(&stem.with_extension("png"), &format!("{job}.png"))
-}
-
-/// Episode figure for a few test scenes with the trained network of method `method`.
-fn episodes(
-    scenario: &Scenario,
-    report: &RunReport,
-    method: usize,
-    stem: &Path,
-    count: usize,
-) -> anyhow::Result<()> {
-    let trainer = Trainer::new(scenario)?;
-    let ctx = trainer.context();
-    let scenes = &trainer.test_scenes()[..count];
-    let r = rollout(
-        ctx.physics,
-        ctx.policy,
-        &report.outcomes[method].net,
-        scenes,
-    )?;
-    let data: Vec<_> = scenes
-        .iter()
-        .enumerate()
-        .map(|(b, s)| {
-            (
-                r.states[b].iter().map(|v| v.as_slice().to_vec()).collect(),
-                r.controls[b]
-                    .iter()
-                    .map(|v| v.as_slice().to_vec())
-                    .collect(),
-                s.target.as_slice().to_vec(),
-            )
-        })
-        .collect();
-    let title = format!(
-        "{}: {} on test scenes",
-        scenario.spec.name, report.outcomes[method].method
-    );
-    plot_episodes(stem, &title, scenario.physics.sim().dt(), &data)?;
-    Ok(())
-}
-
-/// Burgers space-time heatmaps of test scene 0: uncontrolled, controlled, target, force.
-fn heatmaps(
-    scenario: &Scenario,
-    report: &RunReport,
-    method: usize,
-    stem: &Path,
-) -> anyhow::Result<()> {
-    let trainer = Trainer::new(scenario)?;
-    let ctx = trainer.context();
-    let scene = &trainer.test_scenes()[..1];
-    let r = rollout(ctx.physics, ctx.policy, &report.outcomes[method].net, scene)?;
-    let steps = scenario.spec.episode.steps;
-    let zero = vec![physinv::sim::Vector::zeros(scenario.physics.sim().control_dim()); steps];
-    let free = simulate(ctx.physics, &scene[0].initial, &zero, 0)?;
-    let rows =
-        |v: &[physinv::sim::Vector]| v.iter().map(|x| x.as_slice().to_vec()).collect::<Vec<_>>();
-    let panels = vec![
-        ("uncontrolled", rows(&free)),
-        ("controlled", rows(&r.states[0])),
-        ("target", vec![scene[0].target.as_slice().to_vec()]),
-        ("force", rows(&r.controls[0])),
-    ];
-    let title = format!("Burgers test scene 0, {}", report.outcomes[method].method);
-    plot_heatmaps(stem, &title, scenario.physics.sim().dt(), &panels)?;
-    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -228,26 +159,25 @@ fn main() -> anyhow::Result<()> {
 
     if wanted("oscillators") {
         let oscillators = load("scenarios/oscillators.ron", &[])?;
-        let report = run(&oscillators, &out.join("oscillators"))?;
+        let dir = out.join("oscillators");
+        run(&oscillators, &dir)?;
         publish(
-            &out.join("oscillators").join("final_error_vs_time.png"),
+            &dir.join("final_error_vs_time.png"),
             "oscillators_final_error_vs_time.png",
         )?;
-        let stem = out.join("oscillators").join("episodes");
-        episodes(&oscillators, &report, 0, &stem, 3)?;
-        publish(&stem.with_extension("png"), "oscillators_episodes.png")?;
+        publish(&dir.join("episodes_SIP.png"), "oscillators_episodes.png")?;
     }
 
     if wanted("burgers") {
         let burgers = load("scenarios/burgers.ron", &[])?;
-        let report = run(&burgers, &out.join("burgers"))?;
+        let dir = out.join("burgers");
+        run(&burgers, &dir)?;
         publish(
-            &out.join("burgers").join("final_error_vs_time.png"),
+            &dir.join("final_error_vs_time.png"),
             "burgers_final_error_vs_time.png",
         )?;
-        let stem = out.join("burgers").join("heatmaps");
-        heatmaps(&burgers, &report, 0, &stem)?;
-        publish(&stem.with_extension("png"), "burgers_heatmaps_sip.png")?;
+        publish(&dir.join("heatmaps_SIP.png"), "burgers_heatmaps_sip.png")?;
+        publish(&dir.join("heatmaps_BPTT.png"), "burgers_heatmaps_bptt.png")?;
     }
 
     println!(

@@ -29,6 +29,7 @@ pub mod net;
 pub mod objective;
 pub mod output;
 pub mod plot;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scenes;

@@ -1,5 +1,5 @@
-//! Running a whole scenario: every listed method, then `metrics.csv`, `summary.json` and the
-//! comparison table.
+//! Running a whole scenario: every listed method, then `metrics.csv`, `summary.json`, the
+//! figures and the comparison table.
 
 use crate::output::{comparison_table, default_out_dir, write_metrics_csv, write_summary};
 use crate::scenario::Scenario;
@@ -32,6 +32,8 @@ pub struct RunReport {
     pub outcomes: Vec<TrainOutcome>,
     /// The comparison table as printed.
     pub table: String,
+    /// Figures written into `out_dir` (curves of every method, episodes of test scenes).
+    pub figures: Vec<PathBuf>,
 }
 
 /// Trains every selected method of `scenario` and writes the results.
@@ -87,10 +89,18 @@ pub fn run_scenario(
         &scenario.spec.name,
         &outcomes,
     )?;
+    let mut figures = crate::plot::plot_run(&out_dir, Some(&scenario.main_metric()))?;
+    figures.extend(crate::report::draw_run_episodes(
+        scenario,
+        &outcomes,
+        trainer.test_scenes(),
+        &out_dir,
+    )?);
     Ok(RunReport {
         out_dir,
         table: comparison_table(&outcomes),
         outcomes,
+        figures,
     })
 }
 
@@ -163,13 +173,16 @@ pub fn run_example(
         out_dir: args.out_dir.clone(),
         ..RunOptions::default()
     };
-    let report = run_scenario(
-        &scenario,
-        &options,
-        &mut crate::output::ConsoleObserver::default(),
-    )?;
+    let mut observer = crate::output::ConsoleObserver {
+        main_metric: Some(scenario.main_metric()),
+    };
+    let report = run_scenario(&scenario, &options, &mut observer)?;
     println!("{}", report.table);
-    println!("results written to {}", report.out_dir.display());
+    println!(
+        "results written to {} (metrics.csv, summary.json, {} figures)",
+        report.out_dir.display(),
+        report.figures.len()
+    );
     Ok(report)
 }
 

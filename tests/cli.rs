@@ -433,6 +433,16 @@ fn compare_runs_every_method_and_plot_redraws() {
     assert!(table.contains("SIP") && table.contains("BPTT"), "{table}");
     let summary = read_json(&env.path("c/summary.json"));
     assert_eq!(final_metrics(&summary).len(), 2);
+    for figure in [
+        "loss_vs_time.png",
+        "final_error_vs_iteration.svg",
+        "episodes_SIP.png",
+        "episodes_BPTT.svg",
+    ] {
+        let path = env.path("c").join(figure);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 1000, "{} missing or empty", path.display());
+    }
     env.ok(&["plot", "c"]);
     let err = env.fails(&["plot", "nowhere"]);
     assert!(err.contains("nowhere"), "{err}");

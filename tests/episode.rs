@@ -316,3 +316,34 @@ fn non_finite_state_is_an_error_naming_episode_and_step() {
         other => panic!("expected NonFinite, got {other:?}"),
     }
 }
+
+/// A field-valued state (Burgers) is drawn as space-time heatmaps, a small state as lines.
+#[test]
+fn trained_network_figures_match_the_state_kind() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let scenario = common::scenario(
+        r#"(
+    name: "burgers_figure",
+    simulator: (name: "burgers", params: (cells: 16)),
+    episode: (steps: 4, observe: [State, Target]),
+    data: (seed: 0, scenes: Generator("gaussian_clash"), test_count: 2),
+    network: (hidden: [8], activation: tanh),
+    methods: [(update: Dp(), optimizer: Adam(lr: 1e-3))],
+    training: (batch: 2, iterations: 1),
+)"#,
+    );
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let net = trainer.initial_network().expect("net");
+    let files = physinv::report::draw_episodes(
+        &scenario,
+        "dp+adam",
+        &net,
+        trainer.test_scenes(),
+        dir.path(),
+    )
+    .expect("figures");
+    assert!(
+        files.iter().any(|f| f.ends_with("heatmaps_dp_adam.png")),
+        "{files:?}"
+    );
+}

@@ -188,20 +188,6 @@ pub fn note(global: Global, text: impl std::fmt::Display) {
     }
 }
 
-/// Redraws the run's figures and reports what was written (a plotting failure is a warning:
-/// the results themselves are already on disk).
-pub fn redraw_after_run(dir: &Path, scenario: &Scenario, global: Global) {
-    let metric = progress::main_metric(scenario);
-    match crate::plot::plot_run(dir, Some(&metric)) {
-        Ok(files) => {
-            for f in files {
-                note(global, format_args!("wrote {}", f.display()));
-            }
-        }
-        Err(e) => eprintln!("warning: could not draw the figures: {e}"),
-    }
-}
-
 /// The default output directory of a command that is not a single run:
 /// `runs/<scenario>/<kind>-<UTC timestamp>/`.
 pub fn default_dir(scenario: &str, kind: &str) -> PathBuf {

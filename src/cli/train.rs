@@ -1,6 +1,6 @@
 //! `physinv train`: train the methods of a scenario, with checkpoints and resume.
 
-use super::{load_scenario, note, progress, redraw_after_run, Global, LimitArgs};
+use super::{load_scenario, note, progress, Global, LimitArgs};
 use crate::run::{run_scenario, RunOptions, RunReport};
 use crate::scenario::Scenario;
 use crate::train::checkpoint::checkpoint_file_name;
@@ -118,7 +118,7 @@ pub fn limits_text(scenario: &Scenario) -> String {
 }
 
 /// Runs `scenario` with progress output, prints the comparison table to standard output,
-/// says where the results are and redraws the figures.
+/// says where the results and figures are.
 pub fn run_and_report(
     scenario: &Scenario,
     options: &RunOptions,
@@ -143,6 +143,8 @@ pub fn run_and_report(
         global,
         format_args!("results written to {}", report.out_dir.display()),
     );
-    redraw_after_run(&report.out_dir, scenario, global);
+    for f in &report.figures {
+        note(global, format_args!("wrote {}", f.display()));
+    }
     Ok(report)
 }
