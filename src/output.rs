@@ -209,3 +209,15 @@ impl Observer for ConsoleObserver {
         eprintln!("{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "19700101-000000");
+        assert_eq!(utc_timestamp(1_700_000_000), "20231114-221320");
+        assert_eq!(utc_timestamp(951_782_400), "20000229-000000");
+    }
+}

@@ -135,3 +135,55 @@ fn supervised_training_makes_progress() {
     let last = o.metrics.get("x_dist").expect("x_dist");
     assert!(last * 5.0 < first, "x_dist {first:.3} → {last:.3}");
 }
+
+/// A learning-rate schedule is applied: with the rate cut to ~0 after the first iteration,
+/// four more iterations leave the weights where the first one put them.
+#[test]
+fn learning_rate_decay_is_applied() {
+    let train = |iterations: usize, decay: &str| {
+        let scenario = common::sine(
+            32.0,
+            45.0,
+            &format!("(update: Dp(), optimizer: Adam(lr: 1e-2){decay})"),
+            iterations,
+        );
+        let trainer = Trainer::new(&scenario).expect("trainer");
+        trainer
+            .train(0, &mut Silent)
+            .expect("train")
+            .net
+            .parameters()
+    };
+    let cut = ", lr_decay: Step(every: 1, factor: 1e-12)";
+    let after_one = train(1, cut);
+    let after_five = train(5, cut);
+    let largest = after_one
+        .iter()
+        .zip(&after_five)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        largest < 1e-8,
+        "weights moved by {largest:e} after the rate was cut"
+    );
+    let undecayed = train(5, "");
+    assert_ne!(
+        after_five, undecayed,
+        "without decay the extra iterations move the weights"
+    );
+}
+
+#[test]
+fn learning_rate_schedules_follow_their_formulas() {
+    use physinv::scenario::LrDecay;
+    let step = LrDecay::Step {
+        every: 100,
+        factor: 0.5,
+    };
+    assert_eq!(step.lr(1e-3, 0), 1e-3);
+    assert_eq!(step.lr(1e-3, 99), 1e-3);
+    assert_eq!(step.lr(1e-3, 250), 2.5e-4);
+    let exponential = LrDecay::Exponential { half_life: 1000.0 };
+    assert!((exponential.lr(1e-2, 1000) - 5e-3).abs() < 1e-15);
+    assert!((exponential.lr(1e-2, 3000) - 1.25e-3).abs() < 1e-15);
+}
