@@ -15,9 +15,16 @@
 //! | scenario file (RON) | [`scenario::Scenario`] |
 //! | user-defined simulators | [`sim::Registry::register`] |
 //!
+//! | training loop, checkpoints and resume | [`train::Trainer`], [`train::Checkpoint`] |
+//! | figures (loss over time, sweeps, episodes, heatmaps) | [`plot`], [`report`] |
+//! | running a scenario end to end | [`run::run_scenario`]; the `physinv` binary ([`cli`]) |
+//!
 //! Data flow: scenario → simulator ([`sim::Registry`]) + network → episode
 //! ([`episode::rollout`]) → update rule ([`train::UpdateRule`]) → optimizer
-//! ([`net::Optimizer`]) → logs ([`output`]).
+//! ([`net::Optimizer`]) → logs and figures ([`output`], [`plot`], [`report`]).
+//!
+//! Numbered examples: `sine` (1, the seed's inverse problems), `control` (2, episodes),
+//! `custom_simulator` (3, a user-defined simulator), `figures` (4, the README's figures).
 
 #![warn(missing_docs)]
 
