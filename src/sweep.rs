@@ -3,40 +3,54 @@
 //! With `A_t = ∂P/∂s`, `B_t = ∂P/∂u` at step `t` and `J_t = A_{T−1}···A_{t+1} B_t`, the
 //! episode map is linearised as `δs_T = Σ_t J_t δu_t`. A forward JVP sweep applies `J`, a
 //! backward VJP sweep applies `Jᵀ` (one VJP per step each).
+//!
+//! With feedback gains `K_t` (a closed-loop policy linearised around the trajectory, applied
+//! control `u_t + K_t δs_t`), the state transition becomes `Ã_t = A_t + B_t K_t` and the sweeps
+//! use it; without gains they are the open-loop sweeps.
 
-use crate::sim::{Jvp, Vector, Vjp};
+use crate::sim::{Jvp, Matrix, Vector, Vjp};
 
-/// `δs_T = Σ_t J_t δu_t` by a forward sweep of JVPs along `states[0..T]`, `controls[0..T]`.
+/// `δs_T = Σ_t J_t δu_t` by a forward sweep of JVPs along `states[0..T]`, `controls[0..T]`
+/// (with `gains`, through `Ã_t = A_t + B_t K_t`).
 pub fn jvp_sweep<S: Jvp + ?Sized>(
     sim: &S,
     states: &[Vector],
     controls: &[Vector],
     d_controls: &[Vector],
+    gains: Option<&[Matrix]>,
 ) -> Vector {
     let mut ds = Vector::zeros(sim.state_dim());
     for (t, u) in controls.iter().enumerate() {
-        ds = sim.jvp(&states[t], u, &ds, &d_controls[t]);
+        let du = match gains {
+            Some(k) => &d_controls[t] + &k[t] * &ds,
+            None => d_controls[t].clone(),
+        };
+        ds = sim.jvp(&states[t], u, &ds, &du);
     }
     ds
 }
 
 /// `J_tᵀ λ` for every step by a backward sweep of VJPs, for a terminal cotangent `λ`.
 /// `extra(t)`, if given, is added to the state adjoint before it is propagated through step
-/// `t − 1` (tracking terms).
+/// `t − 1` (tracking terms). With `gains`, the adjoint runs through `Ã_tᵀ = A_tᵀ + K_tᵀ B_tᵀ`.
 pub fn vjp_sweep<S: Vjp + ?Sized>(
     sim: &S,
     states: &[Vector],
     controls: &[Vector],
     terminal: &Vector,
     extra: Option<&dyn Fn(usize) -> Vector>,
+    gains: Option<&[Matrix]>,
 ) -> Vec<Vector> {
     let steps = controls.len();
     let mut out = vec![Vector::zeros(0); steps];
     let mut lambda = terminal.clone();
     for t in (0..steps).rev() {
         let (ls, lu) = sim.vjp(&states[t], &controls[t], &lambda);
+        lambda = match gains {
+            Some(k) => ls + k[t].tr_mul(&lu),
+            None => ls,
+        };
         out[t] = lu;
-        lambda = ls;
         if let (Some(f), true) = (extra, t > 0) {
             lambda += f(t);
         }

@@ -347,3 +347,99 @@ fn trained_network_figures_match_the_state_kind() {
         "{files:?}"
     );
 }
+
+/// With a closed-loop policy's feedback `u_t + K_t (s_t − s_t^ref)` in the loop, one inversion
+/// of the linear point mass reaches s̃_T exactly when re-simulated with that feedback.
+#[test]
+fn feedback_inversion_reaches_the_target_through_the_feedback_loop() {
+    use physinv::inverse::episode::{invert_episode_with_feedback, Feedback};
+    let physics = common::physics("point_mass", "()");
+    let sim = physics.sim();
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let steps = 12;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let gains: Vec<DMatrix<f64>> = (0..steps)
+        .map(|_| DMatrix::from_fn(2, 4, |_, _| rng.gen_range(-0.5..0.5)))
+        .collect();
+    let reference = simulate(&physics, &s0, &u, 0).expect("finite");
+    let target = Vector::from_vec(vec![1.0, 0.5, 0.0, 0.0]);
+    let feedback = Feedback {
+        gains: &gains,
+        reference: &reference,
+    };
+    let out = invert_episode_with_feedback(
+        &physics,
+        &s0,
+        &u,
+        &target,
+        &settings(1, LinearSolver::Dense),
+        Some(feedback),
+    )
+    .expect("linear inversion succeeds");
+    let mut s = s0.clone();
+    for t in 0..steps {
+        let applied = &out.controls[t] + &gains[t] * (&s - &reference[t]);
+        s = sim.step(&s, &applied);
+    }
+    assert!(
+        (s - &target).amax() < ROUND_OFF,
+        "closed-loop target reached"
+    );
+    let cg = LinearSolver::Cg {
+        tolerance: 1e-13,
+        max_iterations: 50,
+    };
+    let free =
+        invert_episode_with_feedback(&physics, &s0, &u, &target, &settings(1, cg), Some(feedback))
+            .expect("cg");
+    for (d, c) in out.controls.iter().zip(&free.controls) {
+        assert!((d - c).amax() < 1e-7, "dense {d} vs cg {c}");
+    }
+}
+
+/// The feedback gains are the policy's state sensitivity `∂u_t/∂s_t`, checked against central
+/// differences of the network through the observation.
+#[test]
+fn feedback_gains_match_finite_differences() {
+    let scenario = common::scenario(
+        r#"(
+    name: "gains",
+    simulator: (name: "point_mass"),
+    episode: (steps: 3, observe: [State, Error, Time], state_scale: [2.0, 2.0, 1.0, 1.0], control_scale: 3.0),
+    data: (seed: 2, scenes: Sampled(initial: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0]), target: Fixed([0.5, 0.5, 0.0, 0.0])), test_count: 4),
+    network: (hidden: [16], activation: tanh),
+    methods: [(update: Sip(inverse: Episode(feedback: true)), optimizer: Adam(lr: 1e-3))],
+    training: (batch: 4, iterations: 1),
+)"#,
+    );
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx = trainer.context();
+    let net = trainer.initial_network().expect("net");
+    let scenes = trainer.test_scenes();
+    let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
+    let gains = physinv::train::sip::feedback_gains(&ctx, &net, &r);
+    let (b, t) = (2, 1);
+    let h = 1e-2;
+    let output = |s: &Vector| {
+        let obs = ctx.policy.observation(s, &scenes[b].target, t);
+        let input = DMatrix::from_column_slice(obs.len(), 1, &obs);
+        net.forward(&input) * ctx.policy.control_scale()
+    };
+    for i in 0..4 {
+        let mut plus = r.states[b][t].clone();
+        plus[i] += h;
+        let mut minus = r.states[b][t].clone();
+        minus[i] -= h;
+        let fd = (output(&plus) - output(&minus)) / (2.0 * h);
+        for j in 0..2 {
+            let g = gains[b][t][(j, i)];
+            let scale = g.abs().max(fd[j].abs()).max(1e-3);
+            assert!(
+                (g - fd[j]).abs() / scale < 1e-2,
+                "K[{j},{i}] = {g:e}, FD {:e}",
+                fd[j]
+            );
+        }
+    }
+}

@@ -170,3 +170,12 @@ fn sip_with_tracking_terms_is_rejected() {
     );
     assert_mentions(&e, &["methods[0].update", "tracking"]);
 }
+
+#[test]
+fn feedback_inversion_on_an_open_loop_episode_is_rejected() {
+    let source = BASE
+        .replace("steps: 1, observe: [Target]", "steps: 3, policy: OpenLoop")
+        .replace("Step(Analytic)", "Episode(feedback: true)");
+    let e = parse(&source).expect_err("open loop has no feedback to linearise");
+    assert_mentions(&e, &["methods[0].update.inverse.feedback", "closed-loop"]);
+}

@@ -55,9 +55,21 @@ pub struct EpisodeInverseOutcome {
     pub converged: bool,
 }
 
-/// Inverts the episode from `initial` with current `controls` towards `target` (= `s̃_T`).
-/// Errors only when no progress is possible (singular system, non-finite numbers); an
-/// iteration that improved but did not reach the tolerance returns `converged: false`.
+/// A closed-loop policy linearised around its rollout: the control applied at step `t` is
+/// `u_t + K_t (s_t − s_t^ref)` with `K_t = ∂u_t/∂s_t` (m×n), the policy's sensitivity to the
+/// state at the visited state `s_t^ref`.
+#[derive(Debug, Clone, Copy)]
+pub struct Feedback<'a> {
+    /// Gains `K_t`, one per step.
+    pub gains: &'a [Matrix],
+    /// Visited states `s_t^ref`, `t = 0..T`.
+    pub reference: &'a [Vector],
+}
+
+/// Inverts the episode from `initial` with current `controls` towards `target` (= `s̃_T`),
+/// simulated open loop. Errors only when no progress is possible (singular system,
+/// non-finite numbers); an iteration that improved but did not reach the tolerance returns
+/// `converged: false`.
 pub fn invert_episode(
     physics: &Physics,
     initial: &Vector,
@@ -65,13 +77,30 @@ pub fn invert_episode(
     target: &Vector,
     settings: &EpisodeInverseSettings,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
+    invert_episode_with_feedback(physics, initial, controls, target, settings, None)
+}
+
+/// [`invert_episode`] for a closed-loop policy: the corrected feed-forward controls `ũ_t` are
+/// found for the episode simulated *with* the linearised feedback, so that the correction
+/// accounts for how the policy's own reaction to the changed states adds to it. The linear
+/// algebra is the same with `A_t` replaced by `Ã_t = A_t + B_t K_t`.
+pub fn invert_episode_with_feedback(
+    physics: &Physics,
+    initial: &Vector,
+    controls: &[Vector],
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+    feedback: Option<Feedback<'_>>,
+) -> Result<EpisodeInverseOutcome, InverseError> {
     let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
     let threshold = settings.tolerance * (1.0 + target.norm());
     let sim_error = |e: crate::Error| InverseError::Singular(e.to_string());
+    let run = |u: &[Vector]| simulate_with_feedback(physics, initial, u, feedback);
+    let gains = feedback.map(|f| f.gains);
     let mut u = controls.to_vec();
-    let mut states = simulate(physics, initial, &u, 0).map_err(sim_error)?;
+    let (mut states, mut applied) = run(&u).map_err(sim_error)?;
     let merit = |states: &[Vector], u: &[Vector]| {
         0.5 * (states.last().unwrap_or(initial) - target).norm_squared()
             + 0.5 * settings.alpha * u.iter().map(|x| x.norm_squared()).sum::<f64>()
@@ -85,18 +114,24 @@ pub fn invert_episode(
             break;
         }
         iterations += 1;
-        let delta = gauss_newton_step(jvp, vjp, &states, &u, &r, settings)?;
+        let point = Linearisation {
+            states: &states,
+            applied: &applied,
+            gains,
+        };
+        let delta = gauss_newton_step(jvp, vjp, &point, &u, &r, settings)?;
         let mut scale = 1.0;
         let mut accepted = false;
         for _ in 0..=MAX_HALVINGS {
             let trial: Vec<Vector> = u.iter().zip(&delta).map(|(a, d)| a + d * scale).collect();
-            if let Ok(trial_states) = simulate(physics, initial, &trial, 0) {
+            if let Ok((trial_states, trial_applied)) = run(&trial) {
                 let value = merit(&trial_states, &trial);
                 if value.is_finite() && value < current {
                     // With α > 0 the residual cannot vanish: stop once the merit stalls.
                     stationary = current - value <= STALL * current;
                     u = trial;
                     states = trial_states;
+                    applied = trial_applied;
                     current = value;
                     accepted = true;
                     break;
@@ -122,15 +157,58 @@ pub fn invert_episode(
     })
 }
 
-/// One regularised Gauss-Newton correction `δ_t` for every step.
+/// Where the episode is linearised: visited states, the controls actually applied there, and
+/// the feedback gains if the policy is closed loop.
+struct Linearisation<'a> {
+    states: &'a [Vector],
+    applied: &'a [Vector],
+    gains: Option<&'a [Matrix]>,
+}
+
+/// Simulates feed-forward controls `u`, adding the linearised feedback if any; returns the
+/// states and the controls applied.
+fn simulate_with_feedback(
+    physics: &Physics,
+    initial: &Vector,
+    u: &[Vector],
+    feedback: Option<Feedback<'_>>,
+) -> crate::Result<(Vec<Vector>, Vec<Vector>)> {
+    let Some(fb) = feedback else {
+        return Ok((simulate(physics, initial, u, 0)?, u.to_vec()));
+    };
+    let sim = physics.sim();
+    let mut states = Vec::with_capacity(u.len() + 1);
+    let mut applied = Vec::with_capacity(u.len());
+    states.push(initial.clone());
+    for (t, ut) in u.iter().enumerate() {
+        let a = ut + &fb.gains[t] * (&states[t] - &fb.reference[t]);
+        let next = sim.step(&states[t], &a);
+        if !next.iter().all(|x| x.is_finite()) {
+            return Err(crate::Error::NonFinite {
+                episode: 0,
+                step: t + 1,
+            });
+        }
+        states.push(next);
+        applied.push(a);
+    }
+    Ok((states, applied))
+}
+
+/// One regularised Gauss-Newton correction `δ_t` of the feed-forward controls `u`.
 fn gauss_newton_step(
     jvp: &dyn Jvp,
     vjp: &dyn Vjp,
-    states: &[Vector],
+    point: &Linearisation<'_>,
     u: &[Vector],
     r: &Vector,
     settings: &EpisodeInverseSettings,
 ) -> Result<Vec<Vector>, InverseError> {
+    let Linearisation {
+        states,
+        applied,
+        gains,
+    } = *point;
     let n = r.len();
     let c = settings.alpha + settings.mu;
     let ratio = if c > 0.0 { settings.alpha / c } else { 0.0 };
@@ -141,10 +219,10 @@ fn gauss_newton_step(
     };
     let mut rhs = r.clone();
     if ratio > 0.0 {
-        rhs += jvp_sweep(jvp, states, u, u) * ratio;
+        rhs += jvp_sweep(jvp, states, applied, u, gains) * ratio;
     }
     let y = if use_dense {
-        let mut g = controllability_gramian(jvp, states, u);
+        let mut g = controllability_gramian(jvp, states, applied, gains);
         for i in 0..n {
             g[(i, i)] += c;
         }
@@ -158,12 +236,12 @@ fn gauss_newton_step(
             _ => (1e-12, 4 * n),
         };
         let apply = |v: &Vector| {
-            let jt_v = vjp_sweep(vjp, states, u, v, None);
-            jvp_sweep(jvp, states, u, &jt_v) + v * c
+            let jt_v = vjp_sweep(vjp, states, applied, v, None, gains);
+            jvp_sweep(jvp, states, applied, &jt_v, gains) + v * c
         };
         conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let delta: Vec<Vector> = vjp_sweep(vjp, states, u, &y, None)
+    let delta: Vec<Vector> = vjp_sweep(vjp, states, applied, &y, None, gains)
         .into_iter()
         .zip(u)
         .map(|(d, ut)| d - ut * ratio)
@@ -178,12 +256,20 @@ fn gauss_newton_step(
 }
 
 /// `G = Σ_t J_t J_tᵀ` by the forward recurrence `P ← A_t P A_tᵀ + B_t B_tᵀ` (the discrete
-/// controllability Gramian), without forming the `J_t`.
-fn controllability_gramian(jvp: &dyn Jvp, states: &[Vector], u: &[Vector]) -> Matrix {
+/// controllability Gramian), without forming the `J_t`; `A_t + B_t K_t` with feedback gains.
+fn controllability_gramian(
+    jvp: &dyn Jvp,
+    states: &[Vector],
+    applied: &[Vector],
+    gains: Option<&[Matrix]>,
+) -> Matrix {
     let n = jvp.state_dim();
     let mut p = Matrix::zeros(n, n);
-    for (state, control) in states.iter().zip(u) {
-        let (a, b) = jvp.jacobians(state, control);
+    for (t, (state, control)) in states.iter().zip(applied).enumerate() {
+        let (mut a, b) = jvp.jacobians(state, control);
+        if let Some(k) = gains {
+            a += &b * &k[t];
+        }
         p = &a * &p * a.transpose() + &b * b.transpose();
     }
     p

@@ -473,6 +473,11 @@ fn validate_method(
                         )?;
                     }
                     check(
+                        !e.feedback || spec.episode.policy == PolicyKind::ClosedLoop,
+                        field("update.inverse.feedback"),
+                        "feedback linearises a closed-loop policy; this episode is open loop",
+                    )?;
+                    check(
                         e.tolerance > 0.0,
                         field("update.inverse.tolerance"),
                         "must be > 0",

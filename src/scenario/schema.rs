@@ -352,6 +352,12 @@ pub struct EpisodeInverseSpec {
     /// Linear solver for the `n×n` system.
     #[serde(default)]
     pub solver: LinearSolver,
+    /// Closed loop only: invert the episode with the policy's linearised feedback
+    /// `K_t = ∂u_t/∂s_t` in the loop (`Ã_t = A_t + B_t K_t`), so the corrections account for
+    /// the policy's own reaction to the changed states. Costs `T·m` extra backward passes
+    /// through the network per iteration.
+    #[serde(default)]
+    pub feedback: bool,
 }
 
 fn default_tolerance() -> f64 {

@@ -11,14 +11,17 @@
 
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::Rollout;
-use crate::inverse::episode::{invert_chain, invert_episode, EpisodeInverseSettings};
+use crate::inverse::episode::{
+    invert_chain, invert_episode_with_feedback, EpisodeInverseSettings, Feedback,
+};
 use crate::inverse::solve;
 use crate::net::Mlp;
 use crate::objective::Objective;
 use crate::scenario::SipInverse;
-use crate::sim::{Scene, Vector};
+use crate::sim::{Matrix, Scene, Vector};
 use crate::sweep::vjp_sweep;
 use crate::InverseError;
+use nalgebra::DMatrix;
 use rayon::prelude::*;
 
 /// The SIP update rule.
@@ -52,6 +55,7 @@ impl Sip {
         scene: &Scene,
         states: &[Vector],
         controls: &[Vector],
+        gains: Option<&[Matrix]>,
     ) -> Result<(Vec<Vector>, bool), InverseError> {
         let steps = controls.len();
         let goal = ctx
@@ -70,12 +74,52 @@ impl Sip {
                     max_iterations: spec.max_iterations,
                     solver: spec.solver,
                 };
-                let out = invert_episode(ctx.physics, &states[0], controls, &goal, &settings)?;
+                let feedback = gains.map(|gains| Feedback {
+                    gains,
+                    reference: states,
+                });
+                let out = invert_episode_with_feedback(
+                    ctx.physics,
+                    &states[0],
+                    controls,
+                    &goal,
+                    &settings,
+                    feedback,
+                )?;
                 Ok((out.controls, out.converged))
             }
             SipInverse::Chain => Ok((invert_chain(ctx.physics, states, controls, &goal)?, true)),
         }
     }
+}
+
+/// Feedback gains `K_t = ∂u_t/∂s_t` (m×n) of the closed-loop policy at every visited state:
+/// `gains[b][t]`. Row `j` comes from one backward pass through the network with the output
+/// cotangent `e_j`, mapped from the network input to the state by the observation's VJP.
+pub fn feedback_gains(ctx: &Context<'_>, net: &Mlp, rollout: &Rollout) -> Vec<Vec<Matrix>> {
+    let batch = rollout.batch();
+    let n = ctx.physics.sim().state_dim();
+    let m = ctx.physics.sim().control_dim();
+    let scale = ctx.policy.control_scale();
+    let mut gains = vec![Vec::with_capacity(rollout.inputs.len()); batch];
+    for inputs in &rollout.inputs {
+        let mut k = vec![Matrix::zeros(m, n); batch];
+        for j in 0..m {
+            let cot = DMatrix::from_fn(m, batch, |i, _| if i == j { 1.0 } else { 0.0 });
+            let (_, input_cot) = net.backward_with_input(inputs, &cot);
+            for (b, kb) in k.iter_mut().enumerate() {
+                let row = ctx
+                    .policy
+                    .observation_state_vjp(input_cot.column(b).as_slice())
+                    * scale;
+                kb.set_row(j, &row.transpose());
+            }
+        }
+        for (g, kb) in gains.iter_mut().zip(k) {
+            g.push(kb);
+        }
+    }
+    gains
 }
 
 /// Open-loop gradient of the objective with respect to each control of one episode.
@@ -96,7 +140,7 @@ pub fn open_loop_gradient(
     } else {
         None
     };
-    Ok(vjp_sweep(vjp, states, controls, &terminal, extra)
+    Ok(vjp_sweep(vjp, states, controls, &terminal, extra, None)
         .into_iter()
         .zip(controls)
         .map(|(g, u)| g + ctx.objective.force_gradient(u))
@@ -111,16 +155,22 @@ impl UpdateRule for Sip {
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {
+        let gains = match &self.inverse {
+            SipInverse::Episode(spec) if spec.feedback => Some(feedback_gains(ctx, net, rollout)),
+            _ => None,
+        };
         let inverted: Vec<Inverted> = scenes
             .par_iter()
             .zip(&rollout.states)
             .zip(&rollout.controls)
-            .map(
-                |((scene, states), controls)| match self.invert(ctx, scene, states, controls) {
+            .enumerate()
+            .map(|(b, ((scene, states), controls))| {
+                let k = gains.as_ref().map(|g| g[b].as_slice());
+                match self.invert(ctx, scene, states, controls, k) {
                     Ok((c, converged)) => Inverted::Controls(c, converged),
                     Err(_) => Inverted::Failed,
-                },
-            )
+                }
+            })
             .collect();
         let mut stats = UpdateStats::default();
         let mut cotangents = Vec::with_capacity(scenes.len());
