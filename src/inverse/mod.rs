@@ -216,7 +216,7 @@ pub fn solve(
             state,
             control,
             target,
-            newton::Settings {
+            Stop {
                 tolerance: *tolerance,
                 max_iterations: *max_iterations,
             },
@@ -232,8 +232,10 @@ pub fn solve(
             control,
             target,
             saddle_free::Settings {
-                tolerance: *tolerance,
-                max_iterations: *max_iterations,
+                stop: Stop {
+                    tolerance: *tolerance,
+                    max_iterations: *max_iterations,
+                },
                 min_curvature: *min_curvature,
                 max_step: *max_step,
             },

@@ -9,20 +9,13 @@ use super::{iterate, pseudo_inverse, InverseOutcome, Stop};
 use crate::sim::{Physics, Vector};
 use crate::InverseError;
 
-/// Settings of [`solve`], copied from [`InverseMethod::Newton`](super::InverseMethod::Newton).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Settings {
-    pub tolerance: f64,
-    pub max_iterations: usize,
-}
-
 /// Gauss-Newton iteration; see the module documentation.
 pub(super) fn solve(
     physics: &Physics,
     state: &Vector,
     control: &Vector,
     target: &Vector,
-    settings: Settings,
+    stop: Stop,
 ) -> Result<InverseOutcome, InverseError> {
     let jvp = physics
         .jvp()
@@ -37,10 +30,7 @@ pub(super) fn solve(
         state,
         control,
         target,
-        Stop {
-            tolerance: settings.tolerance,
-            max_iterations: settings.max_iterations,
-        },
+        stop,
         "Gauss-Newton",
         step,
     )

@@ -16,8 +16,7 @@ use crate::InverseError;
 /// [`InverseMethod::SaddleFreeNewton`](super::InverseMethod::SaddleFreeNewton).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Settings {
-    pub tolerance: f64,
-    pub max_iterations: usize,
+    pub stop: Stop,
     pub min_curvature: f64,
     pub max_step: Option<f64>,
 }
@@ -67,10 +66,7 @@ pub(super) fn solve(
         state,
         control,
         target,
-        Stop {
-            tolerance: settings.tolerance,
-            max_iterations: settings.max_iterations,
-        },
+        settings.stop,
         "saddle-free Newton",
         step,
     )
