@@ -195,6 +195,44 @@ fn rollout_closed_loop(
     })
 }
 
+/// The closed-loop policy's controls at given states, without simulating: `states[b][t]`
+/// (`t = 0..T`, a trailing `s_T` is ignored) of each scene enter as observations, all `T·B`
+/// of them in one batched forward pass. The result has the layout of a closed-loop
+/// [`Rollout`], so a proxy fitted at these inputs is back-propagated like one at the visited
+/// states (METHOD §4.1: the corrected trajectory).
+pub fn policy_at(policy: &Policy, net: &Mlp, scenes: &[Scene], states: &[Vec<Vector>]) -> Rollout {
+    let batch = scenes.len();
+    let steps = policy.steps;
+    let obs: Vec<Vec<f64>> = (0..steps)
+        .flat_map(|t| {
+            scenes
+                .iter()
+                .zip(states)
+                .map(move |(scene, traj)| policy.observation(&traj[t], &scene.target, t))
+        })
+        .collect();
+    let stacked = columns_to_matrix(&obs);
+    let output = net.forward(&stacked);
+    let inputs = (0..steps)
+        .map(|t| stacked.columns(t * batch, batch).into_owned())
+        .collect();
+    let controls = (0..batch)
+        .map(|b| {
+            (0..steps)
+                .map(|t| {
+                    Vector::from_column_slice(output.column(t * batch + b).as_slice())
+                        * policy.control_scale
+                })
+                .collect()
+        })
+        .collect();
+    Rollout {
+        states: states.to_vec(),
+        controls,
+        inputs,
+    }
+}
+
 fn rollout_open_loop(
     physics: &Physics,
     policy: &Policy,

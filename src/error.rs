@@ -100,6 +100,16 @@ pub enum Error {
         /// Time step at which the state became non-finite.
         step: usize,
     },
+    /// Training of a method produced a non-finite number and was stopped.
+    #[error("method '{method}' diverged at iteration {iteration}: non-finite {what}")]
+    Diverged {
+        /// Method display name.
+        method: String,
+        /// Iteration (1-based) whose computation produced it.
+        iteration: usize,
+        /// What became non-finite, with where (e.g. `update (gradient norm NaN)`).
+        what: String,
+    },
     /// Network construction, loading or saving failed.
     #[error("network: {0}")]
     Network(String),

@@ -43,5 +43,6 @@ pub mod scenes;
 pub mod sim;
 pub mod sweep;
 pub mod train;
+pub mod values;
 
 pub use error::{Error, InverseError, Result, ScenarioError};

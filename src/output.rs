@@ -2,6 +2,7 @@
 //! and a console progress observer.
 
 use crate::train::trainer::{LogRow, Observer, TrainOutcome};
+use crate::values::NamedValues;
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,29 +49,54 @@ pub fn utc_timestamp(secs: u64) -> String {
 }
 
 /// Writes `metrics.csv`: one row per logged evaluation of every method.
+///
+/// Columns: `method`, `split` (`validation` for the training curves, `test` for the final
+/// evaluation of the network chosen by validation, `test_last` for the last network when it
+/// differs; `test` throughout without validation scenes), `iteration`, `wall_s`, the metrics,
+/// the counters, then the union of every row's diagnostics (empty where a row has none).
 pub fn write_metrics_csv(
     path: &Path,
     metric_names: &[String],
     outcomes: &[TrainOutcome],
 ) -> crate::Result<()> {
-    let mut text = String::from("method,iteration,wall_s");
+    let rows: Vec<&LogRow> = outcomes.iter().flat_map(|o| &o.log).collect();
+    let mut diagnostic_names: Vec<&str> = Vec::new();
+    for (name, _) in rows.iter().flat_map(|r| r.diagnostics.iter()) {
+        if !diagnostic_names.contains(&name) {
+            diagnostic_names.push(name);
+        }
+    }
+    let mut text = String::from("method,split,iteration,wall_s");
     for name in metric_names {
         text.push(',');
         text.push_str(name);
     }
-    text.push_str(",inverse_failures,inverse_unconverged\n");
-    for row in outcomes.iter().flat_map(|o| &o.log) {
+    text.push_str(",inverse_failures,inverse_unconverged,line_search_failures");
+    for name in &diagnostic_names {
+        text.push(',');
+        text.push_str(name);
+    }
+    text.push('\n');
+    for row in rows {
         text.push_str(&format!(
-            "{},{},{:.6}",
-            row.method, row.iteration, row.wall_s
+            "{},{},{},{:.6}",
+            row.method, row.split, row.iteration, row.wall_s
         ));
         for v in &row.metrics.values {
             text.push_str(&format!(",{v:.9e}"));
         }
+        let stats = &row.stats;
         text.push_str(&format!(
-            ",{},{}\n",
-            row.stats.inverse_failures, row.stats.inverse_unconverged
+            ",{},{},{}",
+            stats.inverse_failures, stats.inverse_unconverged, stats.line_search_failures
         ));
+        for name in &diagnostic_names {
+            text.push(',');
+            if let Some(v) = row.diagnostics.get(name) {
+                text.push_str(&format!("{v:.6e}"));
+            }
+        }
+        text.push('\n');
     }
     write_atomic(path, text.as_bytes())
 }
@@ -80,34 +106,35 @@ pub fn summary_json(scenario: &str, outcomes: &[TrainOutcome]) -> serde_json::Va
     let runs: Vec<_> = outcomes
         .iter()
         .map(|o| {
-            let metrics: serde_json::Map<String, serde_json::Value> = o
-                .metrics
-                .names
-                .iter()
-                .cloned()
-                .zip(o.metrics.values.iter().map(|v| json!(v)))
-                .collect();
+            let metrics = named_map(&o.metrics);
             let mut run = json!({
                 "method": o.method,
                 "iterations": o.iterations,
                 "wall_s": o.wall_s,
                 "metrics": metrics,
+                "selected_iteration": o.selected_iteration,
                 "inverse_failures": o.stats.inverse_failures,
                 "inverse_unconverged": o.stats.inverse_unconverged,
+                "line_search_failures": o.stats.line_search_failures,
             });
+            if let Some(last) = &o.last_metrics {
+                run["last_metrics"] = json!(named_map(last));
+            }
             if let Some(v) = &o.validation {
-                let val: serde_json::Map<String, serde_json::Value> = v
-                    .names
-                    .iter()
-                    .cloned()
-                    .zip(v.values.iter().map(|x| json!(x)))
-                    .collect();
-                run["validation_metrics"] = json!(val);
+                run["validation_metrics"] = json!(named_map(v));
             }
             run
         })
         .collect();
     json!({ "scenario": scenario, "runs": runs })
+}
+
+/// Named values as a JSON object.
+fn named_map(values: &NamedValues) -> serde_json::Map<String, serde_json::Value> {
+    values
+        .iter()
+        .map(|(n, v)| (n.to_string(), json!(v)))
+        .collect()
 }
 
 /// Writes `summary.json`.
@@ -168,6 +195,14 @@ pub fn comparison_table(outcomes: &[TrainOutcome]) -> String {
     out
 }
 
+/// Diagnostics as `  name value` pairs for a console line (empty without diagnostics).
+pub fn diagnostics_text(diagnostics: &NamedValues) -> String {
+    diagnostics
+        .iter()
+        .map(|(n, v)| format!("  {n} {v:.3e}"))
+        .collect()
+}
+
 /// Prints one line per logged evaluation to standard error.
 #[derive(Debug, Default)]
 pub struct ConsoleObserver {
@@ -206,6 +241,7 @@ impl Observer for ConsoleObserver {
         if row.stats.inverse_failures > 0 {
             line.push_str(&format!("  fallbacks {}", row.stats.inverse_failures));
         }
+        line.push_str(&diagnostics_text(&row.diagnostics));
         eprintln!("{line}");
     }
 }

@@ -189,9 +189,20 @@ fn train_writes_metrics_and_summary() {
     assert!(table.contains("SIP") && table.contains("Adam"), "{table}");
     let csv = std::fs::read_to_string(env.path("run/metrics.csv")).unwrap();
     let header = csv.lines().next().unwrap();
-    assert!(header.starts_with("method,iteration,wall_s,loss,final_error"));
-    // Logged at iterations 0, 10, 20 for both methods.
-    assert_eq!(csv.lines().count(), 1 + 2 * 3);
+    assert!(header.starts_with("method,split,iteration,wall_s,loss,final_error"));
+    assert!(header.contains("grad_norm"), "{header}");
+    let split_rows = |split: &str| {
+        csv.lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(1) == Some(split))
+            .count()
+    };
+    // Curves on the validation scenes at iterations 0, 10, 20 for both methods; one test row
+    // each for the network validation chose, and one for the last network where it differs.
+    assert_eq!(split_rows("validation"), 2 * 3);
+    assert_eq!(split_rows("test"), 2);
+    assert!(split_rows("test_last") <= 2);
+    assert_eq!(csv.lines().count(), 1 + 6 + 2 + split_rows("test_last"));
     let summary = read_json(&env.path("run/summary.json"));
     assert_eq!(summary["scenario"], "cli_sine");
     let runs = summary["runs"].as_array().unwrap();

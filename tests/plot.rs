@@ -44,14 +44,14 @@ impl Out {
 /// A `metrics.csv` as `output::write_metrics_csv` writes it: three methods, 12 evaluations each.
 fn synthetic_csv() -> String {
     let mut text = String::from(
-        "method,iteration,wall_s,loss,final_error,x_dist,inverse_failures,inverse_unconverged\n",
+        "method,split,iteration,wall_s,loss,final_error,x_dist,inverse_failures,inverse_unconverged\n",
     );
     for (method, rate, cost) in [("sip", 0.8, 0.03), ("adam", 0.3, 0.01), ("gd", 0.05, 0.008)] {
         for k in 0..12 {
             let it = k * 50;
             let loss = 0.5 * f64::exp(-rate * k as f64) + 1e-6;
             text.push_str(&format!(
-                "{method},{it},{:.6},{loss:.9e},{:.9e},{:.9e},0,0\n",
+                "{method},validation,{it},{:.6},{loss:.9e},{:.9e},{:.9e},0,0\n",
                 it as f64 * cost,
                 loss.sqrt(),
                 2.0 * loss.sqrt()
@@ -126,8 +126,9 @@ fn plot_run_main_metric_choice() {
     );
 
     // Without x_dist the default main metric is final_error.
-    let csv = "method,iteration,wall_s,loss,final_error,inverse_failures,inverse_unconverged\n\
-               dp,0,0.0,1.0,2.0,0,0\ndp,10,1.5,0.1,0.5,0,0\n";
+    let csv =
+        "method,split,iteration,wall_s,loss,final_error,inverse_failures,inverse_unconverged\n\
+               dp,test,0,0.0,1.0,2.0,0,0\ndp,test,10,1.5,0.1,0.5,0,0\n";
     std::fs::write(dir.path().join("metrics.csv"), csv).unwrap();
     let paths = plot_run(dir.path(), None).unwrap();
     assert!(paths.contains(&dir.path().join("final_error_vs_iteration.png")));
@@ -162,18 +163,18 @@ fn metrics_table_parses_header_and_rows() {
 
 #[test]
 fn metrics_table_rejects_malformed_rows_naming_the_line() {
-    let header = "method,iteration,wall_s,loss,inverse_failures,inverse_unconverged\n";
+    let header = "method,split,iteration,wall_s,loss,inverse_failures,inverse_unconverged\n";
     let cases = [
         // Too few fields on line 3.
         (
-            format!("{header}sip,0,0.0,1.0,0,0\nsip,1,0.1,0.5,0\n"),
+            format!("{header}sip,test,0,0.0,1.0,0,0\nsip,test,1,0.1,0.5,0\n"),
             ":3:",
         ),
         // Not a number on line 2.
-        (format!("{header}sip,0,0.0,abc,0,0\n"), ":2:"),
+        (format!("{header}sip,test,0,0.0,abc,0,0\n"), ":2:"),
         // Negative iteration on line 4 (blank line 3 still counts).
         (
-            format!("{header}sip,0,0.0,1.0,0,0\n\nsip,-1,0.1,0.5,0,0\n"),
+            format!("{header}sip,test,0,0.0,1.0,0,0\n\nsip,test,-1,0.1,0.5,0,0\n"),
             ":4:",
         ),
         // Bad header.
@@ -198,19 +199,19 @@ fn metrics_table_rejects_malformed_rows_naming_the_line() {
 #[test]
 fn bad_values_do_not_panic() {
     let dir = Out::new("bad_values_do_not_panic");
-    let csv = "method,iteration,wall_s,loss,final_error\n\
-               a,0,0.0,NaN,0\n\
-               a,1,0.1,0,-1\n\
-               a,2,0.2,inf,1e-3\n\
-               a,3,0.3,1e-2,NaN\n\
-               b,0,0.0,0,0\n";
+    let csv = "method,split,iteration,wall_s,loss,final_error\n\
+               a,test,0,0.0,NaN,0\n\
+               a,test,1,0.1,0,-1\n\
+               a,test,2,0.2,inf,1e-3\n\
+               a,test,3,0.3,1e-2,\n\
+               b,test,0,0.0,0,0\n";
     std::fs::write(dir.path().join("metrics.csv"), csv).unwrap();
     assert_figures(&plot_run(dir.path(), None).unwrap());
 
     // Header only: figures with a note.
     std::fs::write(
         dir.path().join("metrics.csv"),
-        "method,iteration,wall_s,loss,final_error\n",
+        "method,split,iteration,wall_s,loss,final_error\n",
     )
     .unwrap();
     assert_figures(&plot_run(dir.path(), None).unwrap());

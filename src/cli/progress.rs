@@ -157,6 +157,7 @@ mod tests {
     fn message_shows_loss_and_main_metric() {
         let row = LogRow {
             method: "SIP".into(),
+            split: "validation".into(),
             iteration: 10,
             wall_s: 0.5,
             metrics: Evaluation {
@@ -164,6 +165,7 @@ mod tests {
                 values: vec![0.5, 0.25, 0.125],
             },
             stats: UpdateStats::default(),
+            diagnostics: Default::default(),
         };
         assert_eq!(
             progress_message(&row, "x_dist"),

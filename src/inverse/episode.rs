@@ -3,15 +3,22 @@
 //! Finds controls `ũ_0..ũ_{T−1}` that, simulated open loop from `s_0`, reach `s̃_T`, changing
 //! the controls as little as possible. Each Gauss-Newton iteration linearises the episode,
 //! `δs_T = Σ_t J_t δu_t`, and solves
-//! `min_δ ½‖J δ − r‖² + ½ α ‖u + δ‖² + ½ μ ‖δ‖²` (`r = s̃_T − s_T(u)`), whose solution needs
-//! only the `n×n` Gramian `G = Σ_t J_t J_tᵀ`:
-//! `δ = −(α/c) u + Jᵀ (G + c I)⁻¹ (r + (α/c) J u)`, `c = α + μ`
+//! `min_δ ½‖J δ − r‖² + ½ α ‖u + δ‖² + ½ μ ‖u + δ − u⁰‖²` (`r = s̃_T − s_T(u)`, `u⁰` the
+//! rollout's controls: `μ` is a prior anchored there, METHOD §4.3, not a per-iterate damping),
+//! whose solution needs only the `n×n` Gramian `G = Σ_t J_t J_tᵀ`: with `c = α + μ` and
+//! `w = (α u + μ (u − u⁰)) / c`,
+//! `δ = −w + Jᵀ (G + c I)⁻¹ (r + J w)`
 //! (`δ = Jᵀ G⁻¹ r`, the minimum-norm correction, when `c = 0`). Each step's correction is
 //! `J_tᵀ y` — one backward VJP sweep once `y` is known. `G` is formed densely for small `n` by
 //! the recurrence `P ← A_t P A_tᵀ + B_t B_tᵀ` over per-step Jacobians, or applied matrix-free (`G v = J (Jᵀ v)`, one VJP and one JVP
 //! sweep) inside conjugate gradients for large `n`. The step is accepted with backtracking on
-//! the merit `½‖s_T − s̃_T‖² + ½ α ‖u‖²`; iteration stops when
-//! `‖s_T − s̃_T‖ ≤ tolerance · (1 + ‖s̃_T‖)`.
+//! the merit `½‖s_T − s̃_T‖² + ½ α ‖u‖² + ½ μ ‖u − u⁰‖²`; iteration stops when
+//! `‖s_T − s̃_T‖ ≤ tolerance · (1 + ‖s̃_T‖)`, or, with `c > 0`, when an accepted step no longer
+//! lowers the merit (the regularised optimum). A line search that finds no decrease is not
+//! convergence: it is reported as [`EpisodeInverseOutcome::line_search_failed`].
+//!
+//! The outcome carries the corrected trajectory `s̃_0..s̃_T` that the controls produce, so that a
+//! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
 
 use crate::episode::simulate;
 use crate::scenario::LinearSolver;
@@ -23,6 +30,9 @@ use crate::InverseError;
 pub const DENSE_MAX_STATE_DIM: usize = 64;
 /// Relative merit decrease below which an iteration counts as stationary.
 const STALL: f64 = 1e-6;
+/// Relative size `‖δ‖ / (1 + ‖u‖)` of a Gauss-Newton step below which the controls are
+/// stationary (first-order optimal up to round-off): no line search is needed, or possible.
+const STATIONARY_STEP: f64 = 1e-10;
 /// Step halvings tried by the backtracking line search.
 const MAX_HALVINGS: usize = 12;
 
@@ -31,7 +41,7 @@ const MAX_HALVINGS: usize = 12;
 pub struct EpisodeInverseSettings {
     /// Force weight `α ≥ 0`.
     pub alpha: f64,
-    /// Damping `μ ≥ 0`.
+    /// Weight `μ ≥ 0` of the prior `½ μ ‖ũ − u⁰‖²` anchored at the rollout's controls `u⁰`.
     pub mu: f64,
     /// Relative residual tolerance.
     pub tolerance: f64,
@@ -44,15 +54,39 @@ pub struct EpisodeInverseSettings {
 /// Result of an inversion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpisodeInverseOutcome {
-    /// Corrected controls `ũ_t`.
+    /// Corrected (feed-forward) controls `ũ_t`, `t = 0..T`.
     pub controls: Vec<Vector>,
+    /// The corrected trajectory `s̃_0..s̃_T` these controls produce (with the linearised
+    /// feedback, if any); `s̃_0 = s_0`.
+    pub states: Vec<Vector>,
+    /// Controls applied along `states`: `controls` plus the linearised feedback, if any.
+    pub applied: Vec<Vector>,
     /// Gauss-Newton iterations used.
     pub iterations: usize,
+    /// `‖s_T(u⁰) − s̃_T‖` before the first iteration.
+    pub initial_residual: f64,
     /// Final `‖s_T(ũ) − s̃_T‖`.
     pub residual: f64,
-    /// Whether the residual met the tolerance (or, with `α > 0`, the iteration became
-    /// stationary at the regularised optimum).
+    /// Whether the residual met the tolerance or, with `α + μ > 0`, an accepted step became
+    /// stationary at the regularised optimum.
     pub converged: bool,
+    /// Whether the last line search found no step that lowers the merit (never convergence).
+    pub line_search_failed: bool,
+    /// Smallest and largest eigenvalue of the Gramian `G` (without `c I`) at the rollout, when
+    /// the dense solver formed it.
+    pub gramian_range: Option<(f64, f64)>,
+}
+
+impl EpisodeInverseOutcome {
+    /// `‖r_after‖ / ‖r_before‖`: the fraction of the terminal residual the inversion left
+    /// (0 when it started on target).
+    pub fn residual_ratio(&self) -> f64 {
+        if self.initial_residual > 0.0 {
+            self.residual / self.initial_residual
+        } else {
+            0.0
+        }
+    }
 }
 
 /// A closed-loop policy linearised around its rollout: the control applied at step `t` is
@@ -102,12 +136,21 @@ pub fn invert_episode_with_feedback(
     let mut u = controls.to_vec();
     let (mut states, mut applied) = run(&u).map_err(sim_error)?;
     let merit = |states: &[Vector], u: &[Vector]| {
-        0.5 * (states.last().unwrap_or(initial) - target).norm_squared()
-            + 0.5 * settings.alpha * u.iter().map(|x| x.norm_squared()).sum::<f64>()
+        let prior: f64 = u
+            .iter()
+            .zip(controls)
+            .map(|(x, x0)| {
+                settings.alpha * x.norm_squared() + settings.mu * (x - x0).norm_squared()
+            })
+            .sum();
+        0.5 * (states.last().unwrap_or(initial) - target).norm_squared() + 0.5 * prior
     };
+    let initial_residual = (target - states.last().unwrap_or(initial)).norm();
     let mut current = merit(&states, &u);
     let mut iterations = 0;
     let mut stationary = false;
+    let mut line_search_failed = false;
+    let mut gramian_range = None;
     while iterations < settings.max_iterations {
         let r = target - states.last().unwrap_or(initial);
         if r.norm() <= threshold {
@@ -119,15 +162,24 @@ pub fn invert_episode_with_feedback(
             applied: &applied,
             gains,
         };
-        let delta = gauss_newton_step(jvp, vjp, &point, &u, &r, settings)?;
+        let step = gauss_newton_step(jvp, vjp, &point, &u, controls, &r, settings)?;
+        gramian_range = gramian_range.or(step.gramian_range);
+        if norm(&step.delta) <= STATIONARY_STEP * (1.0 + norm(&u)) {
+            stationary = true;
+            break;
+        }
         let mut scale = 1.0;
         let mut accepted = false;
         for _ in 0..=MAX_HALVINGS {
-            let trial: Vec<Vector> = u.iter().zip(&delta).map(|(a, d)| a + d * scale).collect();
+            let trial: Vec<Vector> = u
+                .iter()
+                .zip(&step.delta)
+                .map(|(a, d)| a + d * scale)
+                .collect();
             if let Ok((trial_states, trial_applied)) = run(&trial) {
                 let value = merit(&trial_states, &trial);
                 if value.is_finite() && value < current {
-                    // With α > 0 the residual cannot vanish: stop once the merit stalls.
+                    // With α + μ > 0 the residual need not vanish: stop once the merit stalls.
                     stationary = current - value <= STALL * current;
                     u = trial;
                     states = trial_states;
@@ -139,8 +191,11 @@ pub fn invert_episode_with_feedback(
             }
             scale *= 0.5;
         }
-        if !accepted || stationary {
-            stationary = true;
+        if !accepted {
+            line_search_failed = true;
+            break;
+        }
+        if stationary {
             break;
         }
     }
@@ -148,13 +203,24 @@ pub fn invert_episode_with_feedback(
     if !residual.is_finite() {
         return Err(InverseError::Singular("non-finite residual".into()));
     }
-    let converged = residual <= threshold || (settings.alpha > 0.0 && stationary);
+    let regularised = settings.alpha + settings.mu > 0.0;
+    let converged = residual <= threshold || (regularised && stationary && !line_search_failed);
     Ok(EpisodeInverseOutcome {
         controls: u,
+        states,
+        applied,
         iterations,
+        initial_residual,
         residual,
         converged,
+        line_search_failed,
+        gramian_range,
     })
+}
+
+/// Euclidean norm of a control sequence.
+fn norm(u: &[Vector]) -> f64 {
+    u.iter().map(|x| x.norm_squared()).sum::<f64>().sqrt()
 }
 
 /// Where the episode is linearised: visited states, the controls actually applied there, and
@@ -195,15 +261,25 @@ fn simulate_with_feedback(
     Ok((states, applied))
 }
 
-/// One regularised Gauss-Newton correction `δ_t` of the feed-forward controls `u`.
+/// One regularised Gauss-Newton correction and what was learnt forming it.
+struct GaussNewtonStep {
+    /// `δ_t` for every step.
+    delta: Vec<Vector>,
+    /// Eigenvalue range of `G` if it was formed densely.
+    gramian_range: Option<(f64, f64)>,
+}
+
+/// One regularised Gauss-Newton correction `δ_t` of the feed-forward controls `u`, with the
+/// prior anchored at `anchor` (`u⁰`).
 fn gauss_newton_step(
     jvp: &dyn Jvp,
     vjp: &dyn Vjp,
     point: &Linearisation<'_>,
     u: &[Vector],
+    anchor: &[Vector],
     r: &Vector,
     settings: &EpisodeInverseSettings,
-) -> Result<Vec<Vector>, InverseError> {
+) -> Result<GaussNewtonStep, InverseError> {
     let Linearisation {
         states,
         applied,
@@ -211,18 +287,26 @@ fn gauss_newton_step(
     } = *point;
     let n = r.len();
     let c = settings.alpha + settings.mu;
-    let ratio = if c > 0.0 { settings.alpha / c } else { 0.0 };
     let use_dense = match settings.solver {
         LinearSolver::Dense => true,
         LinearSolver::Auto => n <= DENSE_MAX_STATE_DIM,
         LinearSolver::Cg { .. } => false,
     };
+    // w = (α u + μ (u − u⁰)) / c: the prior's pull, zero without regularisation.
+    let w: Option<Vec<Vector>> = (c > 0.0).then(|| {
+        u.iter()
+            .zip(anchor)
+            .map(|(ut, u0)| (ut * settings.alpha + (ut - u0) * settings.mu) / c)
+            .collect()
+    });
     let mut rhs = r.clone();
-    if ratio > 0.0 {
-        rhs += jvp_sweep(jvp, states, applied, u, gains) * ratio;
+    if let Some(w) = &w {
+        rhs += jvp_sweep(jvp, states, applied, w, gains);
     }
+    let mut gramian_range = None;
     let y = if use_dense {
         let mut g = controllability_gramian(jvp, states, applied, gains);
+        gramian_range = eigenvalue_range(&g);
         for i in 0..n {
             g[(i, i)] += c;
         }
@@ -241,18 +325,29 @@ fn gauss_newton_step(
         };
         conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let delta: Vec<Vector> = vjp_sweep(vjp, states, applied, &y, None, gains)
-        .into_iter()
-        .zip(u)
-        .map(|(d, ut)| d - ut * ratio)
-        .collect();
+    let mut delta = vjp_sweep(vjp, states, applied, &y, None, gains);
+    if let Some(w) = &w {
+        delta.iter_mut().zip(w).for_each(|(d, wt)| *d -= wt);
+    }
     if delta.iter().all(|d| d.iter().all(|x| x.is_finite())) {
-        Ok(delta)
+        Ok(GaussNewtonStep {
+            delta,
+            gramian_range,
+        })
     } else {
         Err(InverseError::Singular(
             "non-finite Gauss-Newton step".into(),
         ))
     }
+}
+
+/// Smallest and largest eigenvalue of a symmetric matrix, if finite.
+fn eigenvalue_range(g: &Matrix) -> Option<(f64, f64)> {
+    if !g.iter().all(|x| x.is_finite()) {
+        return None;
+    }
+    let eig = g.clone().symmetric_eigenvalues();
+    Some((eig.min(), eig.max()))
 }
 
 /// `G = Σ_t J_t J_tᵀ` by the forward recurrence `P ← A_t P A_tᵀ + B_t B_tᵀ` (the discrete
@@ -322,6 +417,15 @@ pub fn conjugate_gradient(
     Ok(y)
 }
 
+/// The chain's result: per-step controls and the states they reach from `s_0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainOutcome {
+    /// `ũ_t`, `t = 0..T`.
+    pub controls: Vec<Vector>,
+    /// `ŝ_0..ŝ_T`, simulated from `s_0` with `ũ`.
+    pub states: Vec<Vector>,
+}
+
 /// The backward-chain variant: uses the simulator's per-step control inverse along the
 /// trajectory, aiming step `t` at `s_{t+1} + ((t+1)/T) (s̃_T − s_T)` so the correction is
 /// spread evenly over the episode instead of landing on the last step.
@@ -330,25 +434,30 @@ pub fn invert_chain(
     states: &[Vector],
     controls: &[Vector],
     target: &Vector,
-) -> Result<Vec<Vector>, InverseError> {
+) -> Result<ChainOutcome, InverseError> {
     let inverse = physics
         .inverse()
         .ok_or_else(|| physics.missing_capability("per-step control inverse"))?;
     let steps = controls.len();
     let correction = target - &states[steps];
-    let mut state = states[0].clone();
+    let mut reached = Vec::with_capacity(steps + 1);
+    reached.push(states[0].clone());
     let mut out = Vec::with_capacity(steps);
     for t in 0..steps {
         let goal = &states[t + 1] + &correction * ((t + 1) as f64 / steps as f64);
-        let u = inverse.control_inverse(&state, &controls[t], &goal)?;
-        state = physics.sim().step(&state, &u);
-        if !state.iter().all(|x| x.is_finite()) {
+        let u = inverse.control_inverse(&reached[t], &controls[t], &goal)?;
+        let next = physics.sim().step(&reached[t], &u);
+        if !next.iter().all(|x| x.is_finite()) {
             return Err(InverseError::Singular(format!(
                 "non-finite state at step {}",
                 t + 1
             )));
         }
+        reached.push(next);
         out.push(u);
     }
-    Ok(out)
+    Ok(ChainOutcome {
+        controls: out,
+        states: reached,
+    })
 }

@@ -64,6 +64,35 @@ impl ParamGrads {
             .sqrt()
     }
 
+    /// Inner product `Σ a·b` with `other`, accumulated in `f64`; `None` if the shapes differ.
+    pub fn dot(&self, other: &ParamGrads) -> Option<f64> {
+        if self.tensors.len() != other.tensors.len()
+            || self
+                .tensors
+                .iter()
+                .zip(&other.tensors)
+                .any(|(a, b)| a.len() != b.len())
+        {
+            return None;
+        }
+        Some(
+            self.tensors
+                .iter()
+                .flatten()
+                .zip(other.tensors.iter().flatten())
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum(),
+        )
+    }
+
+    /// Cosine `⟨a, b⟩ / (‖a‖ ‖b‖)` with `other` (0 if either is zero); `None` if the shapes
+    /// differ.
+    pub fn cosine(&self, other: &ParamGrads) -> Option<f64> {
+        let norms = self.norm() * other.norm();
+        self.dot(other)
+            .map(|d| if norms > 0.0 { d / norms } else { 0.0 })
+    }
+
     /// Multiplies every entry by `factor`.
     pub fn scale(&mut self, factor: f32) {
         self.tensors.iter_mut().flatten().for_each(|g| *g *= factor);

@@ -5,7 +5,7 @@ use super::{file_stem, render, Axis};
 use std::path::{Path, PathBuf};
 
 /// Leading columns of `metrics.csv` before the metric columns.
-const FIXED_COLUMNS: [&str; 3] = ["method", "iteration", "wall_s"];
+const FIXED_COLUMNS: [&str; 4] = ["method", "split", "iteration", "wall_s"];
 
 /// Most points per line for which every point gets a marker in [`plot_run`].
 const MARKER_LIMIT: usize = 40;
@@ -15,19 +15,21 @@ const MARKER_LIMIT: usize = 40;
 pub struct MetricsRow {
     /// Training method (e.g. `sip`, `adam`).
     pub method: String,
+    /// Scenes the row is averaged over: `validation`, `test` or `test_last`.
+    pub split: String,
     /// Training iteration at which the evaluation was logged.
     pub iteration: usize,
     /// Wall-clock time since the method started training \[s\].
     pub wall_s: f64,
-    /// One value per entry of [`MetricsTable::metric_names`]; may be NaN or infinite.
+    /// One value per entry of [`MetricsTable::metric_names`]; may be NaN or infinite (an
+    /// empty field, a diagnostic the row does not have, is NaN).
     pub values: Vec<f64>,
 }
 
 /// A parsed `metrics.csv` (written by [`crate::output::write_metrics_csv`]).
 ///
-/// The header is `method,iteration,wall_s,<columns…>`; every column after `wall_s` is numeric
-/// and becomes a metric, including the trailing counters `inverse_failures` and
-/// `inverse_unconverged`.
+/// The header is `method,split,iteration,wall_s,<columns…>`; every column after `wall_s` is
+/// numeric and becomes a metric, including the trailing counters and diagnostics.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricsTable {
     /// Names of the numeric columns after `wall_s`, in file order.
@@ -74,7 +76,8 @@ impl MetricsTable {
             )));
         };
         let columns: Vec<&str> = header.split(',').map(str::trim).collect();
-        if columns.len() < FIXED_COLUMNS.len() || columns[..3] != FIXED_COLUMNS {
+        let fixed = FIXED_COLUMNS.len();
+        if columns.len() < fixed || columns[..fixed] != FIXED_COLUMNS {
             return Err(bad(
                 header_line,
                 format!(
@@ -83,7 +86,7 @@ impl MetricsTable {
                 ),
             ));
         }
-        let metric_names: Vec<String> = columns[3..].iter().map(|s| s.to_string()).collect();
+        let metric_names: Vec<String> = columns[fixed..].iter().map(|s| s.to_string()).collect();
 
         let mut rows = Vec::new();
         for (line, text) in lines {
@@ -99,6 +102,9 @@ impl MetricsTable {
                 ));
             }
             let number = |k: usize| {
+                if fields[k].is_empty() {
+                    return Ok(f64::NAN);
+                }
                 fields[k].parse::<f64>().map_err(|_| {
                     bad(
                         line,
@@ -106,21 +112,22 @@ impl MetricsTable {
                     )
                 })
             };
-            let iteration = fields[1].parse::<usize>().map_err(|_| {
+            let iteration = fields[2].parse::<usize>().map_err(|_| {
                 bad(
                     line,
                     format!(
                         "column `iteration`: `{}` is not a non-negative integer",
-                        fields[1]
+                        fields[2]
                     ),
                 )
             })?;
-            let wall_s = number(2)?;
-            let values = (3..fields.len())
+            let wall_s = number(3)?;
+            let values = (fixed..fields.len())
                 .map(number)
                 .collect::<crate::Result<_>>()?;
             rows.push(MetricsRow {
                 method: fields[0].to_string(),
+                split: fields[1].to_string(),
                 iteration,
                 wall_s,
                 values,
@@ -140,9 +147,35 @@ impl MetricsTable {
         methods
     }
 
+    /// Rows of `method`'s training curve: its `validation` rows, or its `test` rows when it
+    /// has none (a run without validation scenes).
+    pub fn curve<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a MetricsRow> + 'a {
+        let split = if self
+            .rows
+            .iter()
+            .any(|r| r.method == method && r.split == "validation")
+        {
+            "validation"
+        } else {
+            "test"
+        };
+        self.rows
+            .iter()
+            .filter(move |r| r.method == method && r.split == split)
+    }
+
     /// Index of metric `name` in [`MetricsTable::metric_names`] and in every row's values.
     pub fn metric_index(&self, name: &str) -> Option<usize> {
         self.metric_names.iter().position(|n| n == name)
+    }
+}
+
+/// `validation` if any method's curve is on validation scenes, else `test`.
+fn curve_split(table: &MetricsTable) -> &'static str {
+    if table.rows.iter().any(|r| r.split == "validation") {
+        "validation"
+    } else {
+        "test"
     }
 }
 
@@ -206,9 +239,7 @@ pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<Path
                     name: method.clone(),
                     colour_index: k,
                     points: table
-                        .rows
-                        .iter()
-                        .filter(|r| &r.method == method)
+                        .curve(method)
                         .map(|r| (x_of(r), r.values[index]))
                         .collect(),
                 })
@@ -217,7 +248,7 @@ pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<Path
             let chart = LineChart {
                 title: format!("{metric} against {x_title}"),
                 x_label: x_label.to_string(),
-                y_label: format!("{metric} (log scale)"),
+                y_label: format!("{metric}, {} (log scale)", curve_split(&table)),
                 x_axis: Axis { log: false },
                 y_axis: Axis { log: true },
                 series,

@@ -425,7 +425,7 @@ fn validate_method(
                 "supervised training needs ground-truth controls: use target ReachedBy(…) or a scene generator",
             )?;
         }
-        UpdateSpec::Sip { eta, inverse } => {
+        UpdateSpec::Sip { eta, inverse, .. } => {
             check(
                 *eta > 0.0 && eta.is_finite(),
                 field("update.eta"),

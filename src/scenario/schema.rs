@@ -135,8 +135,10 @@ pub struct DataSpec {
     /// Held-out scenes on which reported metrics are averaged.
     #[serde(default = "hundred")]
     pub test_count: usize,
-    /// Validation scenes (reported alongside the test metrics when non-zero).
-    #[serde(default)]
+    /// Validation scenes: the training curves are evaluated on them and they choose the
+    /// network that is evaluated on the test scenes at the end (best so far). 0: curves on the
+    /// test scenes and the last network is the result. Default 100.
+    #[serde(default = "hundred")]
     pub validation_count: usize,
 }
 
@@ -309,6 +311,10 @@ pub enum UpdateSpec {
         eta: f64,
         /// How the physics is inverted.
         inverse: SipInverse,
+        /// Closed loop: where the proxy `½‖u − sg(ũ)‖²` is fitted (default `Corrected`).
+        /// Ignored open loop, where the network input does not depend on the states.
+        #[serde(default)]
+        proxy: ProxyInputs,
     },
     /// Differentiable physics: back-propagation through the simulator (through time).
     Dp {
@@ -318,6 +324,19 @@ pub enum UpdateSpec {
     },
     /// Supervised regression on the scenes' ground-truth controls.
     Supervised,
+}
+
+/// Where the closed-loop SIP proxy is fitted (METHOD §4.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyInputs {
+    /// At the corrected trajectory `s̃_t` that the corrected controls produce: the network is
+    /// asked for `ũ_t` at `obs(s̃_t, s*, t/T)`, so a zero proxy means the closed-loop rollout
+    /// reproduces `s̃_t` and lands on `s̃_T`. One extra batched forward pass.
+    #[default]
+    Corrected,
+    /// At the states the policy visited (the open-loop formula applied to a closed loop: the
+    /// controls asked for are right only if the policy's feedback did not change the states).
+    Visited,
 }
 
 /// Physics inversion used by SIP.
@@ -337,7 +356,8 @@ pub enum SipInverse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EpisodeInverseSpec {
-    /// Damping `μ ≥ 0` (penalises the change of the controls per Gauss-Newton iteration).
+    /// Prior weight `μ ≥ 0`: penalises `½ μ ‖ũ − u⁰‖²`, the distance of the corrected controls
+    /// from the rollout's (METHOD §4.3). Damping of the whole update is `eta < 1`, not `μ`.
     #[serde(default)]
     pub mu: f64,
     /// Force weight `α ≥ 0` of the inversion (default: the objective's `force_weight`).
@@ -403,6 +423,11 @@ pub struct TrainingSpec {
     /// Seed of network initialisation and of training-scene draws.
     #[serde(default)]
     pub seed: u64,
+    /// Every this many iterations, also compute the back-propagation-through-time gradient on
+    /// the same rollout and log its cosine with the method's parameter gradient
+    /// (`cosine_bptt`); 0 never. Costs one BPTT update per use.
+    #[serde(default)]
+    pub cosine_every: usize,
 }
 
 fn default_log_every() -> usize {

@@ -39,8 +39,26 @@ pub struct Checkpoint {
     pub rng_word_pos: u128,
     /// Logged evaluations so far.
     pub log: Vec<LogRow>,
+    /// The best network on the validation scenes so far, if the scenario has them.
+    #[serde(default)]
+    pub best: Option<BestSoFar>,
     /// Whether training of this method had finished.
     pub finished: bool,
+}
+
+/// The network with the best validation value of the main metric so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestSoFar {
+    /// Iteration at which it was logged.
+    pub iteration: usize,
+    /// Training seconds at that iteration.
+    pub wall_s: f64,
+    /// Its validation value of the main metric.
+    pub value: f64,
+    /// Its validation metrics.
+    pub validation: crate::train::evaluate::Evaluation,
+    /// Its parameters.
+    pub parameters: Vec<f32>,
 }
 
 impl Checkpoint {

@@ -100,6 +100,7 @@ impl UpdateRule for Dp {
         Ok(Update {
             grads,
             stats: UpdateStats::default(),
+            diagnostics: Default::default(),
         })
     }
 }

@@ -10,24 +10,8 @@ use crate::episode::rollout;
 use crate::net::Mlp;
 use crate::sim::Scene;
 
-/// Named metric values.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Evaluation {
-    /// Metric names.
-    pub names: Vec<String>,
-    /// Mean over the scenes, in the order of `names`.
-    pub values: Vec<f64>,
-}
-
-impl Evaluation {
-    /// Value of metric `name`.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| self.values[i])
-    }
-}
+/// Named metric values, averaged over the scenes.
+pub type Evaluation = crate::values::NamedValues;
 
 /// Names of the metrics [`evaluate`] reports for this context.
 pub fn metric_names(ctx: &Context<'_>) -> Vec<String> {

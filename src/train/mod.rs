@@ -20,6 +20,7 @@ use crate::net::{Mlp, ParamGrads};
 use crate::objective::Objective;
 use crate::scenario::{MethodSpec, UpdateSpec};
 use crate::sim::{Physics, Scene, Vector};
+use crate::values::NamedValues;
 
 pub use checkpoint::Checkpoint;
 pub use trainer::{Observer, TrainControl, TrainOutcome, Trainer};
@@ -42,12 +43,17 @@ pub struct UpdateStats {
     pub inverse_failures: usize,
     /// Episodes whose iterative inverse stopped short of its tolerance (result still used).
     pub inverse_unconverged: usize,
+    /// Episodes whose iterative inverse ended on a line search that found no decrease (also
+    /// counted as unconverged).
+    #[serde(default)]
+    pub line_search_failures: usize,
 }
 
 impl std::ops::AddAssign for UpdateStats {
     fn add_assign(&mut self, other: Self) {
         self.inverse_failures += other.inverse_failures;
         self.inverse_unconverged += other.inverse_unconverged;
+        self.line_search_failures += other.line_search_failures;
     }
 }
 
@@ -58,6 +64,9 @@ pub struct Update {
     pub grads: ParamGrads,
     /// Counters.
     pub stats: UpdateStats,
+    /// Named diagnostics of this iteration (e.g. SIP's inversion quality); the trainer adds
+    /// the gradient norm.
+    pub diagnostics: NamedValues,
 }
 
 /// An update rule: batch of episodes → parameter gradient.
@@ -75,9 +84,11 @@ pub trait UpdateRule: Send + Sync {
 /// Builds the rule a method names.
 pub fn rule_for(method: &MethodSpec, objective: &Objective) -> Box<dyn UpdateRule> {
     match &method.update {
-        UpdateSpec::Sip { eta, inverse } => {
-            Box::new(sip::Sip::new(*eta, inverse.clone(), objective))
-        }
+        UpdateSpec::Sip {
+            eta,
+            inverse,
+            proxy,
+        } => Box::new(sip::Sip::new(*eta, inverse.clone(), *proxy, objective)),
         UpdateSpec::Dp { truncation } => Box::new(dp::Dp {
             truncation: *truncation,
         }),

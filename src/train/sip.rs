@@ -1,25 +1,29 @@
-//! Scale-invariant physics (SIP) updates (METHOD §1 and §2).
+//! Scale-invariant physics (SIP) updates (METHOD §1, §2 and §4.1).
 //!
 //! 1. Newton step of the loss at the final state: `s̃_T = s_T + η (s* − s_T)`.
 //! 2. Physics inversion: corrected controls `ũ` that reach `s̃_T` (a step-level local inverse
-//!    for single-step problems, the inversion across time or the per-step chain for episodes).
+//!    for single-step problems, the inversion across time or the per-step chain for episodes),
+//!    and the trajectory `s̃_0..s̃_T` along which they are valid.
 //! 3. Proxy loss `Σ_t ½‖u_t − sg(ũ_t)‖²`: its cotangent `u_t − ũ_t` on every network output,
-//!    applied in one stacked backward pass.
+//!    applied in one stacked backward pass. Closed loop, `u_t` is by default the network's
+//!    output at the corrected state `s̃_t` ([`ProxyInputs::Corrected`]), so that a zero proxy
+//!    means the closed-loop rollout reproduces the corrected trajectory.
 //!
 //! A failed inverse falls back to the open-loop gradient `J_tᵀ W²(s_T − s*) + α u_t` for that
-//! episode, and is counted.
+//! episode, at its visited states, and is counted.
 
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
-use crate::episode::Rollout;
+use crate::episode::{policy_at, Rollout};
 use crate::inverse::episode::{
     invert_chain, invert_episode_with_feedback, EpisodeInverseSettings, Feedback,
 };
 use crate::inverse::solve;
 use crate::net::Mlp;
 use crate::objective::Objective;
-use crate::scenario::SipInverse;
+use crate::scenario::{PolicyKind, ProxyInputs, SipInverse};
 use crate::sim::{Matrix, Scene, Vector};
 use crate::sweep::vjp_sweep;
+use crate::values::NamedValues;
 use crate::InverseError;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
@@ -29,22 +33,47 @@ use rayon::prelude::*;
 pub struct Sip {
     eta: f64,
     inverse: SipInverse,
+    proxy: ProxyInputs,
     default_alpha: f64,
 }
 
-/// Outcome of inverting one episode.
-enum Inverted {
-    Controls(Vec<Vector>, bool),
-    Failed,
+/// One episode's corrected controls, where they are valid, and how the inversion went.
+#[derive(Debug, Clone)]
+struct Correction {
+    /// Teacher controls `ũ_t` at `states[t]`.
+    controls: Vec<Vector>,
+    /// The states `s̃_0..s̃_T` at which `controls` are valid.
+    states: Vec<Vector>,
+    /// Iterations of the inverse (0 for closed forms).
+    iterations: usize,
+    /// `‖r_after‖ / ‖r_before‖` of the terminal residual.
+    residual_ratio: f64,
+    /// Whether an iterative inverse met its stopping rule.
+    converged: bool,
+    /// Whether its last line search found no decrease.
+    line_search_failed: bool,
+    /// Eigenvalue range of the Gramian, if formed.
+    gramian_range: Option<(f64, f64)>,
+}
+
+/// `‖reached − goal‖ / ‖start − goal‖`, or 0 when the start is on the goal.
+fn residual_ratio(reached: &Vector, start: &Vector, goal: &Vector) -> f64 {
+    let before = (start - goal).norm();
+    if before > 0.0 {
+        (reached - goal).norm() / before
+    } else {
+        0.0
+    }
 }
 
 impl Sip {
-    /// SIP with Newton step size `eta` and physics inversion `inverse`; the inversion's force
-    /// weight defaults to the objective's.
-    pub fn new(eta: f64, inverse: SipInverse, objective: &Objective) -> Self {
+    /// SIP with Newton step size `eta`, physics inversion `inverse` and proxy inputs `proxy`;
+    /// the inversion's force weight defaults to the objective's.
+    pub fn new(eta: f64, inverse: SipInverse, proxy: ProxyInputs, objective: &Objective) -> Self {
         Sip {
             eta,
             inverse,
+            proxy,
             default_alpha: objective.force_weight,
         }
     }
@@ -56,7 +85,7 @@ impl Sip {
         states: &[Vector],
         controls: &[Vector],
         gains: Option<&[Matrix]>,
-    ) -> Result<(Vec<Vector>, bool), InverseError> {
+    ) -> Result<Correction, InverseError> {
         let steps = controls.len();
         let goal = ctx
             .objective
@@ -64,7 +93,16 @@ impl Sip {
         match &self.inverse {
             SipInverse::Step(method) => {
                 let out = solve(method, ctx.physics, &states[0], &controls[0], &goal)?;
-                Ok((vec![out.control], true))
+                let reached = ctx.physics.sim().step(&states[0], &out.control);
+                Ok(Correction {
+                    residual_ratio: residual_ratio(&reached, &states[steps], &goal),
+                    controls: vec![out.control],
+                    states: vec![states[0].clone(), reached],
+                    iterations: out.iterations,
+                    converged: true,
+                    line_search_failed: false,
+                    gramian_range: None,
+                })
             }
             SipInverse::Episode(spec) => {
                 let settings = EpisodeInverseSettings {
@@ -86,10 +124,42 @@ impl Sip {
                     &settings,
                     feedback,
                 )?;
-                Ok((out.controls, out.converged))
+                let residual_ratio = out.residual_ratio();
+                // Along the corrected trajectory the policy must produce what was applied
+                // there (feed-forward plus its linearised feedback); at the visited states,
+                // where the feedback term vanishes, the feed-forward controls.
+                let teacher = match self.proxy {
+                    ProxyInputs::Corrected => out.applied,
+                    ProxyInputs::Visited => out.controls,
+                };
+                Ok(Correction {
+                    controls: teacher,
+                    states: out.states,
+                    iterations: out.iterations,
+                    residual_ratio,
+                    converged: out.converged,
+                    line_search_failed: out.line_search_failed,
+                    gramian_range: out.gramian_range,
+                })
             }
-            SipInverse::Chain => Ok((invert_chain(ctx.physics, states, controls, &goal)?, true)),
+            SipInverse::Chain => {
+                let out = invert_chain(ctx.physics, states, controls, &goal)?;
+                Ok(Correction {
+                    residual_ratio: residual_ratio(&out.states[steps], &states[steps], &goal),
+                    controls: out.controls,
+                    states: out.states,
+                    iterations: 0,
+                    converged: true,
+                    line_search_failed: false,
+                    gramian_range: None,
+                })
+            }
         }
+    }
+
+    /// Whether the proxy is fitted away from the visited states.
+    fn fits_corrected(&self, ctx: &Context<'_>) -> bool {
+        self.proxy == ProxyInputs::Corrected && ctx.policy.kind() == PolicyKind::ClosedLoop
     }
 }
 
@@ -147,6 +217,43 @@ pub fn open_loop_gradient(
         .collect())
 }
 
+/// Per-iteration diagnostics of the inversions of one batch: means of Gauss-Newton
+/// iterations and residual ratios, the Gramian eigenvalue range over the batch, counts.
+fn diagnostics(corrections: &[Result<Correction, InverseError>]) -> NamedValues {
+    let ok: Vec<&Correction> = corrections.iter().filter_map(|c| c.as_ref().ok()).collect();
+    let count = ok.len().max(1) as f64;
+    let mut d = NamedValues::default();
+    d.push(
+        "inverse_iterations",
+        ok.iter().map(|c| c.iterations as f64).sum::<f64>() / count,
+    );
+    d.push(
+        "residual_ratio",
+        ok.iter().map(|c| c.residual_ratio).sum::<f64>() / count,
+    );
+    let ranges: Vec<(f64, f64)> = ok.iter().filter_map(|c| c.gramian_range).collect();
+    if !ranges.is_empty() {
+        d.push(
+            "gramian_eig_min",
+            ranges.iter().map(|r| r.0).fold(f64::INFINITY, f64::min),
+        );
+        d.push(
+            "gramian_eig_max",
+            ranges.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max),
+        );
+    }
+    d.push(
+        "unconverged",
+        ok.iter().filter(|c| !c.converged).count() as f64,
+    );
+    d.push(
+        "line_search_failures",
+        ok.iter().filter(|c| c.line_search_failed).count() as f64,
+    );
+    d.push("inverse_failures", (corrections.len() - ok.len()) as f64);
+    d
+}
+
 impl UpdateRule for Sip {
     fn update(
         &self,
@@ -159,44 +266,60 @@ impl UpdateRule for Sip {
             SipInverse::Episode(spec) if spec.feedback => Some(feedback_gains(ctx, net, rollout)),
             _ => None,
         };
-        let inverted: Vec<Inverted> = scenes
+        let corrections: Vec<Result<Correction, InverseError>> = scenes
             .par_iter()
             .zip(&rollout.states)
             .zip(&rollout.controls)
             .enumerate()
             .map(|(b, ((scene, states), controls))| {
                 let k = gains.as_ref().map(|g| g[b].as_slice());
-                match self.invert(ctx, scene, states, controls, k) {
-                    Ok((c, converged)) => Inverted::Controls(c, converged),
-                    Err(_) => Inverted::Failed,
-                }
+                self.invert(ctx, scene, states, controls, k)
             })
             .collect();
+        // Where the proxy is fitted: the corrected trajectory (visited states for episodes
+        // whose inverse failed), or the visited states.
+        let corrected;
+        let fit = if self.fits_corrected(ctx) {
+            let states: Vec<Vec<Vector>> = corrections
+                .iter()
+                .zip(&rollout.states)
+                .map(|(c, visited)| c.as_ref().map_or(visited, |c| &c.states).clone())
+                .collect();
+            corrected = policy_at(ctx.policy, net, scenes, &states);
+            &corrected
+        } else {
+            rollout
+        };
         let mut stats = UpdateStats::default();
         let mut cotangents = Vec::with_capacity(scenes.len());
-        for (b, result) in inverted.into_iter().enumerate() {
-            let controls = &rollout.controls[b];
-            match result {
-                Inverted::Controls(target, converged) => {
-                    if !converged {
-                        stats.inverse_unconverged += 1;
-                    }
-                    cotangents.push(controls.iter().zip(&target).map(|(u, t)| u - t).collect());
+        for (b, correction) in corrections.iter().enumerate() {
+            match correction {
+                Ok(c) => {
+                    stats.inverse_unconverged += usize::from(!c.converged);
+                    stats.line_search_failures += usize::from(c.line_search_failed);
+                    cotangents.push(
+                        fit.controls[b]
+                            .iter()
+                            .zip(&c.controls)
+                            .map(|(u, t)| u - t)
+                            .collect(),
+                    );
                 }
-                Inverted::Failed => {
+                Err(_) => {
                     stats.inverse_failures += 1;
                     cotangents.push(open_loop_gradient(
                         ctx,
                         &scenes[b],
                         &rollout.states[b],
-                        controls,
+                        &rollout.controls[b],
                     )?);
                 }
             }
         }
         Ok(Update {
-            grads: backward_control_cotangents(ctx, net, rollout, &cotangents),
+            grads: backward_control_cotangents(ctx, net, fit, &cotangents),
             stats,
+            diagnostics: diagnostics(&corrections),
         })
     }
 }

@@ -30,6 +30,7 @@ impl UpdateRule for Supervised {
         Ok(Update {
             grads: backward_control_cotangents(ctx, net, rollout, &cotangents),
             stats: UpdateStats::default(),
+            diagnostics: Default::default(),
         })
     }
 }

@@ -1,33 +1,61 @@
 //! The training loop: draw scenes, roll out, apply the update rule, step the optimizer,
-//! evaluate on the test scenes every `log_every` iterations and report to an [`Observer`].
+//! evaluate on the validation scenes every `log_every` iterations and report to an
+//! [`Observer`]. The network with the best validation value of the scenario's main metric is
+//! kept beside the last; at the end the test scenes are evaluated once, on that network (and
+//! on the last one, if it differs). Without validation scenes the curves are evaluated on the
+//! test scenes and the last network is the result.
+//!
+//! A non-finite gradient, update or training state stops the method with
+//! [`crate::Error::Diverged`], naming the method and the iteration.
 
-use super::checkpoint::{self, Checkpoint};
+use super::checkpoint::{self, BestSoFar, Checkpoint};
+use super::dp::Dp;
 use super::evaluate::{evaluate, metric_names, Evaluation};
-use super::{rule_for, Context, UpdateStats};
+use super::{rule_for, Context, UpdateRule, UpdateStats};
 use crate::episode::{rollout, Policy};
 use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
 use crate::objective::Objective;
-use crate::scenario::{method_name, Scenario};
+use crate::scenario::{method_name, MethodSpec, Scenario, UpdateSpec};
 use crate::scenes::SceneSampler;
 use crate::sim::Scene;
+use crate::values::NamedValues;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// Split of the training curves when the scenario has validation scenes.
+pub const VALIDATION: &str = "validation";
+/// Split of the final evaluation of the chosen network (and of the curves without validation
+/// scenes).
+pub const TEST: &str = "test";
+/// Split of the final test evaluation of the last network, when validation chose another.
+pub const TEST_LAST: &str = "test_last";
+
+fn test_split() -> String {
+    TEST.to_string()
+}
 
 /// One logged evaluation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogRow {
     /// Method display name.
     pub method: String,
+    /// Which scenes the metrics are averaged over: [`VALIDATION`], [`TEST`] or [`TEST_LAST`].
+    #[serde(default = "test_split")]
+    pub split: String,
     /// Iterations completed.
     pub iteration: usize,
     /// Training wall-clock seconds so far (evaluation excluded).
     pub wall_s: f64,
-    /// Test metrics.
+    /// Metrics on `split`.
     pub metrics: Evaluation,
     /// Counters accumulated so far.
     pub stats: UpdateStats,
+    /// Diagnostics of the last iteration before this row (gradient norm, the update rule's
+    /// own); empty before the first iteration.
+    #[serde(default)]
+    pub diagnostics: NamedValues,
 }
 
 /// Receives progress from the trainer (console lines, progress bars, files).
@@ -57,15 +85,20 @@ pub struct TrainOutcome {
     pub iterations: usize,
     /// Training wall-clock seconds (evaluation excluded).
     pub wall_s: f64,
-    /// Final test metrics.
+    /// Test metrics of the chosen network: the best on the validation scenes, or the last
+    /// without them.
     pub metrics: Evaluation,
-    /// Final validation metrics, if the scenario has validation scenes.
+    /// Iteration at which the chosen network was logged.
+    pub selected_iteration: usize,
+    /// Validation metrics of the chosen network, if the scenario has validation scenes.
     pub validation: Option<Evaluation>,
+    /// Test metrics of the last network, when validation chose an earlier one.
+    pub last_metrics: Option<Evaluation>,
     /// Counters over the whole run.
     pub stats: UpdateStats,
     /// Every logged evaluation.
     pub log: Vec<LogRow>,
-    /// The trained network.
+    /// The chosen network.
     pub net: Mlp,
 }
 
@@ -152,7 +185,6 @@ impl<'a> Trainer<'a> {
         let method = &spec.methods[index];
         let name = method_name(method);
         let training = &spec.training;
-        let ctx = self.context();
         let rule = rule_for(method, &self.objective);
         let net = self.initial_network()?;
         let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
@@ -164,6 +196,8 @@ impl<'a> Trainer<'a> {
             wall_s: 0.0,
             stats: UpdateStats::default(),
             log: Vec::new(),
+            diagnostics: NamedValues::default(),
+            best: None,
         };
         observer.on_start(&name, training.iterations, training.budget_s);
         match &control.resume {
@@ -182,19 +216,8 @@ impl<'a> Trainer<'a> {
                 break;
             }
             let start = Instant::now();
-            let indices =
-                self.sampler
-                    .train_indices(state.iteration as u64, training.batch, &mut state.rng);
-            let scenes = self.sampler.scenes(&indices)?;
-            let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
-            let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
-            if let Some(decay) = &method.lr_decay {
-                state
-                    .optimizer
-                    .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
-            }
-            state.optimizer.step(&mut state.net, &update.grads);
-            state.stats += update.stats;
+            self.iterate(&mut state, method, rule.as_ref())
+                .map_err(|e| diverged(e, &name, state.iteration + 1))?;
             state.wall_s += start.elapsed().as_secs_f64();
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
@@ -220,46 +243,142 @@ impl<'a> Trainer<'a> {
         if let Some(path) = &control.checkpoint_path {
             self.checkpoint(&state, &name, true).save(path)?;
         }
-        let validation = if self.validation_scenes.is_empty() {
-            None
-        } else {
-            Some(evaluate(&ctx, &state.net, &self.validation_scenes)?)
-        };
-        let metrics = state
-            .log
-            .last()
-            .map(|r| r.metrics.clone())
-            .unwrap_or_else(|| Evaluation {
-                names: vec![],
-                values: vec![],
-            });
-        let outcome = TrainOutcome {
-            method: name,
-            iterations: state.iteration,
-            wall_s: state.wall_s,
-            metrics,
-            validation,
-            stats: state.stats,
-            log: state.log,
-            net: state.net,
-        };
+        let outcome = self.finish(state, name)?;
         observer.on_finish(&outcome);
         Ok(outcome)
     }
 
-    /// Evaluates the current network on the test scenes and logs the row.
+    /// One training iteration: scenes, rollout, update, optimizer step; records the
+    /// iteration's diagnostics in `state`.
+    fn iterate(
+        &self,
+        state: &mut TrainState,
+        method: &MethodSpec,
+        rule: &dyn UpdateRule,
+    ) -> crate::Result<()> {
+        let training = &self.scenario.spec.training;
+        let ctx = self.context();
+        let indices =
+            self.sampler
+                .train_indices(state.iteration as u64, training.batch, &mut state.rng);
+        let scenes = self.sampler.scenes(&indices)?;
+        let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
+        let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
+        let mut diagnostics = update.diagnostics;
+        let next = state.iteration + 1;
+        let is_bptt = matches!(method.update, UpdateSpec::Dp { .. });
+        if training.cosine_every > 0 && next % training.cosine_every == 0 && !is_bptt {
+            let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
+            let cosine = update.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);
+            diagnostics.push("cosine_bptt", cosine);
+        }
+        if let Some(decay) = &method.lr_decay {
+            state
+                .optimizer
+                .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
+        }
+        let norm = state.optimizer.step(&mut state.net, &update.grads);
+        if !norm.is_finite() {
+            return Err(crate::Error::Diverged {
+                method: String::new(),
+                iteration: next,
+                what: format!("update (gradient norm {norm})"),
+            });
+        }
+        diagnostics.push("grad_norm", norm);
+        state.diagnostics = diagnostics;
+        state.stats += update.stats;
+        Ok(())
+    }
+
+    /// Evaluates the chosen network (and the last one, if validation chose another) on the
+    /// test scenes and assembles the outcome.
+    fn finish(&self, state: TrainState, name: String) -> crate::Result<TrainOutcome> {
+        let mut log = state.log;
+        let Some(best) = state.best else {
+            let metrics = log.last().map(|r| r.metrics.clone()).unwrap_or_default();
+            return Ok(TrainOutcome {
+                method: name,
+                iterations: state.iteration,
+                wall_s: state.wall_s,
+                metrics,
+                selected_iteration: state.iteration,
+                validation: None,
+                last_metrics: None,
+                stats: state.stats,
+                log,
+                net: state.net,
+            });
+        };
+        let metrics = self.evaluate(&best.net)?;
+        let row = |split: &str, iteration, wall_s, metrics: &Evaluation| LogRow {
+            method: name.clone(),
+            split: split.to_string(),
+            iteration,
+            wall_s,
+            metrics: metrics.clone(),
+            stats: state.stats,
+            diagnostics: NamedValues::default(),
+        };
+        log.push(row(TEST, best.iteration, best.wall_s, &metrics));
+        let last_metrics = if best.iteration == state.iteration {
+            None
+        } else {
+            let last = self.evaluate(&state.net)?;
+            log.push(row(TEST_LAST, state.iteration, state.wall_s, &last));
+            Some(last)
+        };
+        Ok(TrainOutcome {
+            method: name,
+            iterations: state.iteration,
+            wall_s: state.wall_s,
+            metrics,
+            selected_iteration: best.iteration,
+            validation: Some(best.validation),
+            last_metrics,
+            stats: state.stats,
+            log,
+            net: best.net,
+        })
+    }
+
+    /// Evaluates the current network on the curve scenes (validation, or test without
+    /// validation scenes), logs the row and keeps the network if it is the best so far.
     fn record(
         &self,
         state: &mut TrainState,
         name: &str,
         observer: &mut dyn Observer,
     ) -> crate::Result<()> {
+        let (split, scenes) = if self.validation_scenes.is_empty() {
+            (TEST, &self.test_scenes)
+        } else {
+            (VALIDATION, &self.validation_scenes)
+        };
+        let metrics = evaluate(&self.context(), &state.net, scenes)?;
+        if split == VALIDATION {
+            let value = metrics
+                .get(&self.scenario.main_metric())
+                .unwrap_or(f64::NAN);
+            let better = state.best.as_ref().is_none_or(|b| value < b.value);
+            if value.is_finite() && better {
+                state.best = Some(Best {
+                    iteration: state.iteration,
+                    wall_s: state.wall_s,
+                    value,
+                    validation: metrics.clone(),
+                    net: state.net.clone(),
+                });
+            }
+        }
         let row = LogRow {
             method: name.to_string(),
+            split: split.to_string(),
             iteration: state.iteration,
             wall_s: state.wall_s,
-            metrics: self.evaluate(&state.net)?,
+            metrics,
             stats: state.stats,
+            diagnostics: state.diagnostics.clone(),
         };
         observer.on_log(&row);
         state.log.push(row);
@@ -279,6 +398,13 @@ impl<'a> Trainer<'a> {
             optimizer: state.optimizer.state(),
             rng_word_pos: state.rng.get_word_pos(),
             log: state.log.clone(),
+            best: state.best.as_ref().map(|b| BestSoFar {
+                iteration: b.iteration,
+                wall_s: b.wall_s,
+                value: b.value,
+                validation: b.validation.clone(),
+                parameters: b.net.parameters(),
+            }),
             finished,
         }
     }
@@ -301,8 +427,52 @@ impl<'a> Trainer<'a> {
         state.wall_s = checkpoint.wall_s;
         state.stats = checkpoint.stats;
         state.log = checkpoint.log.clone();
+        state.diagnostics = checkpoint
+            .log
+            .last()
+            .map(|r| r.diagnostics.clone())
+            .unwrap_or_default();
+        state.best = match &checkpoint.best {
+            Some(b) => {
+                let mut net = state.net.clone();
+                net.set_parameters(&b.parameters)?;
+                Some(Best {
+                    iteration: b.iteration,
+                    wall_s: b.wall_s,
+                    value: b.value,
+                    validation: b.validation.clone(),
+                    net,
+                })
+            }
+            None => None,
+        };
         Ok(())
     }
+}
+
+/// Gives a non-finite error of an iteration the method's name and the iteration.
+fn diverged(error: crate::Error, method: &str, iteration: usize) -> crate::Error {
+    let what = match error {
+        crate::Error::Diverged { what, .. } => what,
+        crate::Error::NonFinite { episode, step } => {
+            format!("training state in episode {episode} of the batch at step {step}")
+        }
+        other => return other,
+    };
+    crate::Error::Diverged {
+        method: method.to_string(),
+        iteration,
+        what,
+    }
+}
+
+/// The best network on the validation scenes so far.
+struct Best {
+    iteration: usize,
+    wall_s: f64,
+    value: f64,
+    validation: Evaluation,
+    net: Mlp,
 }
 
 /// Mutable state of one method's training.
@@ -314,6 +484,9 @@ struct TrainState {
     wall_s: f64,
     stats: UpdateStats,
     log: Vec<LogRow>,
+    /// Diagnostics of the last iteration.
+    diagnostics: NamedValues,
+    best: Option<Best>,
 }
 
 /// Checkpointing and resumption of one method's training.

@@ -31,7 +31,7 @@ pub fn sine(xi: f64, phi_deg: f64, methods: &str, iterations: usize) -> Scenario
     name: "sine_test",
     simulator: (name: "rotating_sine", params: (xi: {xi}, phi_deg: {phi_deg})),
     episode: (steps: 1, observe: [Target]),
-    data: (seed: 1, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])), test_count: 200),
+    data: (seed: 1, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])), test_count: 200, validation_count: 0),
     network: (hidden: [32, 64, 32], activation: relu),
     methods: [{methods}],
     training: (batch: 100, iterations: {iterations}, log_every: {iterations}, seed: 0),
