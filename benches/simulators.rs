@@ -27,6 +27,7 @@ fn bench_simulators(c: &mut Criterion) {
         ("rotating_sine", "(xi: 32.0, phi_deg: 45.0)"),
         ("exponential", "()"),
         ("point_mass", "()"),
+        ("anisotropic_point_mass", "(xi: 32.0, phi_deg: 45.0)"),
         ("oscillators", "()"),
         ("pendulum", "()"),
         ("burgers", "()"),

@@ -1,7 +1,9 @@
-//! Control simulators (`point_mass`, `oscillators`, `pendulum`, `burgers`) through the public
-//! API: derivatives against finite differences and the adjoint identity, closed-form Jacobians,
-//! inverses, scene generation, physics sanity checks and registry construction.
+//! Control simulators (`point_mass`, `anisotropic_point_mass`, `oscillators`, `pendulum`,
+//! `burgers`) through the public API: derivatives against finite differences and the adjoint
+//! identity, closed-form Jacobians, inverses, scene generation, physics sanity checks and
+//! registry construction.
 
+use physinv::sim::anisotropic_point_mass::{AnisotropicPointMass, AnisotropicPointMassParams};
 use physinv::sim::burgers::{Burgers, BurgersParams, GAUSSIAN_CLASH};
 use physinv::sim::check::{check_adjoint, check_jvp};
 use physinv::sim::oscillators::{Oscillators, OscillatorsParams};
@@ -108,6 +110,14 @@ fn check_jacobians<S: Jvp>(sim: &S, seed: u64, state_scale: f64, control_scale: 
 fn point_mass() -> PointMass {
     PointMass::new(PointMassParams::default()).unwrap()
 }
+fn anisotropic(xi: f64, phi_deg: f64) -> AnisotropicPointMass {
+    AnisotropicPointMass::new(AnisotropicPointMassParams {
+        xi,
+        phi_deg,
+        ..Default::default()
+    })
+    .unwrap()
+}
 fn oscillators() -> Oscillators {
     Oscillators::new(OscillatorsParams::default()).unwrap()
 }
@@ -131,6 +141,32 @@ fn point_mass_derivatives() {
     })
     .unwrap();
     check_derivatives(&frictionless, 3, 2.0, 5.0);
+}
+
+#[test]
+fn anisotropic_point_mass_derivatives() {
+    // Defaults (ξ = 1, φ = 45°), the conditioning study's set-up, and the series branch of the
+    // discretisation coefficients with a non-trivial angle and mass.
+    let frictionless = AnisotropicPointMass::new(AnisotropicPointMassParams {
+        xi: 5.0,
+        phi_deg: -30.0,
+        mass: 2.0,
+        drag: 0.0,
+        dt: 0.2,
+    })
+    .unwrap();
+    for (k, sim) in [
+        AnisotropicPointMass::new(AnisotropicPointMassParams::default()).unwrap(),
+        anisotropic(32.0, 45.0),
+        frictionless,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let seed = 40 + 2 * k as u64;
+        check_derivatives(sim, seed, 2.0, 5.0);
+        check_jacobians(sim, seed + 1, 2.0, 5.0);
+    }
 }
 
 #[test]
@@ -190,19 +226,20 @@ fn point_mass_is_linear() {
     }
 }
 
-/// RK4 with many small substeps of the continuous ODE; its error (~1e-14 here) is far
-/// below `EXACT_DISCRETISATION_TOL`.
-fn point_mass_fine(p: &PointMassParams, s: &Vector, u: &Vector) -> Vector {
+/// RK4 with many small substeps of the continuous ODE `ẋ = v, v̇ = −k v + f/m` per axis,
+/// force `f` and masses `(m_x, m_y)`; its error (~1e-14 here) is far below
+/// `EXACT_DISCRETISATION_TOL`.
+fn linear_point_mass_fine(masses: [f64; 2], drag: f64, dt: f64, s: &Vector, f: [f64; 2]) -> Vector {
     let rhs = |y: &Vector| {
         Vector::from_column_slice(&[
             y[2],
             y[3],
-            -p.drag * y[2] + u[0] / p.mass,
-            -p.drag * y[3] + u[1] / p.mass,
+            -drag * y[2] + f[0] / masses[0],
+            -drag * y[3] + f[1] / masses[1],
         ])
     };
     let substeps = 1000;
-    let h = p.dt / substeps as f64;
+    let h = dt / substeps as f64;
     let mut y = s.clone();
     for _ in 0..substeps {
         let k1 = rhs(&y);
@@ -212,6 +249,21 @@ fn point_mass_fine(p: &PointMassParams, s: &Vector, u: &Vector) -> Vector {
         y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
     }
     y
+}
+
+fn point_mass_fine(p: &PointMassParams, s: &Vector, u: &Vector) -> Vector {
+    linear_point_mass_fine([p.mass, p.mass], p.drag, p.dt, s, [u[0], u[1]])
+}
+
+/// The anisotropic point mass written out independently: `f = R_φ u`, masses `(m, m ξ²)`.
+fn anisotropic_fine(p: &AnisotropicPointMassParams, s: &Vector, u: &Vector) -> Vector {
+    let phi = p.phi_deg * std::f64::consts::PI / 180.0;
+    let f = [
+        phi.cos() * u[0] - phi.sin() * u[1],
+        phi.sin() * u[0] + phi.cos() * u[1],
+    ];
+    let masses = [p.mass, p.mass * p.xi * p.xi];
+    linear_point_mass_fine(masses, p.drag, p.dt, s, f)
 }
 
 /// The step is the exact solution of the ODE over Δt, so it matches a converged fine
@@ -269,6 +321,181 @@ fn point_mass_inverse_is_least_squares_for_unreachable_targets() {
     let (_, b) = sim.jacobians(&s, &u);
     let residual = sim.step(&s, &u_inv) - &target;
     assert!((b.transpose() * residual).amax() <= ROUNDOFF_TOL);
+}
+
+// ---------------------------------------------------------------- anisotropic point mass
+
+#[test]
+fn anisotropic_point_mass_step_is_exact_discretisation() {
+    let mut rng = ChaCha8Rng::seed_from_u64(50);
+    for params in [
+        AnisotropicPointMassParams::default(),
+        AnisotropicPointMassParams {
+            xi: 32.0,
+            ..Default::default()
+        },
+        AnisotropicPointMassParams {
+            xi: 3.0,
+            phi_deg: 120.0,
+            mass: 2.5,
+            drag: 3.0,
+            dt: 0.4,
+        },
+        AnisotropicPointMassParams {
+            xi: 0.25,
+            phi_deg: -10.0,
+            drag: 1e-5,
+            ..Default::default()
+        },
+    ] {
+        let sim = AnisotropicPointMass::new(params.clone()).unwrap();
+        for _ in 0..3 {
+            let s = random_vector(&mut rng, 4, 2.0);
+            let u = random_vector(&mut rng, 2, 2.0);
+            let err = max_abs_diff(&sim.step(&s, &u), &anisotropic_fine(&params, &s, &u));
+            assert!(err <= EXACT_DISCRETISATION_TOL, "{params:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn anisotropic_point_mass_is_linear() {
+    let sim = anisotropic(32.0, 45.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(51);
+    let (a, b) = (sim.a_matrix(), sim.b_matrix());
+    for _ in 0..SAMPLES {
+        let s = random_vector(&mut rng, 4, 3.0);
+        let u = random_vector(&mut rng, 2, 3.0);
+        let expected = &a * &s + &b * &u;
+        assert!(max_abs_diff(&sim.step(&s, &u), &expected) <= ROUNDOFF_TOL * 10.0);
+        let (a2, b2) = sim.jacobians(&s, &u);
+        assert!((&a2 - &a).amax() <= ROUNDOFF_TOL && (&b2 - &b).amax() <= ROUNDOFF_TOL);
+    }
+}
+
+#[test]
+fn anisotropic_point_mass_inverse_round_trip() {
+    let mut rng = ChaCha8Rng::seed_from_u64(52);
+    for (xi, phi_deg) in [(1.0, 45.0), (32.0, 45.0), (32.0, 0.0), (7.0, -75.0)] {
+        let sim = anisotropic(xi, phi_deg);
+        for _ in 0..SAMPLES {
+            let s = random_vector(&mut rng, 4, 3.0);
+            let u = random_vector(&mut rng, 2, 3.0);
+            let u2 = random_vector(&mut rng, 2, 3.0);
+            let target = sim.step(&s, &u2);
+            let u_inv = sim.control_inverse(&s, &u, &target).unwrap();
+            let reached = max_abs_diff(&sim.step(&s, &u_inv), &target);
+            assert!(
+                reached <= ROUNDOFF_TOL * 10.0,
+                "ξ = {xi}, φ = {phi_deg}: {reached}"
+            );
+            // B has full column rank, so the force is recovered; the y-axis amplifies the
+            // round-off of the target by up to ξ²/φ₁ ≈ 1e4.
+            let recovered = max_abs_diff(&u_inv, &u2);
+            assert!(recovered <= 1e-9, "ξ = {xi}, φ = {phi_deg}: {recovered}");
+        }
+    }
+}
+
+#[test]
+fn anisotropic_point_mass_inverse_solves_the_normal_equations() {
+    let mut rng = ChaCha8Rng::seed_from_u64(53);
+    for (xi, phi_deg) in [(1.0, 45.0), (32.0, 45.0), (7.0, -75.0)] {
+        let sim = anisotropic(xi, phi_deg);
+        let s = random_vector(&mut rng, 4, 1.0);
+        let u = Vector::zeros(2);
+        // A random target is not reachable (4 conditions, 2 controls).
+        let target = random_vector(&mut rng, 4, 1.0);
+        let u_inv = sim.control_inverse(&s, &u, &target).unwrap();
+        let (a, b) = sim.jacobians(&s, &u);
+        // Bᵀ (P(s, ũ) − s̃') = 0 ...
+        let residual = sim.step(&s, &u_inv) - &target;
+        assert!((b.transpose() * residual).amax() <= ROUNDOFF_TOL);
+        // ... and ũ is the solution of BᵀB ũ = Bᵀ(s̃' − A s), here solved by SVD. BᵀB has
+        // condition number ~ξ⁴, so the reference itself is only accurate to ~ξ⁴·ε relative.
+        let rhs = b.transpose() * (&target - &a * &s);
+        let reference = (b.transpose() * &b)
+            .svd(true, true)
+            .solve(&rhs, 0.0)
+            .unwrap();
+        let err = max_abs_diff(&u_inv, &reference) / reference.amax().max(1.0);
+        assert!(err <= 1e-9, "ξ = {xi}, φ = {phi_deg}: {err}");
+    }
+}
+
+#[test]
+fn anisotropic_point_mass_y_response_is_one_over_xi_squared() {
+    let zero = Vector::zeros(4);
+    let response =
+        |sim: &AnisotropicPointMass, u: [f64; 2]| sim.step(&zero, &Vector::from_column_slice(&u));
+    // ξ a power of two: the division by ξ² is exact, so the ratio is exact.
+    let sim = anisotropic(32.0, 0.0);
+    let rx = response(&sim, [1.0, 0.0]);
+    let ry = response(&sim, [0.0, 1.0]);
+    assert!(rx[0] > 0.0 && rx[2] > 0.0);
+    assert_eq!(rx[1], 0.0);
+    assert_eq!(rx[3], 0.0);
+    assert_eq!(ry[0], 0.0);
+    assert_eq!(ry[2], 0.0);
+    assert_eq!(ry[1], rx[0] / 1024.0);
+    assert_eq!(ry[3], rx[2] / 1024.0);
+    let b = sim.b_matrix();
+    assert_eq!(b[(1, 1)] * 1024.0, b[(0, 0)]);
+    assert_eq!(b[(3, 1)] * 1024.0, b[(2, 0)]);
+    // Any ξ: to round-off.
+    let xi: f64 = 3.7;
+    let sim = anisotropic(xi, 0.0);
+    let rx = response(&sim, [1.0, 0.0]);
+    let ry = response(&sim, [0.0, 1.0]);
+    for (y, x) in [(ry[1], rx[0]), (ry[3], rx[2])] {
+        assert!(
+            (y * xi * xi - x).abs() <= 1e-15 * x.abs(),
+            "{y} · ξ² vs {x}"
+        );
+    }
+    // Rotation: at φ = 90° the first control pushes +y and the second −x.
+    let sim = anisotropic(2.0, 90.0);
+    let r1 = response(&sim, [1.0, 0.0]);
+    let r2 = response(&sim, [0.0, 1.0]);
+    assert!(r1[0].abs() <= 1e-16 && r1[1] > 0.0);
+    assert!(r2[1].abs() <= 1e-16 && r2[0] < 0.0);
+    assert!((r1[1] * 4.0 + r2[0]).abs() <= 1e-16);
+}
+
+#[test]
+fn anisotropic_point_mass_at_xi_1_phi_0_is_point_mass() {
+    let tol = 1e-14;
+    let close = |a: &Vector, b: &Vector| max_abs_diff(a, b) <= tol * b.amax().max(1.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(54);
+    for (mass, drag, dt) in [(1.0, 0.5, 0.1), (2.5, 3.0, 0.4), (0.3, 0.0, 0.05)] {
+        let reference = PointMass::new(PointMassParams { mass, drag, dt }).unwrap();
+        let sim = AnisotropicPointMass::new(AnisotropicPointMassParams {
+            xi: 1.0,
+            phi_deg: 0.0,
+            mass,
+            drag,
+            dt,
+        })
+        .unwrap();
+        assert_eq!(sim.name(), "anisotropic_point_mass");
+        assert_eq!(reference.name(), "point_mass");
+        assert_eq!(sim.dt(), reference.dt());
+        assert!((sim.a_matrix() - reference.a_matrix()).amax() <= tol);
+        assert!((sim.b_matrix() - reference.b_matrix()).amax() <= tol);
+        for _ in 0..SAMPLES {
+            let s = random_vector(&mut rng, 4, 3.0);
+            let u = random_vector(&mut rng, 2, 3.0);
+            let w = random_vector(&mut rng, 4, 1.0);
+            let target = random_vector(&mut rng, 4, 1.0);
+            assert!(close(&sim.step(&s, &u), &reference.step(&s, &u)));
+            let (ws, wu) = sim.vjp(&s, &u, &w);
+            let (ws0, wu0) = reference.vjp(&s, &u, &w);
+            assert!(close(&ws, &ws0) && close(&wu, &wu0));
+            let inv = sim.control_inverse(&s, &u, &target).unwrap();
+            let inv0 = reference.control_inverse(&s, &u, &target).unwrap();
+            assert!(close(&inv, &inv0), "{inv} vs {inv0}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------- oscillators
@@ -527,6 +754,7 @@ fn burgers_uniform_flow_is_steady() {
 fn registry() -> Registry {
     let mut r = Registry::new();
     physinv::sim::point_mass::register(&mut r);
+    physinv::sim::anisotropic_point_mass::register(&mut r);
     physinv::sim::oscillators::register(&mut r);
     physinv::sim::pendulum::register(&mut r);
     physinv::sim::burgers::register(&mut r);
@@ -541,6 +769,7 @@ fn build(name: &str, params: &str) -> Result<Physics, BuildError> {
 fn registry_builds_defaults() {
     let expected = [
         ("point_mass", 4, 2, 0.1),
+        ("anisotropic_point_mass", 4, 2, 0.1),
         ("oscillators", 4, 1, 0.5),
         ("pendulum", 2, 1, 0.05),
         ("burgers", 32, 32, 0.03),
@@ -555,6 +784,10 @@ fn registry_builds_defaults() {
         assert!(registry().description(name).is_some());
     }
     assert!(build("point_mass", "()").unwrap().inverse().is_some());
+    assert!(build("anisotropic_point_mass", "()")
+        .unwrap()
+        .inverse()
+        .is_some());
     let b = build("burgers", "()").unwrap();
     assert!(b.inverse().is_some());
     assert_eq!(
@@ -575,6 +808,13 @@ fn registry_reads_params() {
     assert!((p.sim().dt() - 0.01).abs() < 1e-15);
     let p = build("pendulum", "(substeps: 3)").unwrap();
     assert!((p.sim().dt() - 0.05).abs() < 1e-15);
+    let p = build(
+        "anisotropic_point_mass",
+        "(xi: 32.0, phi_deg: 45.0, drag: 0.5, dt: 0.2)",
+    )
+    .unwrap();
+    assert_eq!(p.name(), "anisotropic_point_mass");
+    assert!((p.sim().dt() - 0.2).abs() < 1e-15);
 }
 
 #[test]
@@ -583,6 +823,12 @@ fn registry_rejects_bad_params() {
         ("point_mass", "(dt: -1.0)", "dt"),
         ("point_mass", "(mass: 0.0)", "mass"),
         ("point_mass", "(drag: -0.5)", "drag"),
+        ("anisotropic_point_mass", "(xi: 0.0)", "xi"),
+        ("anisotropic_point_mass", "(xi: -2.0)", "xi"),
+        ("anisotropic_point_mass", "(xi: 1e200)", "xi"),
+        ("anisotropic_point_mass", "(mass: -1.0)", "mass"),
+        ("anisotropic_point_mass", "(drag: -0.5)", "drag"),
+        ("anisotropic_point_mass", "(dt: 0.0)", "dt"),
         ("oscillators", "(dt: -1.0)", "dt"),
         ("oscillators", "(coupling: -0.2)", "coupling"),
         ("pendulum", "(dt: -1.0)", "dt"),
@@ -604,6 +850,10 @@ fn registry_rejects_bad_params() {
     // Typos are schema errors (deny_unknown_fields).
     assert!(matches!(
         build("pendulum", "(lenght: 1.0)"),
+        Err(BuildError::Schema(_))
+    ));
+    assert!(matches!(
+        build("anisotropic_point_mass", "(phi: 45.0)"),
         Err(BuildError::Schema(_))
     ));
 }

@@ -16,10 +16,15 @@
 //!
 //! [`Physics`] bundles a simulator with whichever capabilities it has, type-checked when it
 //! is built; the [`registry`] maps names in scenario files to constructors of [`Physics`].
+//!
+//! Built-in simulators, one per module: [`rotating_sine`], [`exponential`] (single-prediction
+//! problems), [`point_mass`], [`anisotropic_point_mass`] (the conditioning study, built on
+//! `point_mass`'s linear core), [`oscillators`], [`pendulum`] and [`burgers`].
 
 pub mod check;
 pub mod registry;
 
+pub mod anisotropic_point_mass;
 pub mod burgers;
 pub mod exponential;
 pub mod oscillators;
@@ -34,6 +39,7 @@ pub(crate) fn register_builtins(registry: &mut Registry) {
     rotating_sine::register(registry);
     exponential::register(registry);
     point_mass::register(registry);
+    anisotropic_point_mass::register(registry);
     oscillators::register(registry);
     pendulum::register(registry);
     burgers::register(registry);

@@ -1,22 +1,28 @@
-//! Point mass in the plane with linear drag (registered as `point_mass`).
+//! Point mass in the plane with linear drag (registered as `point_mass`), and the linear
+//! point-mass core [`LinearPointMass`] it shares with
+//! [`anisotropic_point_mass`](super::anisotropic_point_mass).
 //!
-//! State `s = (x, y, v_x, v_y)`: position in m, velocity in m/s. Control `u = (f_x, f_y)`:
-//! force in N, held constant over the step (zero-order hold). Continuous dynamics
+//! State `s = (x, y, v_x, v_y)`: position in m, velocity in m/s. Control `u = (u₁, u₂)`:
+//! force in N, held constant over the step (zero-order hold). Continuous dynamics of the core
 //!
 //! ```text
-//! ẋ = v,    v̇ = −k v + f / m
+//! ẋ = v,    v̇ = −k v + M⁻¹ G u,    M = diag(m_x, m_y)
 //! ```
 //!
-//! with mass `m` (kg) and drag rate `k` (1/s). The step is the **exact** discretisation of this
-//! linear ODE over `Δt` (matrix exponential with zero-order-hold force), per axis:
+//! with per-axis masses `m_x`, `m_y` (kg), drag rate `k` (1/s, the same on both axes) and a
+//! constant, invertible 2×2 actuator matrix `G` mapping the control to the applied force
+//! `f = G u`. `point_mass` is the isotropic case `m_x = m_y = m`, `G = I`, so `f = u`.
+//!
+//! The step is the **exact** discretisation of this linear ODE over `Δt` (matrix exponential
+//! with zero-order-hold force), per axis `i`:
 //!
 //! ```text
-//! v' = e v + φ₁ f/m,         e  = exp(−k Δt)
-//! x' = x + φ₁ v + φ₂ f/m,    φ₁ = (1 − e)/k,   φ₂ = (Δt − φ₁)/k
+//! v'ᵢ = e vᵢ + φ₁ fᵢ/mᵢ,          e  = exp(−k Δt)
+//! x'ᵢ = xᵢ + φ₁ vᵢ + φ₂ fᵢ/mᵢ,    φ₁ = (1 − e)/k,   φ₂ = (Δt − φ₁)/k
 //! ```
 //!
 //! (`φ₁ → Δt`, `φ₂ → Δt²/2` as `k → 0`). So `s' = A s + B u` with constant `A` (4×4) and
-//! `B` (4×2), exact JVP/VJP, and an analytic least-squares control inverse.
+//! `B = (φ₂, φ₁)ᵀ ⊗ M⁻¹G` (4×2), exact JVP/VJP, and an analytic least-squares control inverse.
 
 use super::{ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, Simulator, Vector, Vjp};
 use serde::{Deserialize, Serialize};
@@ -38,13 +44,13 @@ pub struct PointMassParams {
     pub dt: f64,
 }
 
-fn default_mass() -> f64 {
+pub(super) fn default_mass() -> f64 {
     1.0
 }
-fn default_drag() -> f64 {
+pub(super) fn default_drag() -> f64 {
     0.5
 }
-fn default_dt() -> f64 {
+pub(super) fn default_dt() -> f64 {
     0.1
 }
 
@@ -58,16 +64,60 @@ impl Default for PointMassParams {
     }
 }
 
-/// 2D point mass with linear drag, exactly discretised (see the module docs).
+/// 2D point mass with linear drag, exactly discretised (see the module docs): the
+/// [`LinearPointMass`] core with equal masses and no actuator mixing.
+pub type PointMass = LinearPointMass<PointMassParams>;
+
+impl PointMass {
+    /// Validates `params` (mass > 0, drag ≥ 0, dt > 0, all finite) and precomputes the
+    /// discretisation coefficients.
+    pub fn new(params: PointMassParams) -> Result<Self, ParamError> {
+        let axes = Axes {
+            masses: [params.mass, params.mass],
+            actuator: [[1.0, 0.0], [0.0, 1.0]],
+            drag: params.drag,
+            dt: params.dt,
+        };
+        LinearPointMass::from_axes("point_mass", params, axes)
+    }
+}
+
+/// Physical set-up of a [`LinearPointMass`], in SI units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Axes {
+    /// Masses `(m_x, m_y)` in kg.
+    pub masses: [f64; 2],
+    /// Actuator matrix `G` (row-major, dimensionless): force `f = G u`.
+    pub actuator: [[f64; 2]; 2],
+    /// Drag rate `k` in 1/s on both axes.
+    pub drag: f64,
+    /// Time step `Δt` in s.
+    pub dt: f64,
+}
+
+/// The linear point-mass core behind `point_mass` and `anisotropic_point_mass`: per-axis
+/// masses, a 2×2 actuator matrix, linear drag, exact zero-order-hold step (module docs).
+///
+/// `P` is the parameter struct the simulator was built from ([`LinearPointMass::params`]);
+/// the constructors live with it ([`PointMass::new`],
+/// [`AnisotropicPointMass::new`](super::anisotropic_point_mass::AnisotropicPointMass::new)).
 #[derive(Debug, Clone)]
-pub struct PointMass {
-    params: PointMassParams,
+pub struct LinearPointMass<P> {
+    name: &'static str,
+    params: P,
+    dt: f64,
     /// `exp(−k Δt)`.
     e: f64,
     /// `φ₁ = (1 − e)/k` (s).
     phi1: f64,
-    /// `φ₂ = (Δt − φ₁)/k` (s²).
-    phi2: f64,
+    /// `B`'s position rows `φ₂ M⁻¹G` (m/N): `bpos[i][j] = ∂x'ᵢ/∂uⱼ`.
+    bpos: [[f64; 2]; 2],
+    /// `B`'s velocity rows `φ₁ M⁻¹G` (m/(N·s)): `bvel[i][j] = ∂v'ᵢ/∂uⱼ`.
+    bvel: [[f64; 2]; 2],
+    /// `(M⁻¹G)⁻¹ = G⁻¹M` (N·s²/m), for the inverse.
+    gain_inv: [[f64; 2]; 2],
+    /// `(φ₂, φ₁) / (φ₂² + φ₁²)`, for the inverse (least squares over mixed m and m/s rows).
+    ls_weights: (f64, f64),
 }
 
 /// `(φ₁, φ₂)` of the exact discretisation, accurate for small `k Δt` (series) and `k = 0`.
@@ -84,7 +134,8 @@ fn phis(k: f64, dt: f64) -> (f64, f64) {
     }
 }
 
-fn positive(field: &str, v: f64) -> Result<(), ParamError> {
+/// `Ok` if `v` is finite and `> 0`, else a [`ParamError`] for `field`.
+pub(crate) fn positive(field: &str, v: f64) -> Result<(), ParamError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
@@ -92,7 +143,8 @@ fn positive(field: &str, v: f64) -> Result<(), ParamError> {
     }
 }
 
-fn non_negative(field: &str, v: f64) -> Result<(), ParamError> {
+/// `Ok` if `v` is finite and `≥ 0`, else a [`ParamError`] for `field`.
+pub(crate) fn non_negative(field: &str, v: f64) -> Result<(), ParamError> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
@@ -100,24 +152,51 @@ fn non_negative(field: &str, v: f64) -> Result<(), ParamError> {
     }
 }
 
-impl PointMass {
-    /// Validates `params` (mass > 0, drag ≥ 0, dt > 0, all finite) and precomputes the
-    /// discretisation coefficients.
-    pub fn new(params: PointMassParams) -> Result<Self, ParamError> {
-        positive("mass", params.mass)?;
-        non_negative("drag", params.drag)?;
-        positive("dt", params.dt)?;
-        let (phi1, phi2) = phis(params.drag, params.dt);
-        Ok(PointMass {
-            e: (-params.drag * params.dt).exp(),
-            phi1,
-            phi2,
+impl<P> LinearPointMass<P> {
+    /// Validates the masses (> 0, reported as `mass`), `drag` (≥ 0) and `dt` (> 0), all
+    /// finite, and precomputes the step. Callers validate their own parameters first, so that
+    /// errors name the field as written in the scenario. The actuator must be invertible.
+    pub(crate) fn from_axes(name: &'static str, params: P, axes: Axes) -> Result<Self, ParamError> {
+        let [mx, my] = axes.masses;
+        positive("mass", mx)?;
+        positive("mass", my)?;
+        non_negative("drag", axes.drag)?;
+        positive("dt", axes.dt)?;
+        let [[g00, g01], [g10, g11]] = axes.actuator;
+        let det = g00 * g11 - g01 * g10;
+        debug_assert!(
+            det.is_finite() && det != 0.0,
+            "the actuator matrix must be invertible"
+        );
+        let (phi1, phi2) = phis(axes.drag, axes.dt);
+        // Row i of M⁻¹G, scaled by φ: `φ · gᵢⱼ / mᵢ` (for G = I exactly `φ / m`).
+        let rows = |phi: f64| {
+            [
+                [phi * g00 / mx, phi * g01 / mx],
+                [phi * g10 / my, phi * g11 / my],
+            ]
+        };
+        // G⁻¹M = adj(G) M / det(G): column j of G⁻¹ scaled by mⱼ.
+        let gain_inv = [
+            [g11 / det * mx, -g01 / det * my],
+            [-g10 / det * mx, g00 / det * my],
+        ];
+        let norm2 = phi1 * phi1 + phi2 * phi2;
+        Ok(LinearPointMass {
+            name,
             params,
+            dt: axes.dt,
+            e: (-axes.drag * axes.dt).exp(),
+            phi1,
+            bpos: rows(phi2),
+            bvel: rows(phi1),
+            gain_inv,
+            ls_weights: (phi2 / norm2, phi1 / norm2),
         })
     }
 
     /// The parameters this simulator was built from.
-    pub fn params(&self) -> &PointMassParams {
+    pub fn params(&self) -> &P {
         &self.params
     }
 
@@ -133,35 +212,31 @@ impl PointMass {
 
     /// `B = ∂s'/∂u` (4×2; m/N and m/(N·s)).
     pub fn b_matrix(&self) -> Matrix {
-        let (bx, bv) = self.b_coefficients();
         let mut b = Matrix::zeros(4, 2);
-        b[(0, 0)] = bx;
-        b[(1, 1)] = bx;
-        b[(2, 0)] = bv;
-        b[(3, 1)] = bv;
+        for i in 0..2 {
+            for j in 0..2 {
+                b[(i, j)] = self.bpos[i][j];
+                b[(2 + i, j)] = self.bvel[i][j];
+            }
+        }
         b
-    }
-
-    /// `(φ₂/m, φ₁/m)`: response of position and velocity of one axis to that axis' force.
-    fn b_coefficients(&self) -> (f64, f64) {
-        (self.phi2 / self.params.mass, self.phi1 / self.params.mass)
     }
 
     /// `A s + B u` on raw components.
     fn apply(&self, s: &Vector, u: &Vector) -> Vector {
-        let (bx, bv) = self.b_coefficients();
+        let (p, v) = (&self.bpos, &self.bvel);
         Vector::from_column_slice(&[
-            s[0] + self.phi1 * s[2] + bx * u[0],
-            s[1] + self.phi1 * s[3] + bx * u[1],
-            self.e * s[2] + bv * u[0],
-            self.e * s[3] + bv * u[1],
+            s[0] + self.phi1 * s[2] + p[0][0] * u[0] + p[0][1] * u[1],
+            s[1] + self.phi1 * s[3] + p[1][0] * u[0] + p[1][1] * u[1],
+            self.e * s[2] + v[0][0] * u[0] + v[0][1] * u[1],
+            self.e * s[3] + v[1][0] * u[0] + v[1][1] * u[1],
         ])
     }
 }
 
-impl Simulator for PointMass {
+impl<P: Send + Sync> Simulator for LinearPointMass<P> {
     fn name(&self) -> &str {
-        "point_mass"
+        self.name
     }
     fn state_dim(&self) -> usize {
         4
@@ -170,14 +245,14 @@ impl Simulator for PointMass {
         2
     }
     fn dt(&self) -> f64 {
-        self.params.dt
+        self.dt
     }
     fn step(&self, state: &Vector, control: &Vector) -> Vector {
         self.apply(state, control)
     }
 }
 
-impl Jvp for PointMass {
+impl<P: Send + Sync> Jvp for LinearPointMass<P> {
     fn jvp(
         &self,
         _state: &Vector,
@@ -193,47 +268,59 @@ impl Jvp for PointMass {
     }
 }
 
-impl Vjp for PointMass {
+impl<P: Send + Sync> Vjp for LinearPointMass<P> {
     fn vjp(&self, _state: &Vector, _control: &Vector, w: &Vector) -> (Vector, Vector) {
-        let (bx, bv) = self.b_coefficients();
+        let (p, v) = (&self.bpos, &self.bvel);
         let ws = Vector::from_column_slice(&[
             w[0],
             w[1],
             self.phi1 * w[0] + self.e * w[2],
             self.phi1 * w[1] + self.e * w[3],
         ]);
-        let wu = Vector::from_column_slice(&[bx * w[0] + bv * w[2], bx * w[1] + bv * w[3]]);
+        let wu = Vector::from_fn(2, |j, _| {
+            (p[0][j] * w[0] + v[0][j] * w[2]) + (p[1][j] * w[1] + v[1][j] * w[3])
+        });
         (ws, wu)
     }
 }
 
-impl ControlInverse for PointMass {
+impl<P: Send + Sync> ControlInverse for LinearPointMass<P> {
     /// Least-squares inverse: the force `ũ` minimising `‖B ũ − (s̃' − A s)‖²` (plain Euclidean
-    /// norm over the mixed m and m/s components). `B` has full column rank, so `ũ` is unique
-    /// and does not depend on `control`; it reaches `target` exactly when it is reachable.
+    /// norm over the mixed m and m/s components), i.e. the solution of the 2×2 normal
+    /// equations `BᵀB ũ = Bᵀ(s̃' − A s)`. `B` has full column rank, so `ũ` is unique and does
+    /// not depend on `control`; it reaches `target` exactly when it is reachable.
+    ///
+    /// Both axes share `(φ₂, φ₁)`, so `B = c ⊗ K` with `c = (φ₂, φ₁)ᵀ`, `K = M⁻¹G`, and the
+    /// normal equations factor as `|c|² KᵀK ũ = Kᵀ(φ₂ r_x + φ₁ r_v)`: solved as
+    /// `ũ = K⁻¹ (φ₂ r_x + φ₁ r_v)/|c|²` without forming `BᵀB`, whose condition number is the
+    /// square of `K`'s (about `ξ⁴` for `anisotropic_point_mass`).
     fn control_inverse(
         &self,
         state: &Vector,
         _control: &Vector,
         target: &Vector,
     ) -> Result<Vector, crate::InverseError> {
-        let (bx, bv) = self.b_coefficients();
-        let norm2 = bx * bx + bv * bv;
-        // Residuals the force must produce, per axis: position row and velocity row.
-        let rx = target[0] - (state[0] + self.phi1 * state[2]);
-        let ry = target[1] - (state[1] + self.phi1 * state[3]);
-        let rvx = target[2] - self.e * state[2];
-        let rvy = target[3] - self.e * state[3];
+        let (wx, wv) = self.ls_weights;
+        // Residuals the force must produce, per axis: position row and velocity row, combined
+        // into the least-squares acceleration `aᵢ = (K ũ)ᵢ` (m/s²) of that axis.
+        let axis = |i: usize| {
+            let rx = target[i] - (state[i] + self.phi1 * state[2 + i]);
+            let rv = target[2 + i] - self.e * state[2 + i];
+            wx * rx + wv * rv
+        };
+        let a = [axis(0), axis(1)];
+        let k = &self.gain_inv;
         let u = Vector::from_column_slice(&[
-            (bx * rx + bv * rvx) / norm2,
-            (bx * ry + bv * rvy) / norm2,
+            k[0][0] * a[0] + k[0][1] * a[1],
+            k[1][0] * a[0] + k[1][1] * a[1],
         ]);
         if u.iter().all(|v| v.is_finite()) {
             Ok(u)
         } else {
-            Err(crate::InverseError::Singular(
-                "point_mass inverse produced a non-finite force".into(),
-            ))
+            Err(crate::InverseError::Singular(format!(
+                "{} inverse produced a non-finite force",
+                self.name
+            )))
         }
     }
 }
