@@ -76,6 +76,9 @@ fn bench_episode(c: &mut Criterion, label: &str, path: &str, batch: usize) {
         ),
     ] {
         let settings = EpisodeInverseSettings {
+            weight: None,
+            damping: 0.0,
+            force_anchor: 0.0,
             alpha: 0.0,
             mu: 0.0,
             tolerance: 1e-6,

@@ -29,7 +29,10 @@ fn random_controls(rng: &mut ChaCha8Rng, steps: usize, m: usize, scale: f64) -> 
 
 fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettings {
     EpisodeInverseSettings {
+        weight: None,
+        damping: 0.0,
         alpha: 0.0,
+        force_anchor: 0.0,
         mu: 0.0,
         tolerance: 1e-10,
         max_iterations,
@@ -139,6 +142,150 @@ fn mu_is_a_prior_anchored_at_the_rollout_controls() {
         .gramian_range
         .expect("dense solve reports the Gramian range");
     assert!(low > 0.0 && high >= low);
+}
+
+/// With the force penalty centred at `(1 − η) u⁰` (the Newton step of the penalty), the SIP
+/// inversion towards `s_T + η (s* − s_T)` returns `u⁰` unchanged exactly when `u⁰` minimises
+/// the whole objective `½‖s_T − s*‖² + ½ α ‖u‖²`, for any `η`; centred at 0 it would not.
+#[test]
+fn sip_inversion_is_stationary_at_the_optimum_of_the_objective() {
+    let physics = common::physics("point_mass", "()");
+    let steps = 10;
+    let alpha = 1e-2;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let goal = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
+    let j = point_mass_episode_jacobian(&physics, steps);
+    let free =
+        simulate(&physics, &s0, &vec![Vector::zeros(2); steps], 0).expect("finite")[steps].clone();
+    // Optimum u* = Jᵀ (G + α I)⁻¹ (s* − s_free).
+    let mut g = &j * j.transpose();
+    for i in 0..4 {
+        g[(i, i)] += alpha;
+    }
+    let flat = j.transpose() * g.cholesky().expect("SPD").solve(&(&goal - &free));
+    let optimum: Vec<Vector> = (0..steps)
+        .map(|t| flat.rows(2 * t, 2).into_owned())
+        .collect();
+    let s_t = simulate(&physics, &s0, &optimum, 0).expect("finite")[steps].clone();
+    for eta in [1.0, 0.5, 0.2] {
+        let newton = &s_t + (&goal - &s_t) * eta;
+        let run = |force_anchor: f64| {
+            let s = EpisodeInverseSettings {
+                alpha,
+                force_anchor,
+                ..settings(10, LinearSolver::Dense)
+            };
+            invert_episode(&physics, &s0, &optimum, &newton, &s).expect("inversion")
+        };
+        let anchored = run(1.0 - eta);
+        for (got, want) in anchored.controls.iter().zip(&optimum) {
+            assert!((got - want).amax() < ROUND_OFF, "η {eta}: {got} vs {want}");
+        }
+        if eta < 1.0 {
+            let shift: f64 = run(0.0)
+                .controls
+                .iter()
+                .zip(&optimum)
+                .map(|(a, b)| (a - b).amax())
+                .fold(0.0, f64::max);
+            assert!(
+                shift > 1e-3,
+                "η {eta}: centred at 0 the optimum moves ({shift:e})"
+            );
+        }
+    }
+}
+
+/// Terminal weights leave components of weight 0 free: with `W = diag(1, 1, 0, 0)` the
+/// inversion reaches the target position in one step with the minimum change for the position
+/// rows alone, `δu = J_Sᵀ (J_S J_Sᵀ)⁻¹ r_S`, and changes the controls less than pinning the
+/// velocity would.
+#[test]
+fn weighted_inversion_leaves_free_directions_free() {
+    let physics = common::physics("point_mass", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let steps = 10;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let target = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
+    let free = EpisodeInverseSettings {
+        weight: Some(Vector::from_vec(vec![1.0, 1.0, 0.0, 0.0])),
+        ..settings(1, LinearSolver::Dense)
+    };
+    let out = invert_episode(&physics, &s0, &u, &target, &free).expect("inversion");
+    let reached = &out.states[steps];
+    assert!((reached[0] - 1.0).abs() < ROUND_OFF && (reached[1] - 2.0).abs() < ROUND_OFF);
+    assert!(out.converged);
+    let j = point_mass_episode_jacobian(&physics, steps)
+        .rows(0, 2)
+        .into_owned();
+    let s_t = simulate(&physics, &s0, &u, 0).expect("finite")[steps].clone();
+    let r = Vector::from_vec(vec![1.0 - s_t[0], 2.0 - s_t[1]]);
+    let du = j.transpose() * (&j * j.transpose()).cholesky().expect("SPD").solve(&r);
+    for (t, (start, got)) in u.iter().zip(&out.controls).enumerate() {
+        assert!(
+            (got - (start + du.rows(2 * t, 2))).amax() < ROUND_OFF,
+            "step {t}"
+        );
+    }
+    let pinned = invert_episode(
+        &physics,
+        &s0,
+        &u,
+        &target,
+        &settings(1, LinearSolver::Dense),
+    )
+    .expect("pinned");
+    let change =
+        |c: &[Vector]| -> f64 { c.iter().zip(&u).map(|(a, b)| (a - b).norm_squared()).sum() };
+    assert!(change(&out.controls) < change(&pinned.controls));
+    // The CG path constrains the same rows.
+    let cg = EpisodeInverseSettings {
+        solver: LinearSolver::Cg {
+            tolerance: 1e-13,
+            max_iterations: 20,
+        },
+        ..free
+    };
+    let matrix_free = invert_episode(&physics, &s0, &u, &target, &cg).expect("cg");
+    for (a, b) in out.controls.iter().zip(&matrix_free.controls) {
+        assert!((a - b).amax() < 1e-7, "dense {a} vs cg {b}");
+    }
+}
+
+/// Levenberg-Marquardt damping relative to `λ_max` shortens the steps along weak directions
+/// (one iteration no longer reaches the target) but not where the iteration converges: on a
+/// linear system it ends on the undamped minimum-norm correction.
+#[test]
+fn relative_damping_shortens_steps_without_moving_the_solution() {
+    let physics = common::physics("point_mass", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let steps = 10;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let target = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
+    let exact = invert_episode(
+        &physics,
+        &s0,
+        &u,
+        &target,
+        &settings(1, LinearSolver::Dense),
+    )
+    .expect("exact");
+    let damped = |iterations| {
+        let s = EpisodeInverseSettings {
+            damping: 0.1,
+            ..settings(iterations, LinearSolver::Dense)
+        };
+        invert_episode(&physics, &s0, &u, &target, &s).expect("damped")
+    };
+    let one = damped(1);
+    assert!(one.residual > 1e-3 && !one.converged);
+    let many = damped(200);
+    assert!(many.converged, "residual {:e}", many.residual);
+    for (a, b) in exact.controls.iter().zip(&many.controls) {
+        assert!((a - b).amax() < 1e-8, "{a} vs {b}");
+    }
 }
 
 /// A simulator whose derivatives point the wrong way: `s' = s + u`, but JVP and VJP are

@@ -3,19 +3,24 @@
 //! Finds controls `ũ_0..ũ_{T−1}` that, simulated open loop from `s_0`, reach `s̃_T`, changing
 //! the controls as little as possible. Each Gauss-Newton iteration linearises the episode,
 //! `δs_T = Σ_t J_t δu_t`, and solves
-//! `min_δ ½‖J δ − r‖² + ½ α ‖u + δ‖² + ½ μ ‖u + δ − u⁰‖²` (`r = s̃_T − s_T(u)`, `u⁰` the
-//! rollout's controls: `μ` is a prior anchored there, METHOD §4.3, not a per-iterate damping),
-//! whose solution needs only the `n×n` Gramian `G = Σ_t J_t J_tᵀ`: with `c = α + μ` and
-//! `w = (α u + μ (u − u⁰)) / c`,
+//! `min_δ ½‖J δ − r‖² + ½ α ‖u + δ − ρ u⁰‖² + ½ μ ‖u + δ − u⁰‖²` (`r = s̃_T − s_T(u)`, `u⁰`
+//! the rollout's controls: `μ` is a prior anchored there, METHOD §4.3, not a per-iterate
+//! damping; the force penalty is centred at `ρ u⁰`, `ρ = 0` for the force itself), whose
+//! solution needs only the `n×n` Gramian `G = Σ_t J_t J_tᵀ`: with `c = α + μ` and
+//! `w = (α (u − ρ u⁰) + μ (u − u⁰)) / c`,
 //! `δ = −w + Jᵀ (G + c I)⁻¹ (r + J w)`
 //! (`δ = Jᵀ G⁻¹ r`, the minimum-norm correction, when `c = 0`). Each step's correction is
 //! `J_tᵀ y` — one backward VJP sweep once `y` is known. `G` is formed densely for small `n` by
 //! the recurrence `P ← A_t P A_tᵀ + B_t B_tᵀ` over per-step Jacobians, or applied matrix-free (`G v = J (Jᵀ v)`, one VJP and one JVP
 //! sweep) inside conjugate gradients for large `n`. The step is accepted with backtracking on
-//! the merit `½‖s_T − s̃_T‖² + ½ α ‖u‖² + ½ μ ‖u − u⁰‖²`; iteration stops when
+//! the merit `½‖s_T − s̃_T‖² + ½ α ‖u − ρ u⁰‖² + ½ μ ‖u − u⁰‖²`; iteration stops when
 //! `‖s_T − s̃_T‖ ≤ tolerance · (1 + ‖s̃_T‖)`, or, with `c > 0`, when an accepted step no longer
 //! lowers the merit (the regularised optimum). A line search that finds no decrease is not
 //! convergence: it is reported as [`EpisodeInverseOutcome::line_search_failed`].
+//!
+//! With terminal weights `W` only the components of non-zero weight are constrained: the
+//! residual is `W r` and the Gramian `W G_SS W` over the constrained rows `S`, so free
+//! directions stay free instead of being held at their rollout values.
 //!
 //! The outcome carries the corrected trajectory `s̃_0..s̃_T` that the controls produce, so that a
 //! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
@@ -32,15 +37,28 @@ pub const DENSE_MAX_STATE_DIM: usize = 64;
 const STALL: f64 = 1e-6;
 /// Relative size `‖δ‖ / (1 + ‖u‖)` of a Gauss-Newton step below which the controls are
 /// stationary (first-order optimal up to round-off): no line search is needed, or possible.
-const STATIONARY_STEP: f64 = 1e-10;
+const STATIONARY_STEP: f64 = 1e-12;
 /// Step halvings tried by the backtracking line search.
 const MAX_HALVINGS: usize = 12;
 
 /// Settings of the inversion.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpisodeInverseSettings {
-    /// Force weight `α ≥ 0`.
+    /// Diagonal terminal weights `W` (length `n`; default all ones): the inversion reaches
+    /// `W s̃_T` and leaves components of weight 0 free.
+    pub weight: Option<Vector>,
+    /// Levenberg-Marquardt damping of each Gauss-Newton solve relative to the Gramian's largest
+    /// eigenvalue: `(G + (α + μ + τ λ_max) I) y = …` (METHOD §4.3). It shortens steps along
+    /// weak directions without changing where the iteration converges; with a bounded
+    /// `max_iterations` it acts as a truncated solve. 0: none.
+    pub damping: f64,
+    /// Force weight `α ≥ 0` of the penalty `½ α ‖ũ − ρ u⁰‖²`.
     pub alpha: f64,
+    /// Where the force penalty is centred, as a fraction `ρ ∈ [0, 1]` of the rollout's
+    /// controls: `0` penalises the force itself. SIP uses `ρ = 1 − η`, the Newton step of the
+    /// force penalty in control space, so that its iteration is stationary exactly where the
+    /// whole objective is (METHOD §4.3).
+    pub force_anchor: f64,
     /// Weight `μ ≥ 0` of the prior `½ μ ‖ũ − u⁰‖²` anchored at the rollout's controls `u⁰`.
     pub mu: f64,
     /// Relative residual tolerance.
@@ -63,9 +81,9 @@ pub struct EpisodeInverseOutcome {
     pub applied: Vec<Vector>,
     /// Gauss-Newton iterations used.
     pub iterations: usize,
-    /// `‖s_T(u⁰) − s̃_T‖` before the first iteration.
+    /// Weighted terminal residual `‖W (s_T(u⁰) − s̃_T)‖` before the first iteration.
     pub initial_residual: f64,
-    /// Final `‖s_T(ũ) − s̃_T‖`.
+    /// Final weighted residual `‖W (s_T(ũ) − s̃_T)‖`.
     pub residual: f64,
     /// Whether the residual met the tolerance or, with `α + μ > 0`, an accepted step became
     /// stationary at the regularised optimum.
@@ -129,7 +147,12 @@ pub fn invert_episode_with_feedback(
     let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
-    let threshold = settings.tolerance * (1.0 + target.norm());
+    let weighted = |v: Vector| match &settings.weight {
+        Some(w) => v.component_mul(w),
+        None => v,
+    };
+    let threshold = settings.tolerance * (1.0 + weighted(target.clone()).norm());
+    let residual_of = |states: &[Vector]| weighted(target - states.last().unwrap_or(initial));
     let sim_error = |e: crate::Error| InverseError::Singular(e.to_string());
     let run = |u: &[Vector]| simulate_with_feedback(physics, initial, u, feedback);
     let gains = feedback.map(|f| f.gains);
@@ -140,22 +163,23 @@ pub fn invert_episode_with_feedback(
             .iter()
             .zip(controls)
             .map(|(x, x0)| {
-                settings.alpha * x.norm_squared() + settings.mu * (x - x0).norm_squared()
+                settings.alpha * (x - x0 * settings.force_anchor).norm_squared()
+                    + settings.mu * (x - x0).norm_squared()
             })
             .sum();
-        0.5 * (states.last().unwrap_or(initial) - target).norm_squared() + 0.5 * prior
+        0.5 * residual_of(states).norm_squared() + 0.5 * prior
     };
-    let initial_residual = (target - states.last().unwrap_or(initial)).norm();
+    let initial_residual = residual_of(&states).norm();
     let mut current = merit(&states, &u);
     let mut iterations = 0;
     let mut stationary = false;
     let mut line_search_failed = false;
     let mut gramian_range = None;
     while iterations < settings.max_iterations {
-        let r = target - states.last().unwrap_or(initial);
-        if r.norm() <= threshold {
+        if residual_of(&states).norm() <= threshold {
             break;
         }
+        let r = target - states.last().unwrap_or(initial);
         iterations += 1;
         let point = Linearisation {
             states: &states,
@@ -199,7 +223,7 @@ pub fn invert_episode_with_feedback(
             break;
         }
     }
-    let residual = (target - states.last().unwrap_or(initial)).norm();
+    let residual = residual_of(&states).norm();
     if !residual.is_finite() {
         return Err(InverseError::Singular("non-finite residual".into()));
     }
@@ -270,7 +294,8 @@ struct GaussNewtonStep {
 }
 
 /// One regularised Gauss-Newton correction `δ_t` of the feed-forward controls `u`, with the
-/// prior anchored at `anchor` (`u⁰`).
+/// prior anchored at `anchor` (`u⁰`), for the terminal residual `r` weighted by
+/// `settings.weight` (only components of non-zero weight are constrained).
 fn gauss_newton_step(
     jvp: &dyn Jvp,
     vjp: &dyn Vjp,
@@ -292,23 +317,29 @@ fn gauss_newton_step(
         LinearSolver::Auto => n <= DENSE_MAX_STATE_DIM,
         LinearSolver::Cg { .. } => false,
     };
-    // w = (α u + μ (u − u⁰)) / c: the prior's pull, zero without regularisation.
+    let rows = Rows::new(settings.weight.as_ref(), n);
+    // w = (α (u − ρ u⁰) + μ (u − u⁰)) / c: the penalties' pull, zero without them.
     let w: Option<Vec<Vector>> = (c > 0.0).then(|| {
         u.iter()
             .zip(anchor)
-            .map(|(ut, u0)| (ut * settings.alpha + (ut - u0) * settings.mu) / c)
+            .map(|(ut, u0)| {
+                ((ut - u0 * settings.force_anchor) * settings.alpha + (ut - u0) * settings.mu) / c
+            })
             .collect()
     });
     let mut rhs = r.clone();
     if let Some(w) = &w {
         rhs += jvp_sweep(jvp, states, applied, w, gains);
     }
+    let rhs = rows.gather(&rhs);
+    let k = rhs.len();
     let mut gramian_range = None;
     let y = if use_dense {
-        let mut g = controllability_gramian(jvp, states, applied, gains);
+        let mut g = rows.project(&controllability_gramian(jvp, states, applied, gains));
         gramian_range = eigenvalue_range(&g);
-        for i in 0..n {
-            g[(i, i)] += c;
+        let shift = c + settings.damping * gramian_range.map_or(0.0, |(_, max)| max);
+        for i in 0..k {
+            g[(i, i)] += shift;
         }
         solve_spd(g, &rhs)?
     } else {
@@ -319,13 +350,15 @@ fn gauss_newton_step(
             } => (tolerance, max_iterations),
             _ => (1e-12, 4 * n),
         };
-        let apply = |v: &Vector| {
-            let jt_v = vjp_sweep(vjp, states, applied, v, None, gains);
-            jvp_sweep(jvp, states, applied, &jt_v, gains) + v * c
+        let gramian = |v: &Vector| {
+            let jt_v = vjp_sweep(vjp, states, applied, &rows.scatter(v), None, gains);
+            rows.gather(&jvp_sweep(jvp, states, applied, &jt_v, gains))
         };
+        let shift = c + settings.damping * largest_eigenvalue(&gramian, k);
+        let apply = |v: &Vector| gramian(v) + v * shift;
         conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let mut delta = vjp_sweep(vjp, states, applied, &y, None, gains);
+    let mut delta = vjp_sweep(vjp, states, applied, &rows.scatter(&y), None, gains);
     if let Some(w) = &w {
         delta.iter_mut().zip(w).for_each(|(d, wt)| *d -= wt);
     }
@@ -339,6 +372,71 @@ fn gauss_newton_step(
             "non-finite Gauss-Newton step".into(),
         ))
     }
+}
+
+/// The constrained rows of the terminal residual: components of non-zero weight, scaled by
+/// their weight. `D = Ω S J` is the weighted episode map; `D Dᵀ = Ω G_SS Ω`, and a
+/// cotangent `y` on the rows maps back to `Sᵀ Ω y` on the state.
+struct Rows {
+    /// `(state index, weight)` of every constrained component.
+    rows: Vec<(usize, f64)>,
+    n: usize,
+}
+
+impl Rows {
+    fn new(weight: Option<&Vector>, n: usize) -> Self {
+        let rows = match weight {
+            Some(w) => w
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x != 0.0)
+                .map(|(i, x)| (i, *x))
+                .collect(),
+            None => (0..n).map(|i| (i, 1.0)).collect(),
+        };
+        Rows { rows, n }
+    }
+
+    /// `Ω S v`.
+    fn gather(&self, v: &Vector) -> Vector {
+        Vector::from_iterator(self.rows.len(), self.rows.iter().map(|&(i, w)| w * v[i]))
+    }
+
+    /// `Sᵀ Ω y`.
+    fn scatter(&self, y: &Vector) -> Vector {
+        let mut out = Vector::zeros(self.n);
+        for (&(i, w), value) in self.rows.iter().zip(y.iter()) {
+            out[i] = w * value;
+        }
+        out
+    }
+
+    /// `Ω G_SS Ω`.
+    fn project(&self, g: &Matrix) -> Matrix {
+        let k = self.rows.len();
+        Matrix::from_fn(k, k, |a, b| {
+            let (i, wi) = self.rows[a];
+            let (j, wj) = self.rows[b];
+            wi * g[(i, j)] * wj
+        })
+    }
+}
+
+/// Largest eigenvalue of a symmetric positive semi-definite operator of size `k`, by 30 power
+/// iterations from a fixed start (enough for a damping that is a fraction of it).
+fn largest_eigenvalue(apply: &dyn Fn(&Vector) -> Vector, k: usize) -> f64 {
+    let mut v = Vector::from_element(k, 1.0 / (k.max(1) as f64).sqrt());
+    let mut value = 0.0;
+    for _ in 0..30 {
+        let next = apply(&v);
+        value = v.dot(&next);
+        let norm = next.norm();
+        if norm == 0.0 || !norm.is_finite() {
+            break;
+        }
+        v = next / norm;
+    }
+    value
 }
 
 /// Smallest and largest eigenvalue of a symmetric matrix, if finite.

@@ -465,6 +465,11 @@ fn validate_method(
                         field("update.inverse.mu"),
                         "must be ≥ 0",
                     )?;
+                    check(
+                        e.damping >= 0.0 && e.damping.is_finite(),
+                        field("update.inverse.damping"),
+                        "must be ≥ 0",
+                    )?;
                     if let Some(a) = e.alpha {
                         check(
                             a >= 0.0 && a.is_finite(),

@@ -363,6 +363,12 @@ pub struct EpisodeInverseSpec {
     /// Force weight `α ≥ 0` of the inversion (default: the objective's `force_weight`).
     #[serde(default)]
     pub alpha: Option<f64>,
+    /// Levenberg-Marquardt damping `τ ≥ 0` of each Gauss-Newton solve, relative to the
+    /// Gramian's largest eigenvalue (`G + τ λ_max I`): for ill-conditioned Gramians (few
+    /// actuators, diffusion). It does not move the solution, only shortens the steps along weak
+    /// directions. Default 0.
+    #[serde(default)]
+    pub damping: f64,
     /// Stop when `‖s_T(ũ) − s̃_T‖ ≤ tolerance`.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,

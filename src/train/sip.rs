@@ -106,7 +106,10 @@ impl Sip {
             }
             SipInverse::Episode(spec) => {
                 let settings = EpisodeInverseSettings {
+                    weight: Some(ctx.objective.weight_sq.map(f64::sqrt)),
+                    damping: spec.damping,
                     alpha: spec.alpha.unwrap_or(self.default_alpha),
+                    force_anchor: 1.0 - self.eta.min(1.0),
                     mu: spec.mu,
                     tolerance: spec.tolerance,
                     max_iterations: spec.max_iterations,
@@ -242,15 +245,6 @@ fn diagnostics(corrections: &[Result<Correction, InverseError>]) -> NamedValues 
             ranges.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max),
         );
     }
-    d.push(
-        "unconverged",
-        ok.iter().filter(|c| !c.converged).count() as f64,
-    );
-    d.push(
-        "line_search_failures",
-        ok.iter().filter(|c| c.line_search_failed).count() as f64,
-    );
-    d.push("inverse_failures", (corrections.len() - ok.len()) as f64);
     d
 }
 
