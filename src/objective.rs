@@ -47,7 +47,8 @@ impl Objective {
         terminal + force + tracking
     }
 
-    fn weighted_sq(&self, e: &Vector) -> f64 {
+    /// `Σ_i W_i² e_i²`.
+    pub fn weighted_sq(&self, e: &Vector) -> f64 {
         e.iter()
             .zip(self.weight_sq.iter())
             .map(|(e, w)| w * e * e)

@@ -21,13 +21,43 @@ pub fn jvp_sweep<S: Jvp + ?Sized>(
 ) -> Vector {
     let mut ds = Vector::zeros(sim.state_dim());
     for (t, u) in controls.iter().enumerate() {
-        let du = match gains {
-            Some(k) => &d_controls[t] + &k[t] * &ds,
-            None => d_controls[t].clone(),
-        };
-        ds = sim.jvp(&states[t], u, &ds, &du);
+        ds = jvp_step(sim, t, &states[t], u, &ds, &d_controls[t], gains);
     }
     ds
+}
+
+/// Every state deviation `δs_0 = 0, δs_1, …, δs_T` of the forward JVP sweep (the linearised
+/// trajectory of control deviations `d_controls`).
+pub fn jvp_trajectory<S: Jvp + ?Sized>(
+    sim: &S,
+    states: &[Vector],
+    controls: &[Vector],
+    d_controls: &[Vector],
+    gains: Option<&[Matrix]>,
+) -> Vec<Vector> {
+    let mut out = Vec::with_capacity(controls.len() + 1);
+    out.push(Vector::zeros(sim.state_dim()));
+    for (t, u) in controls.iter().enumerate() {
+        let next = jvp_step(sim, t, &states[t], u, &out[t], &d_controls[t], gains);
+        out.push(next);
+    }
+    out
+}
+
+/// One step of the forward sweep: `A_t δs + B_t (δu + K_t δs)`.
+fn jvp_step<S: Jvp + ?Sized>(
+    sim: &S,
+    t: usize,
+    state: &Vector,
+    control: &Vector,
+    ds: &Vector,
+    du: &Vector,
+    gains: Option<&[Matrix]>,
+) -> Vector {
+    match gains {
+        Some(k) => sim.jvp(state, control, ds, &(du + &k[t] * ds)),
+        None => sim.jvp(state, control, ds, du),
+    }
 }
 
 /// `J_tᵀ λ` for every step by a backward sweep of VJPs, for a terminal cotangent `λ`.

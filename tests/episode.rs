@@ -288,6 +288,60 @@ fn relative_damping_shortens_steps_without_moving_the_solution() {
     }
 }
 
+/// METHOD §4.2 on a linear system with `m < n` (where a linear ramp of state targets cannot
+/// be followed): the chain's plan is the minimum-energy correction, its state targets are the
+/// plan's linearised trajectory, and the per-step inverses follow them exactly to `s̃_T`.
+#[test]
+fn point_mass_chain_follows_the_minimum_energy_plan() {
+    use physinv::inverse::episode::plan;
+    let physics = common::physics("point_mass", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let steps = 12;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let states = simulate(&physics, &s0, &u, 0).expect("finite");
+    let goal = Vector::from_vec(vec![1.0, 0.5, 0.0, 0.0]);
+    let s = settings(1, LinearSolver::Dense);
+    let planned = plan(&physics, &states, &u, &goal, &s).expect("plan");
+    let exact = invert_episode(&physics, &s0, &u, &goal, &s).expect("episode");
+    for (a, b) in planned.controls.iter().zip(&exact.controls) {
+        assert!((a - b).amax() < ROUND_OFF, "plan {a} vs inversion {b}");
+    }
+    let out = invert_chain(&physics, &states, &u, &goal, &s).expect("chain");
+    for (t, (reached, target)) in out.states.iter().zip(&planned.states).enumerate() {
+        assert!(
+            (reached - target).amax() < ROUND_OFF,
+            "step {t}: {reached} vs {target}"
+        );
+    }
+    assert!((&out.states[steps] - &goal).amax() < ROUND_OFF);
+}
+
+/// On the nonlinear pendulum (no analytic per-step inverse: one pseudo-inverse step each) the
+/// chain corrects the linearisation error step by step: it ends much closer to `s̃_T` than
+/// the plan's controls simulated open loop.
+#[test]
+fn pendulum_chain_corrects_the_nonlinearity_step_by_step() {
+    use physinv::inverse::episode::plan;
+    let physics = common::physics("pendulum", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let steps = 30;
+    let s0 = Vector::from_vec(vec![0.1, 0.0]);
+    let u = random_controls(&mut rng, steps, 1, 2.0);
+    let states = simulate(&physics, &s0, &u, 0).expect("finite");
+    let goal = &states[steps] + Vector::from_vec(vec![0.3, -0.2]);
+    let s = settings(1, LinearSolver::Dense);
+    let planned = plan(&physics, &states, &u, &goal, &s).expect("plan");
+    let open = simulate(&physics, &s0, &planned.controls, 0).expect("finite")[steps].clone();
+    let out = invert_chain(&physics, &states, &u, &goal, &s).expect("chain");
+    let chain_miss = (&out.states[steps] - &goal).norm();
+    let open_miss = (&open - &goal).norm();
+    assert!(
+        chain_miss < 0.1 * open_miss,
+        "chain misses by {chain_miss:e}, the plan open loop by {open_miss:e}"
+    );
+}
+
 /// A simulator whose derivatives point the wrong way: `s' = s + u`, but JVP and VJP are
 /// negated, so every Gauss-Newton direction goes uphill and the line search cannot progress.
 struct Misleading;
@@ -480,7 +534,14 @@ fn burgers_chain_reaches_the_target_and_spreads_the_correction() {
     let u = random_controls(&mut rng, steps, 32, 0.1);
     let states = simulate(&physics, &s0, &u, 0).expect("finite");
     let goal = &states[steps] + Vector::from_element(32, 0.05);
-    let out = invert_chain(&physics, &states, &u, &goal).expect("chain");
+    let out = invert_chain(
+        &physics,
+        &states,
+        &u,
+        &goal,
+        &settings(1, LinearSolver::Dense),
+    )
+    .expect("chain");
     let simulated = simulate(&physics, &s0, &out.controls, 0).expect("finite");
     assert_eq!(
         simulated, out.states,

@@ -26,9 +26,10 @@
 //! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
 
 use crate::episode::simulate;
+use crate::inverse::{solve, InverseMethod};
 use crate::scenario::LinearSolver;
 use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
-use crate::sweep::{jvp_sweep, vjp_sweep};
+use crate::sweep::{jvp_sweep, jvp_trajectory, vjp_sweep};
 use crate::InverseError;
 
 /// State dimension up to which [`LinearSolver::Auto`] uses the dense solver.
@@ -515,36 +516,95 @@ pub fn conjugate_gradient(
     Ok(y)
 }
 
-/// The chain's result: per-step controls and the states they reach from `s_0`.
+/// The minimum-energy plan of one Gauss-Newton step at the rollout (METHOD §4.2): controls
+/// `u_t + δu_t` with `δu = Jᵀ y` from the `n×n` solve, and the state targets
+/// `s_t + δs_t` of the linearised trajectory, `δs_{t+1} = A_t δs_t + B_t δu_t`, `δs_0 = 0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Planned controls, `t = 0..T`.
+    pub controls: Vec<Vector>,
+    /// Planned states `s̃_0..s̃_T`, `s̃_0 = s_0`.
+    pub states: Vec<Vector>,
+}
+
+/// Plans the correction of the rollout `states`, `controls` towards `target` (`s̃_T`) with one
+/// regularised Gauss-Newton step of [`invert_episode`]'s linear algebra and one forward JVP
+/// sweep; state targets that the dynamics can follow, unlike a ramp when `m < n`.
+pub fn plan(
+    physics: &Physics,
+    states: &[Vector],
+    controls: &[Vector],
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+) -> Result<Plan, InverseError> {
+    let missing = |capability| physics.missing_capability(capability);
+    let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
+    let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
+    let steps = controls.len();
+    let point = Linearisation {
+        states,
+        applied: controls,
+        gains: None,
+    };
+    let r = target - &states[steps];
+    let step = gauss_newton_step(jvp, vjp, &point, controls, controls, &r, settings)?;
+    let deviations = jvp_trajectory(jvp, states, controls, &step.delta, None);
+    Ok(Plan {
+        controls: controls
+            .iter()
+            .zip(&step.delta)
+            .map(|(u, d)| u + d)
+            .collect(),
+        states: states.iter().zip(&deviations).map(|(s, d)| s + d).collect(),
+    })
+}
+
+/// The chain's result: per-step controls, the states they reach from `s_0`, and the plan they
+/// followed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainOutcome {
     /// `ũ_t`, `t = 0..T`.
     pub controls: Vec<Vector>,
     /// `ŝ_0..ŝ_T`, simulated from `s_0` with `ũ`.
     pub states: Vec<Vector>,
+    /// The state targets `s̃_t` the steps aimed at.
+    pub plan: Plan,
 }
 
-/// The backward-chain variant: uses the simulator's per-step control inverse along the
-/// trajectory, aiming step `t` at `s_{t+1} + ((t+1)/T) (s̃_T − s_T)` so the correction is
-/// spread evenly over the episode instead of landing on the last step.
+/// The per-step chain (METHOD §4.2): [`plan`] the state targets `s̃_t`, then forward in time
+/// from the state actually reached, `ŝ_0 = s_0`, invert each step on its own,
+/// `ũ_t = P⁻¹(s̃_{t+1}; ŝ_t)` near the planned control (the simulator's
+/// [`ControlInverse`](crate::sim::ControlInverse) if it has one, else one pseudo-inverse
+/// Gauss-Newton step), `ŝ_{t+1} = P(ŝ_t, ũ_t)`. Each step corrects what the nonlinearity of
+/// the previous ones left; on a linear system the chain follows the plan exactly.
 pub fn invert_chain(
     physics: &Physics,
     states: &[Vector],
     controls: &[Vector],
     target: &Vector,
+    settings: &EpisodeInverseSettings,
 ) -> Result<ChainOutcome, InverseError> {
-    let inverse = physics
-        .inverse()
-        .ok_or_else(|| physics.missing_capability("per-step control inverse"))?;
+    let plan = plan(physics, states, controls, target, settings)?;
     let steps = controls.len();
-    let correction = target - &states[steps];
     let mut reached = Vec::with_capacity(steps + 1);
     reached.push(states[0].clone());
     let mut out = Vec::with_capacity(steps);
     for t in 0..steps {
-        let goal = &states[t + 1] + &correction * ((t + 1) as f64 / steps as f64);
-        let u = inverse.control_inverse(&reached[t], &controls[t], &goal)?;
-        let next = physics.sim().step(&reached[t], &u);
+        let (state, near, goal) = (&reached[t], &plan.controls[t], &plan.states[t + 1]);
+        let u = match physics.inverse() {
+            Some(inverse) => inverse.control_inverse(state, near, goal)?,
+            None => {
+                solve(
+                    &InverseMethod::PseudoInverseStep,
+                    physics,
+                    state,
+                    near,
+                    goal,
+                )?
+                .control
+            }
+        };
+        let next = physics.sim().step(state, &u);
         if !next.iter().all(|x| x.is_finite()) {
             return Err(InverseError::Singular(format!(
                 "non-finite state at step {}",
@@ -557,5 +617,6 @@ pub fn invert_chain(
     Ok(ChainOutcome {
         controls: out,
         states: reached,
+        plan,
     })
 }

@@ -442,7 +442,7 @@ fn validate_method(
                     check(
                         spec.episode.steps == 1,
                         field("update.inverse"),
-                        "Step(…) inverts a single step; for episodes with steps > 1 use Episode(…) or Chain",
+                        "Step(…) inverts a single step; for episodes with steps > 1 use Episode(…) or Chain(…)",
                     )?;
                     method
                         .validate()
@@ -451,10 +451,25 @@ fn validate_method(
                         .check_capabilities(physics)
                         .map_err(|e| invalid(field("update.inverse"), e.to_string()))?;
                 }
-                SipInverse::Chain => needs(
-                    physics.inverse().is_some() && physics.vjp().is_some(),
-                    "a per-step control inverse and a VJP",
-                )?,
+                SipInverse::Chain(c) => {
+                    needs(
+                        physics.jvp().is_some() && physics.vjp().is_some(),
+                        "a JVP and a VJP",
+                    )?;
+                    for (name, value) in [
+                        ("mu", Some(c.mu)),
+                        ("damping", Some(c.damping)),
+                        ("alpha", c.alpha),
+                    ] {
+                        if let Some(v) = value {
+                            check(
+                                v >= 0.0 && v.is_finite(),
+                                field(&format!("update.inverse.{name}")),
+                                "must be ≥ 0",
+                            )?;
+                        }
+                    }
+                }
                 SipInverse::Episode(e) => {
                     needs(
                         physics.jvp().is_some() && physics.vjp().is_some(),

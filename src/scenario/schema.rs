@@ -347,9 +347,29 @@ pub enum SipInverse {
     /// Inversion across time (METHOD §2): Gramian of per-step Jacobians, regularised least
     /// squares, repeated Gauss-Newton with backtracking to `tolerance`.
     Episode(EpisodeInverseSpec),
-    /// The simulator's per-step control inverse along a trajectory that spreads the
-    /// correction evenly over the steps.
-    Chain,
+    /// The per-step chain (METHOD §4.2): one Gramian solve plans state targets that the
+    /// dynamics can follow, then each step is inverted on its own, forward in time from the
+    /// state actually reached (the simulator's per-step control inverse, or one pseudo-inverse
+    /// Gauss-Newton step).
+    Chain(ChainSpec),
+}
+
+/// Settings of the per-step chain's plan (one regularised Gauss-Newton solve at the rollout).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Prior weight `μ ≥ 0` on `½ μ ‖ũ − u⁰‖²`, as in `Episode`.
+    #[serde(default)]
+    pub mu: f64,
+    /// Force weight `α ≥ 0` of the plan (default: the objective's `force_weight`).
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// Levenberg-Marquardt damping relative to `λ_max(G)`, as in `Episode`.
+    #[serde(default)]
+    pub damping: f64,
+    /// Linear solver for the `n×n` system.
+    #[serde(default)]
+    pub solver: LinearSolver,
 }
 
 /// Settings of the inversion across time.

@@ -104,7 +104,7 @@ impl AnisotropicPointMass {
     }
 }
 
-/// Registers `anisotropic_point_mass` (JVP, VJP, control inverse).
+/// Registers `anisotropic_point_mass` (JVP, VJP, control inverse, `position_error`).
 pub fn register(registry: &mut Registry) {
     registry.register::<AnisotropicPointMassParams, _>(
         "anisotropic_point_mass",
@@ -112,7 +112,9 @@ pub fn register(registry: &mut Registry) {
          (METHOD §4.4); state (x, y, vx, vy) [m, m/s], control (u1, u2) [N]",
         |params| {
             let sim = Arc::new(AnisotropicPointMass::new(params)?);
-            Ok(Physics::differentiable_arc(sim.clone()).with_inverse(sim))
+            Ok(Physics::differentiable_arc(sim.clone())
+                .with_inverse(sim.clone())
+                .with_metrics(sim))
         },
     );
 }

@@ -24,7 +24,9 @@
 //! (`φ₁ → Δt`, `φ₂ → Δt²/2` as `k → 0`). So `s' = A s + B u` with constant `A` (4×4) and
 //! `B = (φ₂, φ₁)ᵀ ⊗ M⁻¹G` (4×2), exact JVP/VJP, and an analytic least-squares control inverse.
 
-use super::{ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, Simulator, Vector, Vjp};
+use super::{
+    ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, SimMetrics, Simulator, Vector, Vjp,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -325,14 +327,35 @@ impl<P: Send + Sync> ControlInverse for LinearPointMass<P> {
     }
 }
 
-/// Registers `point_mass` (JVP, VJP, control inverse).
+impl<P: Send + Sync> SimMetrics for LinearPointMass<P> {
+    fn metric_names(&self) -> Vec<String> {
+        vec!["position_error".to_string()]
+    }
+
+    /// `position_error`: the distance `‖(x_T, y_T) − (x*, y*)‖` (m) of the final position from
+    /// the target position (velocities left out).
+    fn evaluate(
+        &self,
+        _initial: &Vector,
+        target: &Vector,
+        _controls: &[Vector],
+        states: &[Vector],
+    ) -> Vec<f64> {
+        let last = states.last().unwrap_or(target);
+        vec![(last[0] - target[0]).hypot(last[1] - target[1])]
+    }
+}
+
+/// Registers `point_mass` (JVP, VJP, control inverse, `position_error`).
 pub fn register(registry: &mut Registry) {
     registry.register::<PointMassParams, _>(
         "point_mass",
         "2D point mass with linear drag; state (x, y, vx, vy) [m, m/s], force (fx, fy) [N]",
         |params| {
             let sim = Arc::new(PointMass::new(params)?);
-            Ok(Physics::differentiable_arc(sim.clone()).with_inverse(sim))
+            Ok(Physics::differentiable_arc(sim.clone())
+                .with_inverse(sim.clone())
+                .with_metrics(sim))
         },
     );
 }

@@ -1,6 +1,7 @@
 //! Metrics of a network on held-out scenes, averaged over the scenes.
 //!
-//! Always: `loss` (the objective per episode) and `final_error` `Σ_i (s_T,i − s*_i)²`.
+//! Always: `loss` (the objective per episode) and `final_error` `Σ_i W_i² (s_T,i − s*_i)²`
+//! (the terminal error of the components the objective weighs; `W = 1` by default).
 //! Episodes with more than one step add `total_force` `Σ_t Σ_i |u_t,i|` and `missing_force`
 //! `Σ_i |s*_i − s_T,i| / Δt` (the force still needed to close the final error in one more
 //! step). Then the simulator's own metrics (e.g. `x_dist`).
@@ -41,7 +42,7 @@ pub fn evaluate(ctx: &Context<'_>, net: &Mlp, scenes: &[Scene]) -> crate::Result
             let last = &states[states.len() - 1];
             let mut values = vec![
                 ctx.objective.loss(states, controls, &scene.target),
-                (last - &scene.target).norm_squared(),
+                ctx.objective.weighted_sq(&(last - &scene.target)),
             ];
             if multi_step {
                 values.push(controls.iter().map(|u| u.lp_norm(1)).sum());

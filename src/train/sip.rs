@@ -20,7 +20,7 @@ use crate::inverse::episode::{
 use crate::inverse::solve;
 use crate::net::Mlp;
 use crate::objective::Objective;
-use crate::scenario::{PolicyKind, ProxyInputs, SipInverse};
+use crate::scenario::{LinearSolver, PolicyKind, ProxyInputs, SipInverse};
 use crate::sim::{Matrix, Scene, Vector};
 use crate::sweep::vjp_sweep;
 use crate::values::NamedValues;
@@ -56,11 +56,20 @@ struct Correction {
     gramian_range: Option<(f64, f64)>,
 }
 
-/// `‖reached − goal‖ / ‖start − goal‖`, or 0 when the start is on the goal.
-fn residual_ratio(reached: &Vector, start: &Vector, goal: &Vector) -> f64 {
-    let before = (start - goal).norm();
+/// The regularisation fields shared by `Episode` and `Chain`.
+#[derive(Debug, Clone, Copy)]
+struct Regularisation {
+    alpha: Option<f64>,
+    mu: f64,
+    damping: f64,
+    solver: LinearSolver,
+}
+
+/// `‖W (reached − goal)‖ / ‖W (start − goal)‖`, or 0 when the start is on the goal.
+fn residual_ratio(objective: &Objective, reached: &Vector, start: &Vector, goal: &Vector) -> f64 {
+    let before = objective.weighted_sq(&(start - goal));
     if before > 0.0 {
-        (reached - goal).norm() / before
+        (objective.weighted_sq(&(reached - goal)) / before).sqrt()
     } else {
         0.0
     }
@@ -95,7 +104,7 @@ impl Sip {
                 let out = solve(method, ctx.physics, &states[0], &controls[0], &goal)?;
                 let reached = ctx.physics.sim().step(&states[0], &out.control);
                 Ok(Correction {
-                    residual_ratio: residual_ratio(&reached, &states[steps], &goal),
+                    residual_ratio: residual_ratio(ctx.objective, &reached, &states[steps], &goal),
                     controls: vec![out.control],
                     states: vec![states[0].clone(), reached],
                     iterations: out.iterations,
@@ -105,16 +114,17 @@ impl Sip {
                 })
             }
             SipInverse::Episode(spec) => {
-                let settings = EpisodeInverseSettings {
-                    weight: Some(ctx.objective.weight_sq.map(f64::sqrt)),
-                    damping: spec.damping,
-                    alpha: spec.alpha.unwrap_or(self.default_alpha),
-                    force_anchor: 1.0 - self.eta.min(1.0),
-                    mu: spec.mu,
-                    tolerance: spec.tolerance,
-                    max_iterations: spec.max_iterations,
-                    solver: spec.solver,
-                };
+                let settings = self.settings(
+                    ctx,
+                    Regularisation {
+                        alpha: spec.alpha,
+                        mu: spec.mu,
+                        damping: spec.damping,
+                        solver: spec.solver,
+                    },
+                    spec.tolerance,
+                    spec.max_iterations,
+                );
                 let feedback = gains.map(|gains| Feedback {
                     gains,
                     reference: states,
@@ -145,10 +155,22 @@ impl Sip {
                     gramian_range: out.gramian_range,
                 })
             }
-            SipInverse::Chain => {
-                let out = invert_chain(ctx.physics, states, controls, &goal)?;
+            SipInverse::Chain(spec) => {
+                let regularisation = Regularisation {
+                    alpha: spec.alpha,
+                    mu: spec.mu,
+                    damping: spec.damping,
+                    solver: spec.solver,
+                };
+                let settings = self.settings(ctx, regularisation, 1.0, 1);
+                let out = invert_chain(ctx.physics, states, controls, &goal, &settings)?;
                 Ok(Correction {
-                    residual_ratio: residual_ratio(&out.states[steps], &states[steps], &goal),
+                    residual_ratio: residual_ratio(
+                        ctx.objective,
+                        &out.states[steps],
+                        &states[steps],
+                        &goal,
+                    ),
                     controls: out.controls,
                     states: out.states,
                     iterations: 0,
@@ -157,6 +179,27 @@ impl Sip {
                     gramian_range: None,
                 })
             }
+        }
+    }
+
+    /// The inversion's settings: the objective's terminal weights, the force penalty centred at
+    /// `(1 − η) u⁰`, and the scenario's regularisation.
+    fn settings(
+        &self,
+        ctx: &Context<'_>,
+        regularisation: Regularisation,
+        tolerance: f64,
+        max_iterations: usize,
+    ) -> EpisodeInverseSettings {
+        EpisodeInverseSettings {
+            weight: Some(ctx.objective.weight_sq.map(f64::sqrt)),
+            damping: regularisation.damping,
+            alpha: regularisation.alpha.unwrap_or(self.default_alpha),
+            force_anchor: 1.0 - self.eta.min(1.0),
+            mu: regularisation.mu,
+            tolerance,
+            max_iterations,
+            solver: regularisation.solver,
         }
     }
 
