@@ -53,11 +53,8 @@ fn bench_episode(c: &mut Criterion, label: &str, path: &str, batch: usize) {
     let scenario = Scenario::load(path).expect("scenario loads");
     let trainer = Trainer::new(&scenario).expect("trainer");
     let net = trainer.initial_network().expect("net");
-    let (n, m) = (
-        scenario.physics.sim().state_dim(),
-        scenario.physics.sim().control_dim(),
-    );
-    let policy = Policy::new(&scenario.spec.episode, n, m);
+    let n = scenario.physics.sim().state_dim();
+    let policy = Policy::new(&scenario.spec.episode, n, scenario.control_scale());
     let scenes = &trainer.test_scenes()[..batch.min(trainer.test_scenes().len())];
     let mut group = c.benchmark_group(label);
     group.bench_function(format!("rollout_batch{}", scenes.len()), |b| {

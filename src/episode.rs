@@ -3,7 +3,8 @@
 //! Closed loop: `u_t = c · f(obs(s_t, s*, t/T))` at every step, one batched network
 //! evaluation per step and the simulator steps of all episodes in parallel (rayon).
 //! Open loop: `(u_0 … u_{T−1}) = c · f(s_0, s*)`, one network evaluation per episode.
-//! `c` is the scenario's `control_scale`; states enter the network divided by `state_scale`.
+//! `c` is the scenario's `control_scale` (per control component, applied component-wise);
+//! states enter the network divided by `state_scale`.
 
 use crate::net::Mlp;
 use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
@@ -17,15 +18,16 @@ pub struct Policy {
     kind: PolicyKind,
     observe: Vec<Observation>,
     inv_scale: Vector,
-    control_scale: f64,
+    control_scale: Vector,
     steps: usize,
     control_dim: usize,
 }
 
 impl Policy {
-    /// From the scenario's episode block, for a simulator with state dimension `n` and control
-    /// dimension `m`.
-    pub fn new(spec: &EpisodeSpec, n: usize, m: usize) -> Self {
+    /// From the scenario's episode block, for a simulator with state dimension `n`, and the
+    /// resolved control scale (length `m`, see [`crate::scenario::Scenario::control_scale`]).
+    pub fn new(spec: &EpisodeSpec, n: usize, control_scale: Vector) -> Self {
+        let m = control_scale.len();
         let inv_scale = match &spec.state_scale {
             Some(s) => Vector::from_iterator(n, s.iter().map(|x| 1.0 / x)),
             None => Vector::from_element(n, 1.0),
@@ -34,7 +36,7 @@ impl Policy {
             kind: spec.policy,
             observe: spec.observe.clone(),
             inv_scale,
-            control_scale: spec.control_scale,
+            control_scale,
             steps: spec.steps,
             control_dim: m,
         }
@@ -50,9 +52,14 @@ impl Policy {
         self.kind
     }
 
-    /// Physical control per unit of network output.
-    pub fn control_scale(&self) -> f64 {
-        self.control_scale
+    /// Physical control per unit of network output, per control component (length `m`).
+    pub fn control_scale(&self) -> &Vector {
+        &self.control_scale
+    }
+
+    /// The control `c ∘ y` for a network output column `y` (length `m`).
+    pub fn control(&self, output: &[f64]) -> Vector {
+        Vector::from_column_slice(output).component_mul(&self.control_scale)
     }
 
     /// Closed-loop network input at step `t`.
@@ -174,7 +181,7 @@ fn rollout_closed_loop(
         let input = columns_to_matrix(&obs);
         let output = net.forward(&input);
         let step_controls: Vec<Vector> = (0..batch)
-            .map(|b| Vector::from_column_slice(output.column(b).as_slice()) * policy.control_scale)
+            .map(|b| policy.control(output.column(b).as_slice()))
             .collect();
         let next: Vec<Vector> = states
             .par_iter()
@@ -219,10 +226,7 @@ pub fn policy_at(policy: &Policy, net: &Mlp, scenes: &[Scene], states: &[Vec<Vec
     let controls = (0..batch)
         .map(|b| {
             (0..steps)
-                .map(|t| {
-                    Vector::from_column_slice(output.column(t * batch + b).as_slice())
-                        * policy.control_scale
-                })
+                .map(|t| policy.control(output.column(t * batch + b).as_slice()))
                 .collect()
         })
         .collect();
@@ -247,12 +251,7 @@ fn rollout_open_loop(
         .map(|b| {
             let col = output.column(b);
             (0..policy.steps)
-                .map(|t| {
-                    Vector::from_iterator(
-                        m,
-                        col.rows(t * m, m).iter().map(|x| x * policy.control_scale),
-                    )
-                })
+                .map(|t| policy.control(col.rows(t * m, m).as_slice()))
                 .collect()
         })
         .collect();
@@ -305,7 +304,7 @@ pub fn stack_for_backward(
     rollout: &Rollout,
     control_cotangents: &[Vec<Vector>],
 ) -> (DMatrix<f64>, DMatrix<f64>) {
-    let c = policy.control_scale;
+    let c = &policy.control_scale;
     let batch = rollout.batch();
     let m = policy.control_dim;
     match policy.kind {
@@ -318,7 +317,7 @@ pub fn stack_for_backward(
                 for (t, g) in episode.iter().enumerate() {
                     let col = t * batch + b;
                     inputs.set_column(col, &rollout.inputs[t].column(b));
-                    cot.set_column(col, &(g * c));
+                    cot.set_column(col, &g.component_mul(c));
                 }
             }
             (inputs, cot)
@@ -327,7 +326,8 @@ pub fn stack_for_backward(
             let mut cot = DMatrix::zeros(m * policy.steps, batch);
             for (b, episode) in control_cotangents.iter().enumerate() {
                 for (t, g) in episode.iter().enumerate() {
-                    cot.view_mut((t * m, b), (m, 1)).copy_from(&(g * c));
+                    cot.view_mut((t * m, b), (m, 1))
+                        .copy_from(&g.component_mul(c));
                 }
             }
             (rollout.inputs[0].clone(), cot)

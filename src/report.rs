@@ -39,7 +39,7 @@ pub fn draw_episodes(
     if spec.episode.steps < 2 || scenes.is_empty() {
         return Ok(Vec::new());
     }
-    let policy = Policy::new(&spec.episode, sim.state_dim(), sim.control_dim());
+    let policy = Policy::new(&spec.episode, sim.state_dim(), scenario.control_scale());
     let stem = checkpoint_file_name(method);
     let stem = stem.trim_end_matches(".json");
     if sim.state_dim() <= MAX_LINE_STATE_DIM {

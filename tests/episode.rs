@@ -792,7 +792,7 @@ fn feedback_gains_match_finite_differences() {
         r#"(
     name: "gains",
     simulator: (name: "point_mass"),
-    episode: (steps: 3, observe: [State, Error, Time], state_scale: [2.0, 2.0, 1.0, 1.0], control_scale: 3.0),
+    episode: (steps: 3, observe: [State, Error, Time], state_scale: [2.0, 2.0, 1.0, 1.0], control_scale: [3.0, 0.5]),
     data: (seed: 2, scenes: Sampled(initial: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0]), target: Fixed([0.5, 0.5, 0.0, 0.0])), test_count: 4),
     network: (hidden: [16], activation: tanh),
     methods: [(update: Sip(inverse: Episode(feedback: true)), optimizer: Adam(lr: 1e-3))],
@@ -810,7 +810,7 @@ fn feedback_gains_match_finite_differences() {
     let output = |s: &Vector| {
         let obs = ctx.policy.observation(s, &scenes[b].target, t);
         let input = DMatrix::from_column_slice(obs.len(), 1, &obs);
-        net.forward(&input) * ctx.policy.control_scale()
+        ctx.policy.control(net.forward(&input).as_slice())
     };
     for i in 0..4 {
         let mut plus = r.states[b][t].clone();

@@ -179,3 +179,43 @@ fn feedback_inversion_on_an_open_loop_episode_is_rejected() {
     let e = parse(&source).expect_err("open loop has no feedback to linearise");
     assert_mentions(&e, &["methods[0].update.inverse.feedback", "closed-loop"]);
 }
+
+#[test]
+fn control_scale_is_one_number_or_one_per_component() {
+    let uniform =
+        parse(&BASE.replace("steps: 1,", "steps: 1, control_scale: 3.0,")).expect("uniform");
+    assert_eq!(uniform.control_scale().as_slice(), &[3.0, 3.0]);
+    let per = parse(&BASE.replace("steps: 1,", "steps: 1, control_scale: [2.0, 5.0],"))
+        .expect("per component");
+    assert_eq!(per.control_scale().as_slice(), &[2.0, 5.0]);
+    let wrong = error_of("steps: 1,", "steps: 1, control_scale: [2.0],");
+    assert_mentions(&wrong, &["episode.control_scale"]);
+    let negative = error_of("steps: 1,", "steps: 1, control_scale: [2.0, -1.0],");
+    assert_mentions(&negative, &["episode.control_scale", "> 0"]);
+}
+
+/// Without `control_scale` the simulator's typical control magnitudes apply: for the
+/// anisotropic point mass at φ = 45° both actuators need about `ξ²/√2` per unit acceleration.
+#[test]
+fn control_scale_defaults_to_the_simulator_hint() {
+    let source = BASE
+        .replace(
+            r#"(name: "rotating_sine", params: (xi: 32.0, phi_deg: 45.0))"#,
+            r#"(name: "anisotropic_point_mass", params: (xi: 32.0, phi_deg: 45.0))"#,
+        )
+        .replace("steps: 1, observe: [Target]", "steps: 5")
+        .replace(
+            "initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])",
+            "initial: Zeros, target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])",
+        )
+        .replace("Sip(inverse: Step(Analytic))", "Sip(inverse: Episode())");
+    let scenario = parse(&source).expect("valid");
+    let expected = (0.5f64 + 0.5 * 32f64.powi(4)).sqrt();
+    for c in scenario.control_scale().iter() {
+        assert!((c - expected).abs() < 1e-9 * expected, "{c} vs {expected}");
+    }
+    let isotropic = parse(&source.replace("xi: 32.0", "xi: 1.0")).expect("valid");
+    for c in isotropic.control_scale().iter() {
+        assert!((c - 1.0).abs() < 1e-12);
+    }
+}

@@ -83,7 +83,7 @@ pub fn check_scenario(
     let sim = physics.sim();
     let (n, m) = (sim.state_dim(), sim.control_dim());
     let steps = scenario.spec.episode.steps.max(1);
-    let scale = scenario.spec.episode.control_scale;
+    let scale = scenario.control_scale().max();
     let sampler = SceneSampler::new(physics.clone(), scenario.spec.data.clone(), steps);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut checks = Vec::with_capacity(samples);

@@ -85,8 +85,9 @@ pub fn describe(scenario: &Scenario) -> String {
         PolicyKind::OpenLoop => "open loop (sees s_0 and s*)".to_string(),
     };
     line(format!(
-        "episode      {} step(s), {policy}, control scale {}",
-        ep.steps, ep.control_scale
+        "episode      {} step(s), {policy}, control scale {:?}",
+        ep.steps,
+        scenario.control_scale().as_slice()
     ));
     let net = scenario.network_config();
     line(format!(

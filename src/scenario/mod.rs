@@ -14,7 +14,7 @@ pub use schema::*;
 use crate::error::ScenarioError;
 use crate::net::MlpConfig;
 use crate::sim::registry::BuildError;
-use crate::sim::{Physics, Registry};
+use crate::sim::{Physics, Registry, Vector};
 use std::path::{Path, PathBuf};
 
 /// A validated scenario with its simulator built.
@@ -140,6 +140,22 @@ impl Scenario {
         }
     }
 
+    /// The physical control per unit of network output, per control component: the scenario's
+    /// `episode.control_scale`, else the simulator's typical control magnitudes, else ones.
+    pub fn control_scale(&self) -> Vector {
+        let m = self.physics.sim().control_dim();
+        match &self.spec.episode.control_scale {
+            Some(Scale::Uniform(c)) => Vector::from_element(m, *c),
+            Some(Scale::PerComponent(c)) => Vector::from_column_slice(c),
+            None => self
+                .physics
+                .sim()
+                .control_scale()
+                .filter(|c| c.len() == m)
+                .unwrap_or_else(|| Vector::from_element(m, 1.0)),
+        }
+    }
+
     /// The network configuration: sizes from the simulator, hidden layers from the file.
     pub fn network_config(&self) -> MlpConfig {
         MlpConfig {
@@ -239,11 +255,22 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
     let m = physics.sim().control_dim();
     let ep = &spec.episode;
     check(ep.steps >= 1, "episode.steps", "must be ≥ 1")?;
-    check(
-        ep.control_scale.is_finite() && ep.control_scale > 0.0,
-        "episode.control_scale",
-        format!("must be > 0, got {}", ep.control_scale),
-    )?;
+    match &ep.control_scale {
+        Some(Scale::Uniform(c)) => check(
+            c.is_finite() && *c > 0.0,
+            "episode.control_scale",
+            format!("must be finite and > 0, got {c}"),
+        )?,
+        Some(Scale::PerComponent(c)) => {
+            check_len(c, m, "episode.control_scale", "one per control component")?;
+            check(
+                c.iter().all(|x| x.is_finite() && *x > 0.0),
+                "episode.control_scale",
+                "every component must be finite and > 0",
+            )?;
+        }
+        None => {}
+    }
     if let Some(s) = &ep.state_scale {
         check_len(s, n, "episode.state_scale", "one per state component")?;
         check(

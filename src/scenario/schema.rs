@@ -89,9 +89,22 @@ pub struct EpisodeSpec {
     /// (length `n`); default all ones.
     #[serde(default)]
     pub state_scale: Option<Vec<f64>>,
-    /// The network output is multiplied by this to give the control in physical units.
-    #[serde(default = "one_f64")]
-    pub control_scale: f64,
+    /// The network output is multiplied by this to give the control in physical units: one
+    /// number for every component (`5.0`) or one per component (`[1.0, 1024.0]`). Default: the
+    /// simulator's typical control magnitudes ([`crate::sim::Simulator::control_scale`]) if it
+    /// has them, else 1.
+    #[serde(default)]
+    pub control_scale: Option<Scale>,
+}
+
+/// A scale factor: the same for every component, or one per component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scale {
+    /// The same factor for every component.
+    Uniform(f64),
+    /// One factor per component.
+    PerComponent(Vec<f64>),
 }
 
 impl Default for EpisodeSpec {
@@ -101,7 +114,7 @@ impl Default for EpisodeSpec {
             policy: PolicyKind::ClosedLoop,
             observe: default_observe(),
             state_scale: None,
-            control_scale: 1.0,
+            control_scale: None,
         }
     }
 }

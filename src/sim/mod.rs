@@ -66,6 +66,12 @@ pub trait Simulator: Send + Sync {
     fn dt(&self) -> f64 {
         1.0
     }
+    /// Typical magnitude of each control component (length `m`), in the control's units: the
+    /// network's output is multiplied by it unless the scenario sets `control_scale`, so that
+    /// an output of order one is a control of the right order. `None` (the default): 1.
+    fn control_scale(&self) -> Option<Vector> {
+        None
+    }
     /// `s' = P(s, u)`. `state` has length `n`, `control` length `m`; the result length `n`.
     fn step(&self, state: &Vector, control: &Vector) -> Vector;
 }

@@ -249,6 +249,16 @@ impl<P: Send + Sync> Simulator for LinearPointMass<P> {
     fn dt(&self) -> f64 {
         self.dt
     }
+    /// Per actuator, the largest control it needs for a unit acceleration in any direction:
+    /// the norm of its row of `G⁻¹M` (N per m/s²). `m` for the isotropic point mass; about
+    /// `m ξ² / √2` for both actuators of the anisotropic one at `φ = 45°`.
+    fn control_scale(&self) -> Option<Vector> {
+        let g = &self.gain_inv;
+        Some(Vector::from_column_slice(&[
+            g[0][0].hypot(g[0][1]),
+            g[1][0].hypot(g[1][1]),
+        ]))
+    }
     fn step(&self, state: &Vector, control: &Vector) -> Vector {
         self.apply(state, control)
     }

@@ -68,7 +68,7 @@ impl UpdateRule for Dp {
             if closed {
                 let scale = ctx.policy.control_scale();
                 let m = control_cotangents[0][t].len();
-                let cot = DMatrix::from_fn(m, batch, |i, b| control_cotangents[b][t][i] * scale);
+                let cot = DMatrix::from_fn(m, batch, |i, b| control_cotangents[b][t][i] * scale[i]);
                 let (g, input_cot) = net.backward_with_input(&rollout.inputs[t], &cot);
                 match grads.as_mut() {
                     None => grads = Some(g),

@@ -227,7 +227,7 @@ pub fn feedback_gains(ctx: &Context<'_>, net: &Mlp, rollout: &Rollout) -> Vec<Ve
                 let row = ctx
                     .policy
                     .observation_state_vjp(input_cot.column(b).as_slice())
-                    * scale;
+                    * scale[j];
                 kb.set_row(j, &row.transpose());
             }
         }

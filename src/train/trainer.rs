@@ -117,8 +117,7 @@ impl<'a> Trainer<'a> {
     /// Prepares the policy, objective and held-out scenes of `scenario`.
     pub fn new(scenario: &'a Scenario) -> crate::Result<Self> {
         let spec = &scenario.spec;
-        let sim = scenario.physics.sim();
-        let (n, m) = (sim.state_dim(), sim.control_dim());
+        let n = scenario.physics.sim().state_dim();
         let sampler = SceneSampler::new(
             scenario.physics.clone(),
             spec.data.clone(),
@@ -128,7 +127,7 @@ impl<'a> Trainer<'a> {
         let validation: Vec<u64> = sampler.validation_indices().collect();
         Ok(Trainer {
             scenario,
-            policy: Policy::new(&spec.episode, n, m),
+            policy: Policy::new(&spec.episode, n, scenario.control_scale()),
             objective: Objective::from_spec(&spec.objective, n),
             test_scenes: sampler.scenes(&test)?,
             validation_scenes: sampler.scenes(&validation)?,
