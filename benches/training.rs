@@ -29,7 +29,7 @@ fn bench_iterations(c: &mut Criterion, label: &str, path: &str, batch: usize) {
     );
     let mut group = c.benchmark_group(format!("{label}_iteration_batch{batch}"));
     for method in &scenario.spec.methods {
-        let rule = rule_for(method, ctx.objective);
+        let rule = rule_for(method, &ctx);
         let mut net = trainer.initial_network().expect("net");
         let mut optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
         let mut rng = ChaCha8Rng::seed_from_u64(0);

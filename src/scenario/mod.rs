@@ -453,10 +453,11 @@ fn validate_method(
             )?;
         }
         UpdateSpec::Sip { eta, inverse, .. } => {
+            let eta = eta.unwrap_or(1.0);
             check(
-                *eta > 0.0 && eta.is_finite(),
+                eta > 0.0 && eta <= 1.0,
                 field("update.eta"),
-                format!("must be > 0, got {eta}"),
+                format!("must be in (0, 1], got {eta}"),
             )?;
             check(
                 spec.objective.tracking_weight == 0.0,

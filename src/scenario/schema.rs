@@ -122,9 +122,6 @@ impl Default for EpisodeSpec {
 fn one() -> usize {
     1
 }
-fn one_f64() -> f64 {
-    1.0
-}
 fn default_observe() -> Vec<Observation> {
     vec![Observation::State, Observation::Target, Observation::Time]
 }
@@ -319,9 +316,10 @@ impl LrDecay {
 pub enum UpdateSpec {
     /// Scale-invariant physics: Newton step of the loss, local physics inverse, proxy loss.
     Sip {
-        /// Newton step size `η` in state space.
-        #[serde(default = "one_f64")]
-        eta: f64,
+        /// Newton step size `η ∈ (0, 1]` in state space (default: 1, and 0.5 for closed-loop
+        /// episodes, where the corrected-trajectory iteration at `η = 1` can overshoot).
+        #[serde(default)]
+        eta: Option<f64>,
         /// How the physics is inverted.
         inverse: SipInverse,
         /// Closed loop: where the proxy `½‖u − sg(ũ)‖²` is fitted (default `Corrected`).

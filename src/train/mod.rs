@@ -81,14 +81,17 @@ pub trait UpdateRule: Send + Sync {
     ) -> crate::Result<Update>;
 }
 
-/// Builds the rule a method names.
-pub fn rule_for(method: &MethodSpec, objective: &Objective) -> Box<dyn UpdateRule> {
+/// Builds the rule a method names, for the problem `ctx`.
+pub fn rule_for(method: &MethodSpec, ctx: &Context<'_>) -> Box<dyn UpdateRule> {
     match &method.update {
         UpdateSpec::Sip {
             eta,
             inverse,
             proxy,
-        } => Box::new(sip::Sip::new(*eta, inverse.clone(), *proxy, objective)),
+        } => {
+            let eta = eta.unwrap_or_else(|| sip::default_eta(ctx));
+            Box::new(sip::Sip::new(eta, inverse.clone(), *proxy, ctx.objective))
+        }
         UpdateSpec::Dp { truncation } => Box::new(dp::Dp {
             truncation: *truncation,
         }),

@@ -184,7 +184,7 @@ impl<'a> Trainer<'a> {
         let method = &spec.methods[index];
         let name = method_name(method);
         let training = &spec.training;
-        let rule = rule_for(method, &self.objective);
+        let rule = rule_for(method, &self.context());
         let net = self.initial_network()?;
         let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
         let mut state = TrainState {
