@@ -27,6 +27,15 @@ fn random_controls(rng: &mut ChaCha8Rng, steps: usize, m: usize, scale: f64) -> 
         .collect()
 }
 
+/// The point mass with random controls of `steps` steps from a fixed initial state.
+fn point_mass_episode(seed: u64, steps: usize) -> (Physics, Vector, Vec<Vector>) {
+    let physics = common::physics("point_mass", "()");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    (physics, s0, u)
+}
+
 fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettings {
     EpisodeInverseSettings {
         weight: None,
@@ -105,11 +114,8 @@ fn point_mass_episode_jacobian(physics: &Physics, steps: usize) -> DMatrix<f64> 
 /// re-anchored at every iterate would creep on to the exact reach).
 #[test]
 fn mu_is_a_prior_anchored_at_the_rollout_controls() {
-    let physics = common::physics("point_mass", "()");
-    let mut rng = ChaCha8Rng::seed_from_u64(17);
     let steps = 10;
-    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
-    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let (physics, s0, u) = point_mass_episode(17, steps);
     let target = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
     let mu = 0.05;
     let soft = EpisodeInverseSettings {
@@ -202,11 +208,8 @@ fn sip_inversion_is_stationary_at_the_optimum_of_the_objective() {
 /// velocity would.
 #[test]
 fn weighted_inversion_leaves_free_directions_free() {
-    let physics = common::physics("point_mass", "()");
-    let mut rng = ChaCha8Rng::seed_from_u64(9);
     let steps = 10;
-    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
-    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let (physics, s0, u) = point_mass_episode(9, steps);
     let target = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
     let free = EpisodeInverseSettings {
         weight: Some(Vector::from_vec(vec![1.0, 1.0, 0.0, 0.0])),
@@ -258,11 +261,8 @@ fn weighted_inversion_leaves_free_directions_free() {
 /// linear system it ends on the undamped minimum-norm correction.
 #[test]
 fn relative_damping_shortens_steps_without_moving_the_solution() {
-    let physics = common::physics("point_mass", "()");
-    let mut rng = ChaCha8Rng::seed_from_u64(13);
     let steps = 10;
-    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
-    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let (physics, s0, u) = point_mass_episode(13, steps);
     let target = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
     let exact = invert_episode(
         &physics,
@@ -294,11 +294,8 @@ fn relative_damping_shortens_steps_without_moving_the_solution() {
 #[test]
 fn point_mass_chain_follows_the_minimum_energy_plan() {
     use physinv::inverse::episode::plan;
-    let physics = common::physics("point_mass", "()");
-    let mut rng = ChaCha8Rng::seed_from_u64(23);
     let steps = 12;
-    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
-    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let (physics, s0, u) = point_mass_episode(23, steps);
     let states = simulate(&physics, &s0, &u, 0).expect("finite");
     let goal = Vector::from_vec(vec![1.0, 0.5, 0.0, 0.0]);
     let s = settings(1, LinearSolver::Dense);

@@ -216,12 +216,13 @@ impl<'a> Trainer<'a> {
             }
             let start = Instant::now();
             self.iterate(&mut state, method, rule.as_ref())
-                .map_err(|e| diverged(e, &name, state.iteration + 1))?;
+                .map_err(|e| diverged(e, &name, state.iteration + 1, "training"))?;
             state.wall_s += start.elapsed().as_secs_f64();
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
             if state.iteration % training.log_every == 0 {
-                self.record(&mut state, &name, observer)?;
+                self.record(&mut state, &name, observer)
+                    .map_err(|e| diverged(e, &name, state.iteration, "evaluation"))?;
             }
             if let (Some(every), Some(path)) = (
                 control.checkpoint_every.filter(|e| *e > 0),
@@ -449,12 +450,13 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Gives a non-finite error of an iteration the method's name and the iteration.
-fn diverged(error: crate::Error, method: &str, iteration: usize) -> crate::Error {
+/// Gives a non-finite error of an iteration the method's name, the iteration and the phase
+/// (`training` rollout or `evaluation` on the held-out scenes).
+fn diverged(error: crate::Error, method: &str, iteration: usize, phase: &str) -> crate::Error {
     let what = match error {
         crate::Error::Diverged { what, .. } => what,
         crate::Error::NonFinite { episode, step } => {
-            format!("training state in episode {episode} of the batch at step {step}")
+            format!("{phase} state in episode {episode} of the batch at step {step}")
         }
         other => return other,
     };
