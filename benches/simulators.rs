@@ -31,6 +31,7 @@ fn bench_simulators(c: &mut Criterion) {
         ("oscillators", "()"),
         ("pendulum", "()"),
         ("burgers", "()"),
+        ("heat1d", "()"),
     ];
     for (name, params) in cases {
         let physics = build(name, params);

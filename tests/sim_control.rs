@@ -1,11 +1,12 @@
 //! Control simulators (`point_mass`, `anisotropic_point_mass`, `oscillators`, `pendulum`,
-//! `burgers`) through the public API: derivatives against finite differences and the adjoint
+//! `burgers`, `heat1d`) through the public API: derivatives against finite differences and the adjoint
 //! identity, closed-form Jacobians, inverses, scene generation, physics sanity checks and
 //! registry construction.
 
 use physinv::sim::anisotropic_point_mass::{AnisotropicPointMass, AnisotropicPointMassParams};
 use physinv::sim::burgers::{Burgers, BurgersParams, GAUSSIAN_CLASH};
 use physinv::sim::check::{check_adjoint, check_jvp};
+use physinv::sim::heat1d::{expm1_over, Heat1d, Heat1dParams, REACHABLE};
 use physinv::sim::oscillators::{Oscillators, OscillatorsParams};
 use physinv::sim::pendulum::{Pendulum, PendulumParams};
 use physinv::sim::point_mass::{PointMass, PointMassParams};
@@ -13,6 +14,7 @@ use physinv::sim::registry::BuildError;
 use physinv::sim::{
     ControlInverse, Jvp, Matrix, Physics, Registry, SceneGenerator, Simulator, Vector, Vjp,
 };
+use physinv::sweep::{jvp_sweep, vjp_sweep};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -127,6 +129,9 @@ fn pendulum() -> Pendulum {
 fn burgers() -> Burgers {
     Burgers::new(BurgersParams::default()).unwrap()
 }
+fn heat() -> Heat1d {
+    Heat1d::new(Heat1dParams::default()).unwrap()
+}
 
 // ---------------------------------------------------------------- derivatives
 
@@ -204,6 +209,32 @@ fn burgers_derivatives() {
     assert!(viscous.diffusion_substeps() > 1);
     check_derivatives(&viscous, 12, 3.0, 5.0);
     check_jacobians(&viscous, 13, 3.0, 5.0);
+}
+
+#[test]
+fn heat1d_derivatives() {
+    check_derivatives(&heat(), 60, 2.0, 3.0);
+    check_jacobians(&heat(), 61, 2.0, 3.0);
+    // A coarse grid with one actuator, and a tiny diffusivity (series branch of φ_k).
+    for (k, params) in [
+        Heat1dParams {
+            cells: 7,
+            actuators: vec![0.5],
+            width: 0.2,
+            ..Default::default()
+        },
+        Heat1dParams {
+            kappa: 1e-7,
+            ..Default::default()
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sim = Heat1d::new(params).unwrap();
+        check_derivatives(&sim, 62 + 2 * k as u64, 2.0, 3.0);
+        check_jacobians(&sim, 63 + 2 * k as u64, 2.0, 3.0);
+    }
 }
 
 // ---------------------------------------------------------------- point mass
@@ -749,6 +780,416 @@ fn burgers_uniform_flow_is_steady() {
     assert!(max_abs_diff(&next, &s) <= 1e-14);
 }
 
+// ---------------------------------------------------------------- heat1d
+
+/// The part of `|v|` on the modes `k ≥ 2` (off the slowest diffusion mode), relative to `|v|`.
+fn off_slowest_mode(sim: &Heat1d, v: &Vector) -> f64 {
+    let c = sim.modes().tr_mul(v);
+    (c.norm_squared() - c[0] * c[0]).max(0.0).sqrt() / c.norm()
+}
+
+/// RK4 with many small substeps of `ṡ = κ L s + Σ_k u_k b_k`, written out from the stencil
+/// (ghost cells `s_{−1} = −s_0`, `s_N = −s_{N−1}`) independently of the simulator. Substeps
+/// are chosen so that `h κ |λ_max| ≤ 0.01`: RK4's local error on the stiffest mode is then
+/// ~1e-12 relative, far below `HEAT_EXACT_TOL`.
+fn heat_fine(p: &Heat1dParams, s: &Vector, u: &Vector) -> Vector {
+    let n = p.cells;
+    let dx = 1.0 / n as f64;
+    let q = Vector::from_fn(n, |i, _| {
+        let x = (i as f64 + 0.5) * dx;
+        p.actuators
+            .iter()
+            .zip(u.iter())
+            .map(|(c, uk)| uk * (-(x - c) * (x - c) / (2.0 * p.width * p.width)).exp())
+            .sum::<f64>()
+    });
+    let rhs = |y: &Vector| {
+        Vector::from_fn(n, |i, _| {
+            let left = if i == 0 { -y[0] } else { y[i - 1] };
+            let right = if i + 1 == n { -y[n - 1] } else { y[i + 1] };
+            p.kappa * (left - 2.0 * y[i] + right) / (dx * dx) + q[i]
+        })
+    };
+    let stiff = p.kappa * 4.0 / (dx * dx);
+    let substeps = ((p.dt * stiff / 0.01).ceil() as usize).max(200);
+    let h = p.dt / substeps as f64;
+    let mut y = s.clone();
+    for _ in 0..substeps {
+        let k1 = rhs(&y);
+        let k2 = rhs(&(&y + &k1 * (h / 2.0)));
+        let k3 = rhs(&(&y + &k2 * (h / 2.0)));
+        let k4 = rhs(&(&y + &k3 * h));
+        y += (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+    }
+    y
+}
+
+/// The exact step against the converged fine integration, relative to `max(1, |s'|)`.
+const HEAT_EXACT_TOL: f64 = 1e-9;
+
+#[test]
+fn heat1d_step_is_exact_discretisation() {
+    let mut rng = ChaCha8Rng::seed_from_u64(70);
+    for params in [
+        Heat1dParams::default(),
+        Heat1dParams {
+            cells: 16,
+            kappa: 0.1,
+            dt: 0.2,
+            actuators: vec![0.1, 0.5, 0.75],
+            width: 0.1,
+        },
+        // Tiny diffusivity: every φ_k takes the series branch.
+        Heat1dParams {
+            kappa: 1e-7,
+            ..Default::default()
+        },
+    ] {
+        let sim = Heat1d::new(params.clone()).unwrap();
+        let mut worst: f64 = 0.0;
+        for _ in 0..3 {
+            let s = random_vector(&mut rng, params.cells, 2.0);
+            let u = random_vector(&mut rng, params.actuators.len(), 3.0);
+            let exact = sim.step(&s, &u);
+            let err = max_abs_diff(&exact, &heat_fine(&params, &s, &u)) / exact.amax().max(1.0);
+            worst = worst.max(err);
+        }
+        eprintln!("heat1d {params:?}: exact step vs fine RK4, max relative error {worst:.2e}");
+        assert!(worst <= HEAT_EXACT_TOL, "{params:?}: {worst}");
+    }
+}
+
+#[test]
+fn heat1d_sine_modes_are_the_laplacian_eigenvectors() {
+    for cells in [4, 7, 64] {
+        let sim = Heat1d::new(Heat1dParams {
+            cells,
+            ..Default::default()
+        })
+        .unwrap();
+        let l = sim.laplacian();
+        let v = sim.modes();
+        let lambda = sim.eigenvalues();
+        let scale = l.amax();
+        // L V = V Λ and VᵀV = I, to round-off.
+        let residual = &l * &v - &v * Matrix::from_diagonal(lambda);
+        assert!(
+            residual.amax() <= 1e-13 * scale,
+            "{cells}: {}",
+            residual.amax()
+        );
+        let gram = v.transpose() * &v - Matrix::identity(cells, cells);
+        assert!(gram.amax() <= 1e-14, "{cells}: {}", gram.amax());
+        // The same spectrum as a numerical eigensolver on the assembled L.
+        let mut numeric: Vec<f64> = l.symmetric_eigenvalues().iter().copied().collect();
+        numeric.sort_by(|a, b| b.total_cmp(a));
+        for (k, (a, b)) in numeric.iter().zip(lambda.iter()).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * scale,
+                "{cells}, k = {}: {a} vs {b}",
+                k + 1
+            );
+        }
+        // Decreasing, negative, and column k − 1 is sin(π k x) normalised.
+        assert!(lambda.as_slice().windows(2).all(|w| w[1] < w[0]) && lambda[0] < 0.0);
+        for k in 1..=cells.min(5) {
+            let mode = sim.mode(k);
+            assert!(max_abs_diff(&(&mode / mode.norm()), &v.column(k - 1).into_owned()) <= 1e-14);
+        }
+        // λ_k → −π²k²: sin²x/x² ∈ [1 − x²/3, 1] with x = πk/(2N).
+        for k in 1..=3.min(cells) {
+            let x = std::f64::consts::PI * k as f64 / (2.0 * cells as f64);
+            let continuum = -(std::f64::consts::PI * k as f64).powi(2);
+            let ratio = lambda[k - 1] / continuum;
+            assert!(
+                ratio <= 1.0 && ratio >= 1.0 - x * x / 3.0,
+                "{cells}, k = {k}: {ratio}"
+            );
+        }
+    }
+}
+
+#[test]
+fn heat1d_e_and_f_match_a_numerical_eigendecomposition() {
+    // The simulator forms E = exp(κΔtL) and F = (κL)⁻¹(E − I)B from the closed-form sine
+    // modes (summed analytically, Toeplitz-plus-Hankel); here the same functions of L come
+    // from nalgebra's SymmetricEigen of the assembled stencil.
+    for params in [
+        Heat1dParams::default(),
+        Heat1dParams {
+            cells: 7,
+            kappa: 0.3,
+            dt: 0.01,
+            actuators: vec![0.35, 0.9],
+            width: 0.15,
+        },
+        Heat1dParams {
+            cells: 128,
+            kappa: 1e-7,
+            ..Default::default()
+        },
+    ] {
+        let sim = Heat1d::new(params.clone()).unwrap();
+        let eigen = sim.laplacian().symmetric_eigen();
+        let q = &eigen.eigenvectors;
+        let z = eigen.eigenvalues.map(|l| params.kappa * params.dt * l);
+        let e = q * Matrix::from_diagonal(&z.map(f64::exp)) * q.transpose();
+        let phi = z.map(|z| params.dt * f64::exp_m1(z) / z);
+        let f = q * Matrix::from_diagonal(&phi) * q.transpose() * sim.actuator_profiles();
+        let e_err = (sim.e_matrix() - &e).amax();
+        let f_err = (sim.f_matrix() - &f).amax() / f.amax();
+        assert!(e_err <= 1e-13, "{params:?}: E differs by {e_err:e}");
+        assert!(
+            f_err <= 1e-13,
+            "{params:?}: F differs by {f_err:e} relative"
+        );
+    }
+}
+
+#[test]
+fn heat1d_is_linear_with_symmetric_decaying_e() {
+    let sim = heat();
+    let p = sim.params().clone();
+    let (n, m) = (p.cells, p.actuators.len());
+    let mut rng = ChaCha8Rng::seed_from_u64(71);
+    let (e, f) = sim.jacobians(&Vector::zeros(n), &Vector::zeros(m));
+    assert_eq!(&e, sim.e_matrix());
+    assert_eq!(&f, sim.f_matrix());
+    assert_eq!(e, e.transpose(), "E is stored exactly symmetric");
+    for _ in 0..SAMPLES {
+        let (s1, s2) = (
+            random_vector(&mut rng, n, 2.0),
+            random_vector(&mut rng, n, 2.0),
+        );
+        let (u1, u2) = (
+            random_vector(&mut rng, m, 3.0),
+            random_vector(&mut rng, m, 3.0),
+        );
+        let (a, b) = (rng.gen_range(-2.0..2.0), rng.gen_range(-2.0..2.0));
+        let combined = sim.step(&(&s1 * a + &s2 * b), &(&u1 * a + &u2 * b));
+        let superposed = sim.step(&s1, &u1) * a + sim.step(&s2, &u2) * b;
+        assert!(max_abs_diff(&combined, &superposed) <= 1e-13);
+        let (e2, f2) = sim.jacobians(&s1, &u1);
+        assert!(e2 == e && f2 == f, "constant Jacobians");
+    }
+    // E v_k = e^{κ λ_k Δt} v_k for every mode.
+    let v = sim.modes();
+    for k in 0..n {
+        let growth = (p.kappa * p.dt * sim.eigenvalues()[k]).exp();
+        let col = v.column(k).into_owned();
+        let err = max_abs_diff(&(&e * &col), &(&col * growth));
+        // Round-off of a 64-term dot product with O(0.2) entries.
+        assert!(err <= 5e-15, "mode {}: {err:e}", k + 1);
+        assert!(growth > 0.0 && growth < 1.0);
+    }
+    // exp(κΔtL) of a Metzler matrix is entry-wise non-negative, and so is F (heating heats),
+    // up to the round-off of forming them from the modes (far-off-diagonal entries are ~0).
+    assert!(e.min() >= -1e-15, "E min {}", e.min());
+    assert!(f.min() >= -1e-15 * f.amax(), "F min {}", f.min());
+    assert_eq!(sim.actuator_profiles().ncols(), m);
+}
+
+#[test]
+fn heat1d_total_heat_decays_without_control() {
+    // Dirichlet walls: nothing is conserved. Heat leaves through the walls, so a non-negative
+    // temperature stays non-negative and its total heat h Σ s_i decreases monotonically; any
+    // temperature's L2 norm contracts by at least e^{κ λ_1 Δt} per step.
+    let sim = heat();
+    let p = sim.params().clone();
+    let n = p.cells;
+    let zero = Vector::zeros(p.actuators.len());
+    let mut rng = ChaCha8Rng::seed_from_u64(72);
+    let mut s = Vector::from_fn(n, |_, _| rng.gen_range(0.1..1.0));
+    let mut heat_prev = s.sum() / n as f64;
+    let h0 = heat_prev;
+    for t in 0..400 {
+        s = sim.step(&s, &zero);
+        let total = s.sum() / n as f64;
+        assert!(total < heat_prev, "step {t}: {total} ≥ {heat_prev}");
+        assert!(s.min() >= -1e-14, "step {t}: min {}", s.min());
+        heat_prev = total;
+    }
+    // 20 s ≈ 2 time constants 1/(κπ²) of the slowest mode.
+    assert!(heat_prev < 0.3 * h0, "{heat_prev} vs {h0}");
+    let contraction = (p.kappa * p.dt * sim.eigenvalues()[0]).exp();
+    let mut s = random_vector(&mut rng, n, 2.0);
+    for _ in 0..100 {
+        let next = sim.step(&s, &zero);
+        assert!(next.norm() <= contraction * s.norm() * (1.0 + 1e-13));
+        s = next;
+    }
+}
+
+#[test]
+fn heat1d_expm1_over_series_branch() {
+    // Series below |z| = 1e-4, expm1(z)/z above: both are accurate, and they meet.
+    for z in [-1e-5, -5e-5, -9.9e-5, -1e-4, -2e-4, -0.5, -30.0] {
+        let reference = f64::exp_m1(z) / z;
+        assert!(
+            (expm1_over(z) - reference).abs() <= 2e-16 * reference,
+            "{z}"
+        );
+    }
+    // No jump at the switch: the change is the slope ½ times the step, plus round-off.
+    let (below, above) = (-1e-4 * (1.0 - 1e-9), -1e-4 * (1.0 + 1e-9));
+    let jump = (expm1_over(below) - expm1_over(above)).abs() - 0.5 * (below - above).abs();
+    assert!(jump.abs() <= 1e-15, "{jump}");
+    assert_eq!(expm1_over(0.0), 1.0);
+    assert!((expm1_over(-1e4) - 1e-4).abs() <= 1e-20);
+}
+
+#[test]
+fn heat1d_scenes_are_deterministic_and_reproduced_by_their_controls() {
+    let sim = heat();
+    let steps = 32;
+    let a = sim
+        .generate(REACHABLE, steps, &mut ChaCha8Rng::seed_from_u64(7))
+        .unwrap();
+    let b = sim
+        .generate(REACHABLE, steps, &mut ChaCha8Rng::seed_from_u64(7))
+        .unwrap();
+    assert_eq!(a, b);
+    let c = sim
+        .generate(REACHABLE, steps, &mut ChaCha8Rng::seed_from_u64(8))
+        .unwrap();
+    assert_ne!(a, c);
+
+    let mut rng = ChaCha8Rng::seed_from_u64(73);
+    let zero = vec![Vector::zeros(4); steps];
+    let v = sim.modes();
+    let (mut peaks, mut off_mode_1) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        let scene = sim.generate(REACHABLE, steps, &mut rng).unwrap();
+        // Target = simulating the reference controls from the initial state.
+        let controls = scene.reference_controls.as_ref().unwrap();
+        assert_eq!(controls.len(), steps);
+        assert!(controls.iter().all(|u| u.len() == 4));
+        let reached = sim.simulate(&scene.initial, controls);
+        assert!(max_abs_diff(&reached, &scene.target) <= 1e-12);
+        // The controls vary over time (constant plus sinusoid), bounded by 2·(1 + 1) K/s.
+        assert!(controls.windows(2).all(|w| w[0] != w[1]));
+        assert!(controls.iter().all(|u| u.amax() <= 4.0));
+        // The initial state is a sum of the first three sine modes with |a_k| ≤ 1.
+        let coefficients = v.tr_mul(&scene.initial) / half_cells(&sim).sqrt();
+        assert!(coefficients.rows(0, 3).amax() <= 1.0);
+        assert!(coefficients.rows(3, 61).amax() <= 1e-13);
+        // What the controls added to the free decay.
+        let controlled = &scene.target - sim.simulate(&scene.initial, &zero);
+        peaks.push(controlled.amax());
+        off_mode_1.push(off_slowest_mode(&sim, &controlled));
+        assert!(off_slowest_mode(&sim, &scene.target) >= 0.02);
+    }
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+    let min = |x: &[f64]| x.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = |x: &[f64]| x.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "heat1d reachable, 100 scenes: controlled part peak {:.2}..{:.2} (mean {:.2}); \
+         fraction of its norm off mode 1: {:.2}..{:.2} (mean {:.2})",
+        min(&peaks),
+        max(&peaks),
+        mean(&peaks),
+        min(&off_mode_1),
+        max(&off_mode_1),
+        mean(&off_mode_1)
+    );
+    // O(1) targets that need more than the slowest diffusion mode.
+    assert!((0.5..3.0).contains(&mean(&peaks)));
+    assert!(mean(&off_mode_1) >= 0.3);
+}
+
+/// `N/2`: the squared norm of `sin(π k x_i)` over the cells for `k < N`.
+fn half_cells(sim: &Heat1d) -> f64 {
+    sim.params().cells as f64 / 2.0
+}
+
+#[test]
+fn heat1d_unknown_generator_lists_known_names() {
+    let err = heat()
+        .generate("nope", 3, &mut ChaCha8Rng::seed_from_u64(0))
+        .unwrap_err();
+    match err {
+        physinv::Error::Config(msg) => assert!(msg.contains(REACHABLE), "{msg}"),
+        other => panic!("expected Config, got {other:?}"),
+    }
+}
+
+/// METHOD §4.3: with a few actuators and diffusion the episode Gramian is ill-conditioned.
+#[test]
+fn heat1d_episode_gramian_is_ill_conditioned() {
+    let sim = heat();
+    let steps = 32;
+    let (n, m) = (sim.state_dim(), sim.control_dim());
+    let g = sim.episode_gramian(steps);
+    // The recurrence against Σ_t J_t J_tᵀ with J_t = E^{T−1−t} F written out.
+    let (e, f) = (sim.e_matrix(), sim.f_matrix());
+    let mut direct = Matrix::zeros(n, n);
+    let mut j = f.clone();
+    for _ in 0..steps {
+        direct += &j * j.transpose();
+        j = e * j;
+    }
+    assert!((&g - &direct).amax() <= 1e-14 * g.amax());
+    // ... and against the matrix-free G v = J (Jᵀ v) of the crate's VJP and JVP sweeps.
+    let mut rng = ChaCha8Rng::seed_from_u64(74);
+    let scene = sim.generate(REACHABLE, steps, &mut rng).unwrap();
+    let controls = scene.reference_controls.unwrap();
+    let mut states = vec![scene.initial.clone()];
+    for u in &controls {
+        states.push(sim.step(states.last().unwrap(), u));
+    }
+    let probe = random_vector(&mut rng, n, 1.0);
+    let jt = vjp_sweep(&sim, &states, &controls, &probe, None, None);
+    assert_eq!(jt.len(), steps);
+    assert!(jt.iter().all(|x| x.len() == m));
+    let swept = jvp_sweep(&sim, &states, &controls, &jt, None);
+    assert!(max_abs_diff(&swept, &(&g * &probe)) <= 1e-14 * g.amax());
+
+    // Spectrum, as an eigensolver on G sees it (what the dense inversion works with) and as
+    // the squared singular values of J (no squaring of the conditioning).
+    let mut eig: Vec<f64> = g.clone().symmetric_eigenvalues().iter().copied().collect();
+    eig.sort_by(|a, b| a.total_cmp(b));
+    let svd = sim.episode_gramian_eigenvalues(steps);
+    let (lambda_min, lambda_max) = (eig[0], eig[n - 1]);
+    assert!((svd[n - 1] - lambda_max).abs() <= 1e-12 * lambda_max);
+    // Positive semi-definite up to round-off.
+    assert!(lambda_min >= -1e-14 * lambda_max, "{lambda_min}");
+    // Eigenvalues well above the eigensolver's round-off floor (~ε λ_max) are resolved: both
+    // computations agree on them, so λ_min ≤ the smallest of them certifies a lower bound
+    // on cond(G) that does not depend on round-off.
+    let resolved: Vec<usize> = (0..n).filter(|&i| eig[i] >= 1e-14 * lambda_max).collect();
+    for &i in &resolved {
+        assert!(
+            (eig[i] - svd[i]).abs() <= 1e-2 * svd[i],
+            "eigenvalue {i}: {} vs {}",
+            eig[i],
+            svd[i]
+        );
+    }
+    let smallest_resolved = eig[resolved[0]];
+    let cond_lower_bound = lambda_max / smallest_resolved;
+    let above = |tol: f64| eig.iter().filter(|&&l| l > tol * lambda_max).count();
+    let svd_min = svd.iter().copied().find(|&l| l > 0.0).unwrap_or(0.0);
+    eprintln!(
+        "heat1d Gramian (defaults, T = {steps}): λ_max = {lambda_max:.4e} s², eigensolver \
+         λ_min = {lambda_min:.3e} (round-off floor), λ_max/λ_min = {:.3e}; {} of {n} \
+         eigenvalues resolved (≥ 1e-14 λ_max), smallest {smallest_resolved:.4e}, so \
+         cond(G) ≥ {cond_lower_bound:.3e}; eigenvalues > 1e-6 λ_max: {}, > 1e-12 λ_max: {}; \
+         SVD estimate of the smallest non-zero eigenvalue {svd_min:.2e} (below its accuracy \
+         floor ~1e-32 λ_max)",
+        lambda_max / lambda_min,
+        resolved.len(),
+        above(1e-6),
+        above(1e-12),
+    );
+    let listed: Vec<String> = eig.iter().map(|x| format!("{x:.3e}")).collect();
+    eprintln!(
+        "heat1d Gramian eigenvalues (eigensolver, ascending): {}",
+        listed.join(" ")
+    );
+    assert!(lambda_min <= 1e-6 * lambda_max, "cond(G) ≥ 1e6");
+    assert!(cond_lower_bound >= 1e6, "cond(G) ≥ {cond_lower_bound:e}");
+}
+
 // ---------------------------------------------------------------- registry
 
 fn registry() -> Registry {
@@ -758,6 +1199,7 @@ fn registry() -> Registry {
     physinv::sim::oscillators::register(&mut r);
     physinv::sim::pendulum::register(&mut r);
     physinv::sim::burgers::register(&mut r);
+    physinv::sim::heat1d::register(&mut r);
     r
 }
 
@@ -773,6 +1215,7 @@ fn registry_builds_defaults() {
         ("oscillators", 4, 1, 0.5),
         ("pendulum", 2, 1, 0.05),
         ("burgers", 32, 32, 0.03),
+        ("heat1d", 64, 4, 0.05),
     ];
     for (name, n, m, dt) in expected {
         let p = build(name, "()").unwrap_or_else(|e| panic!("{name}: {e:?}"));
@@ -793,6 +1236,12 @@ fn registry_builds_defaults() {
     assert_eq!(
         b.scenes().unwrap().generator_names(),
         vec![GAUSSIAN_CLASH.to_string()]
+    );
+    let h = build("heat1d", "()").unwrap();
+    assert!(h.inverse().is_none() && h.hessian().is_none());
+    assert_eq!(
+        h.scenes().unwrap().generator_names(),
+        vec![REACHABLE.to_string()]
     );
     // Builtins contain the same names.
     let builtins = Registry::with_builtins().names();
@@ -815,6 +1264,13 @@ fn registry_reads_params() {
     .unwrap();
     assert_eq!(p.name(), "anisotropic_point_mass");
     assert!((p.sim().dt() - 0.2).abs() < 1e-15);
+    let p = build(
+        "heat1d",
+        "(cells: 16, kappa: 0.02, dt: 0.1, actuators: [0.3, 0.7], width: 0.1)",
+    )
+    .unwrap();
+    assert_eq!((p.sim().state_dim(), p.sim().control_dim()), (16, 2));
+    assert!((p.sim().dt() - 0.1).abs() < 1e-15);
 }
 
 #[test]
@@ -837,6 +1293,16 @@ fn registry_rejects_bad_params() {
         ("burgers", "(dt: -1.0)", "dt"),
         ("burgers", "(cells: 2)", "cells"),
         ("burgers", "(viscosity: -0.1)", "viscosity"),
+        ("heat1d", "(cells: 3)", "cells"),
+        ("heat1d", "(cells: 5000)", "cells"),
+        ("heat1d", "(kappa: 0.0)", "kappa"),
+        ("heat1d", "(kappa: -0.01)", "kappa"),
+        ("heat1d", "(dt: 0.0)", "dt"),
+        ("heat1d", "(width: -0.05)", "width"),
+        ("heat1d", "(actuators: [])", "actuators"),
+        ("heat1d", "(actuators: [0.5, 1.0])", "actuators"),
+        ("heat1d", "(actuators: [0.0])", "actuators"),
+        ("heat1d", "(actuators: [-0.2])", "actuators"),
     ];
     for (name, params, field) in cases {
         match build(name, params) {
@@ -854,6 +1320,10 @@ fn registry_rejects_bad_params() {
     ));
     assert!(matches!(
         build("anisotropic_point_mass", "(phi: 45.0)"),
+        Err(BuildError::Schema(_))
+    ));
+    assert!(matches!(
+        build("heat1d", "(kapa: 0.01)"),
         Err(BuildError::Schema(_))
     ));
 }

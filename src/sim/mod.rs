@@ -19,7 +19,9 @@
 //!
 //! Built-in simulators, one per module: [`rotating_sine`], [`exponential`] (single-prediction
 //! problems), [`point_mass`], [`anisotropic_point_mass`] (the conditioning study, built on
-//! `point_mass`'s linear core), [`oscillators`], [`pendulum`] and [`burgers`].
+//! `point_mass`'s linear core), [`oscillators`], [`pendulum`], [`burgers`] and [`heat1d`]
+//! (1D diffusion driven by a few Gaussian actuators: an ill-conditioned linear PDE control
+//! task, METHOD §4.3).
 
 pub mod check;
 pub mod registry;
@@ -27,6 +29,7 @@ pub mod registry;
 pub mod anisotropic_point_mass;
 pub mod burgers;
 pub mod exponential;
+pub mod heat1d;
 pub mod oscillators;
 pub mod pendulum;
 pub mod point_mass;
@@ -43,6 +46,7 @@ pub(crate) fn register_builtins(registry: &mut Registry) {
     oscillators::register(registry);
     pendulum::register(registry);
     burgers::register(registry);
+    heat1d::register(registry);
 }
 
 use nalgebra::{DMatrix, DVector};
