@@ -7,6 +7,7 @@
 //! states enter the network divided by `state_scale`.
 
 use crate::net::Mlp;
+use crate::pool::MIN_EPISODES_PER_TASK;
 use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
 use crate::sim::{Physics, Scene, Vector};
 use nalgebra::DMatrix;
@@ -186,6 +187,7 @@ fn rollout_closed_loop(
         let next: Vec<Vector> = states
             .par_iter()
             .zip(&step_controls)
+            .with_min_len(MIN_EPISODES_PER_TASK)
             .map(|(traj, u)| sim.step(&traj[t], u))
             .collect();
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {

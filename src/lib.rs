@@ -36,6 +36,7 @@ pub mod net;
 pub mod objective;
 pub mod output;
 pub mod plot;
+pub mod pool;
 pub mod report;
 pub mod run;
 pub mod scenario;

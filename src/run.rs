@@ -193,8 +193,10 @@ pub fn example_main(
     default_scenario: &str,
     registry: &crate::sim::Registry,
 ) -> std::process::ExitCode {
-    let result = ExampleArgs::parse(std::env::args().skip(1), default_scenario)
-        .and_then(|args| run_example(&args, registry));
+    let result = ExampleArgs::parse(std::env::args().skip(1), default_scenario).and_then(|args| {
+        crate::pool::run_in_pool(None, || run_example(&args, registry))
+            .map_err(|e| crate::Error::Config(format!("cannot set up the thread pool: {e}")))?
+    });
     match result {
         Ok(_) => std::process::ExitCode::SUCCESS,
         Err(e) => {

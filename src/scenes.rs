@@ -99,7 +99,11 @@ impl SceneSampler {
 
     /// Scenes for a list of indices, drawn in parallel; order follows `indices`.
     pub fn scenes(&self, indices: &[u64]) -> crate::Result<Vec<Scene>> {
-        indices.par_iter().map(|&k| self.scene(k)).collect()
+        indices
+            .par_iter()
+            .with_min_len(crate::pool::MIN_EPISODES_PER_TASK)
+            .map(|&k| self.scene(k))
+            .collect()
     }
 
     /// Indices of the test scenes.

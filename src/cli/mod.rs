@@ -76,16 +76,17 @@ pub struct Global {
     pub quiet: bool,
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line, inside a pool of `--threads` workers (see [`crate::pool`]).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(threads) = cli.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .context("cannot set up the thread pool")?;
-    }
     let global = Global { quiet: cli.quiet };
-    match cli.command {
+    let command = cli.command;
+    crate::pool::run_in_pool(cli.threads, move || dispatch(command, global))
+        .context("cannot set up the thread pool")?
+}
+
+/// Runs one subcommand.
+fn dispatch(command: Command, global: Global) -> anyhow::Result<()> {
+    match command {
         Command::Train(args) => train::run(&args, global),
         Command::Compare(args) => compare::run(&args, global),
         Command::Sweep(args) => sweep::run(&args, global),

@@ -57,6 +57,7 @@ impl UpdateRule for Dp {
         for t in (0..steps).rev() {
             let pulled: Vec<(Vector, Vector)> = lambda
                 .par_iter()
+                .with_min_len(crate::pool::MIN_EPISODES_PER_TASK)
                 .enumerate()
                 .map(|(b, l)| vjp.vjp(&rollout.states[b][t], &rollout.controls[b][t], l))
                 .collect();

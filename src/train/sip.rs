@@ -220,8 +220,11 @@ impl Sip {
     }
 
     /// Whether the proxy is fitted away from the visited states.
+    /// (Single-step problems have `s̃_0 = s_0`: nothing to refit.)
     fn fits_corrected(&self, ctx: &Context<'_>) -> bool {
-        self.proxy == ProxyInputs::Corrected && ctx.policy.kind() == PolicyKind::ClosedLoop
+        self.proxy == ProxyInputs::Corrected
+            && ctx.policy.kind() == PolicyKind::ClosedLoop
+            && ctx.policy.steps() > 1
     }
 }
 

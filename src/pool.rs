@@ -1,0 +1,27 @@
+//! The worker pool every command runs in.
+//!
+//! A command runs *inside* a rayon pool (`install`), so that its parallel loops are forked
+//! from a worker: with one thread they run entirely on the calling thread with no cross-thread
+//! hand-off, and with more they avoid the wake-up and wait of injecting work from outside the
+//! pool on every loop. Parallel loops over episodes also have a minimum number of episodes per
+//! task ([`MIN_EPISODES_PER_TASK`] for cheap per-episode work), so small batches stay on one
+//! thread. Results do not depend on the thread count: every loop collects in order.
+
+/// Episodes per task below which a cheap per-episode loop (a simulator step, a VJP, drawing a
+/// scene) is not split further: one task of this size costs well under the ≈10 µs a hand-off
+/// between threads costs.
+pub const MIN_EPISODES_PER_TASK: usize = 64;
+
+/// Runs `f` inside a rayon pool of `threads` workers (`None`: one per core).
+///
+/// # Errors
+/// If the pool cannot be created.
+pub fn run_in_pool<R: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R, rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()?;
+    Ok(pool.install(f))
+}
