@@ -6,10 +6,13 @@
 //!
 //! Runs, in order: the rotating sine at ξ = 1 and ξ = 32 (φ = 45°, every method's loss and
 //! `x_dist` over time), the ξ sweep at φ = 0 (`x_dist/ξ`), the φ sweep at ξ = 32 (`x_dist`),
-//! the oscillators and Burgers (SIP against BPTT over time, plus the episode plots and Burgers
-//! space-time heatmaps every run draws). Each run's files go to `DIR/<job>/` (default `runs/figures/`); the
-//! figures shown in the README are copied to `examples/figures/`. `--only` (repeatable) runs
-//! just the named jobs: `sine`, `sweeps`, `oscillators`, `burgers`.
+//! the control conditioning study (ξ and φ sweeps of `scenarios/conditioning.ron`, the best
+//! learning rate of each method chosen on the validation scenes, ≈25 minutes), the closed-loop
+//! point mass, pendulum and `heat1d`, the oscillators and Burgers (SIP against BPTT, plus the
+//! episode plots and Burgers space-time heatmaps every run draws). Each run's files go to
+//! `DIR/<job>/` (default `runs/figures/`); the figures shown in the README are copied to
+//! `examples/figures/`. `--only` (repeatable) runs just the named jobs: `sine`, `sweeps`,
+//! `conditioning`, `control`, `oscillators`, `burgers`.
 
 use anyhow::Context as _;
 use physinv::output::ConsoleObserver;
@@ -60,46 +63,77 @@ fn publish(from: &Path, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sweeps `field` over `values`, one comparison per value; plots `metric` per method.
-fn sweep(
-    out: &Path,
-    job: &str,
-    field: &str,
-    values: &[f64],
-    metric: &str,
-    fixed: &[(&str, String)],
-    sgd_lr: impl Fn(f64) -> Option<f64>,
-) -> anyhow::Result<()> {
-    let mut points = Vec::new();
-    for &value in values {
-        let mut edits = fixed.to_vec();
-        edits.push((field, format!("{value:?}")));
-        edits.push(("training.iterations", SWEEP_ITERATIONS.to_string()));
-        if let Some(lr) = sgd_lr(value) {
-            edits.push(("methods[2].optimizer.lr", format!("{lr:e}")));
+/// One swept parameter of a scenario file.
+struct Sweep<'a> {
+    /// Scenario file.
+    file: &'a str,
+    /// Job name: output sub-directory and README figure name.
+    job: &'a str,
+    /// Dotted path of the swept field.
+    field: &'a str,
+    /// Its values.
+    values: &'a [f64],
+    /// Metric plotted (test value of the chosen network).
+    metric: &'a str,
+    /// Edits applied at every value.
+    fixed: Vec<(&'a str, String)>,
+    /// Further edits per value.
+    per_value: &'a dyn Fn(f64) -> Vec<(&'a str, String)>,
+    /// Plot only the best of each family of methods (name up to the first `-`, e.g. the
+    /// learning-rate arms `BPTT-1e-3`, `BPTT-1e-2`), chosen on the validation scenes.
+    best_of_family: bool,
+}
+
+/// The method to plot for each family: the lowest validation `metric`.
+fn best_of_families(report: &RunReport, metric: &str) -> Vec<(String, f64)> {
+    let mut best: Vec<(String, f64, f64)> = Vec::new();
+    for o in &report.outcomes {
+        let family = o.method.split('-').next().unwrap_or(&o.method).to_string();
+        let chosen_on = o
+            .validation
+            .as_ref()
+            .and_then(|v| v.get(metric))
+            .unwrap_or(f64::INFINITY);
+        let test = o.metrics.get(metric).unwrap_or(f64::NAN);
+        match best.iter_mut().find(|(f, _, _)| *f == family) {
+            Some(entry) if chosen_on < entry.1 => *entry = (family, chosen_on, test),
+            Some(_) => {}
+            None => best.push((family, chosen_on, test)),
         }
-        let scenario = load("scenarios/sine.ron", &edits)?;
-        let report = run(&scenario, &out.join(job).join(format!("{value}")))?;
-        for o in &report.outcomes {
+    }
+    best.into_iter().map(|(f, _, t)| (f, t)).collect()
+}
+
+/// Runs one comparison per value of the sweep; plots the metric per method (or family).
+fn sweep(out: &Path, spec: &Sweep<'_>) -> anyhow::Result<()> {
+    let mut points = Vec::new();
+    for &value in spec.values {
+        let mut edits = spec.fixed.clone();
+        edits.push((spec.field, format!("{value:?}")));
+        edits.extend((spec.per_value)(value));
+        let scenario = load(spec.file, &edits)?;
+        let report = run(&scenario, &out.join(spec.job).join(format!("{value}")))?;
+        let values: Vec<(String, f64)> = if spec.best_of_family {
+            best_of_families(&report, spec.metric)
+        } else {
+            report
+                .outcomes
+                .iter()
+                .map(|o| (o.method.clone(), o.metrics.get(spec.metric).unwrap_or(f64::NAN)))
+                .collect()
+        };
+        for (method, metric) in values {
             points.push(SweepPoint {
                 value,
-                method: o.method.clone(),
-                metric: o.metrics.get(metric).unwrap_or(f64::NAN),
+                method,
+                metric,
             });
         }
     }
-    let stem = out.join(job).join(format!(
-        "{metric}_vs_{}",
-        field.rsplit('.').next().unwrap_or(field)
-    ));
-    plot_sweep(
-        &stem,
-        field.rsplit('.').next().unwrap_or(field),
-        metric,
-        &points,
-        false,
-    )?;
-    publish(&stem.with_extension("png"), &format!("{job}.png"))
+    let name = spec.field.rsplit('.').next().unwrap_or(spec.field);
+    let stem = out.join(spec.job).join(format!("{}_vs_{name}", spec.metric));
+    plot_sweep(&stem, name, spec.metric, &points, false)?;
+    publish(&stem.with_extension("png"), &format!("{}.png", spec.job))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -115,7 +149,14 @@ fn main() -> anyhow::Result<()> {
             ),
         }
     }
-    const JOBS: [&str; 4] = ["sine", "sweeps", "oscillators", "burgers"];
+    const JOBS: [&str; 6] = [
+        "sine",
+        "sweeps",
+        "conditioning",
+        "control",
+        "oscillators",
+        "burgers",
+    ];
     if let Some(bad) = only.iter().find(|j| !JOBS.contains(&j.as_str())) {
         anyhow::bail!("unknown job '{bad}'; jobs: {}", JOBS.join(", "));
     }
@@ -135,25 +176,75 @@ fn main() -> anyhow::Result<()> {
         )?;
     }
     if wanted("sweeps") {
-        let xis = [1.0, 3.0, 5.0, 10.0, 20.0, 32.0, 48.0, 64.0];
+        let iterations = ("training.iterations", SWEEP_ITERATIONS.to_string());
+        let sgd_lr = |xi: f64| vec![("methods[2].optimizer.lr", format!("{:e}", 1e-2 / (xi * xi)))];
         sweep(
             &out,
-            "sweep_xi_phi0",
-            "simulator.params.xi",
-            &xis,
-            "x_dist_over_xi",
-            &[("simulator.params.phi_deg", "0.0".into())],
-            |xi| Some(1e-2 / (xi * xi)),
+            &Sweep {
+                file: "scenarios/sine.ron",
+                job: "sweep_xi_phi0",
+                field: "simulator.params.xi",
+                values: &[1.0, 3.0, 5.0, 10.0, 20.0, 32.0, 48.0, 64.0],
+                metric: "x_dist_over_xi",
+                fixed: vec![("simulator.params.phi_deg", "0.0".into()), iterations.clone()],
+                per_value: &sgd_lr,
+                best_of_family: false,
+            },
         )?;
-        let phis = [0.0, 1.0, 3.0, 5.0, 10.0, 23.0, 35.0, 40.0, 45.0];
         sweep(
             &out,
-            "sweep_phi_xi32",
-            "simulator.params.phi_deg",
-            &phis,
-            "x_dist",
-            &[],
-            |_| None,
+            &Sweep {
+                file: "scenarios/sine.ron",
+                job: "sweep_phi_xi32",
+                field: "simulator.params.phi_deg",
+                values: &[0.0, 1.0, 3.0, 5.0, 10.0, 23.0, 35.0, 40.0, 45.0],
+                metric: "x_dist",
+                fixed: vec![iterations],
+                per_value: &|_| Vec::new(),
+                best_of_family: false,
+            },
+        )?;
+    }
+
+    if wanted("conditioning") {
+        for (job, field, values) in [
+            (
+                "conditioning_sweep_xi",
+                "simulator.params.xi",
+                &[1.0, 3.0, 10.0, 32.0, 100.0][..],
+            ),
+            (
+                "conditioning_sweep_phi",
+                "simulator.params.phi_deg",
+                &[0.0, 10.0, 23.0, 35.0, 45.0][..],
+            ),
+        ] {
+            sweep(
+                &out,
+                &Sweep {
+                    file: "scenarios/conditioning.ron",
+                    job,
+                    field,
+                    values,
+                    metric: "position_error",
+                    fixed: Vec::new(),
+                    per_value: &|_| Vec::new(),
+                    best_of_family: true,
+                },
+            )?;
+        }
+    }
+
+    for job in ["point_mass", "pendulum", "heat1d"]
+        .into_iter()
+        .filter(|_| wanted("control"))
+    {
+        let scenario = load(&format!("scenarios/{job}.ron"), &[])?;
+        let dir = out.join(job);
+        run(&scenario, &dir)?;
+        publish(
+            &dir.join("final_error_vs_time.png"),
+            &format!("{job}_final_error_vs_time.png"),
         )?;
     }
 
