@@ -119,7 +119,12 @@ fn sweep(out: &Path, spec: &Sweep<'_>) -> anyhow::Result<()> {
             report
                 .outcomes
                 .iter()
-                .map(|o| (o.method.clone(), o.metrics.get(spec.metric).unwrap_or(f64::NAN)))
+                .map(|o| {
+                    (
+                        o.method.clone(),
+                        o.metrics.get(spec.metric).unwrap_or(f64::NAN),
+                    )
+                })
                 .collect()
         };
         for (method, metric) in values {
@@ -131,7 +136,9 @@ fn sweep(out: &Path, spec: &Sweep<'_>) -> anyhow::Result<()> {
         }
     }
     let name = spec.field.rsplit('.').next().unwrap_or(spec.field);
-    let stem = out.join(spec.job).join(format!("{}_vs_{name}", spec.metric));
+    let stem = out
+        .join(spec.job)
+        .join(format!("{}_vs_{name}", spec.metric));
     plot_sweep(&stem, name, spec.metric, &points, false)?;
     publish(&stem.with_extension("png"), &format!("{}.png", spec.job))
 }
@@ -186,7 +193,10 @@ fn main() -> anyhow::Result<()> {
                 field: "simulator.params.xi",
                 values: &[1.0, 3.0, 5.0, 10.0, 20.0, 32.0, 48.0, 64.0],
                 metric: "x_dist_over_xi",
-                fixed: vec![("simulator.params.phi_deg", "0.0".into()), iterations.clone()],
+                fixed: vec![
+                    ("simulator.params.phi_deg", "0.0".into()),
+                    iterations.clone(),
+                ],
                 per_value: &sgd_lr,
                 best_of_family: false,
             },

@@ -266,3 +266,39 @@ fn a_diverging_method_stops_with_an_error_naming_it() {
     }
     assert!(err.to_string().contains("wild"), "{err}");
 }
+
+/// With `cosine_every`, the logged diagnostics carry the cosine between the method's gradient
+/// and the BPTT gradient of the same rollout: on the one-dimensional exponential the SIP
+/// direction and the gradient agree in sign for every sample, so the cosine is positive; BPTT
+/// itself logs none.
+#[test]
+fn cosine_with_bptt_is_logged_every_n_iterations() {
+    let scenario = common::scenario(
+        r#"(
+    name: "cosine",
+    simulator: (name: "exponential"),
+    episode: (steps: 1, observe: [Target]),
+    data: (seed: 2, scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-4.0], high: [0.0])), test_count: 50, validation_count: 50),
+    network: (hidden: [16], activation: tanh),
+    methods: [(update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)), (update: Dp(), optimizer: Adam(lr: 1e-3))],
+    training: (batch: 32, iterations: 20, log_every: 10, seed: 0, cosine_every: 5),
+)"#,
+    );
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let sip = trainer.train(0, &mut Silent).expect("train");
+    let logged: Vec<f64> = sip
+        .log
+        .iter()
+        .filter_map(|r| r.diagnostics.get("cosine_bptt"))
+        .collect();
+    assert_eq!(logged.len(), 2, "iterations 10 and 20 are multiples of 5");
+    for c in logged {
+        assert!(c > 0.0 && c <= 1.0 + 1e-9, "cosine {c}");
+    }
+    let bptt = trainer.train(1, &mut Silent).expect("train");
+    assert!(bptt
+        .log
+        .iter()
+        .all(|r| r.diagnostics.get("cosine_bptt").is_none()));
+    assert!(bptt.log[1].diagnostics.get("grad_norm").is_some());
+}
