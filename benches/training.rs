@@ -73,6 +73,7 @@ fn bench_episode(c: &mut Criterion, label: &str, path: &str, batch: usize) {
         ),
     ] {
         let settings = EpisodeInverseSettings {
+            gramian: None,
             weight: None,
             damping: 0.0,
             force_anchor: 0.0,

@@ -38,6 +38,7 @@ fn point_mass_episode(seed: u64, steps: usize) -> (Physics, Vector, Vec<Vector>)
 
 fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettings {
     EpisodeInverseSettings {
+        gramian: None,
         weight: None,
         damping: 0.0,
         alpha: 0.0,
@@ -824,5 +825,51 @@ fn feedback_gains_match_finite_differences() {
                 fd[j]
             );
         }
+    }
+}
+
+/// Simulators that declare constant Jacobians have them (same `(A, B)` at random points), and
+/// for them the shared episode Gramian gives the same inversion as the one formed per episode.
+#[test]
+fn a_shared_gramian_equals_the_formed_one_for_constant_jacobians() {
+    use physinv::inverse::episode::constant_gramian;
+    use std::sync::Arc;
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    for (name, steps) in [("point_mass", 12), ("oscillators", 24), ("heat1d", 8)] {
+        let physics = common::physics(name, "()");
+        let jvp = physics.jvp().expect("jvp");
+        assert!(jvp.constant_jacobians(), "{name}");
+        let (n, m) = (jvp.state_dim(), jvp.control_dim());
+        let point = |rng: &mut ChaCha8Rng| {
+            let s = Vector::from_fn(n, |_, _| rng.gen_range(-1.0..1.0));
+            let u = Vector::from_fn(m, |_, _| rng.gen_range(-1.0..1.0));
+            jvp.jacobians(&s, &u)
+        };
+        let (a1, b1) = point(&mut rng);
+        let (a2, b2) = point(&mut rng);
+        assert!(
+            (a1 - a2).amax() < 1e-14 && (b1 - b2).amax() < 1e-14,
+            "{name}"
+        );
+        let s0 = Vector::from_fn(n, |_, _| rng.gen_range(-1.0..1.0));
+        let u = random_controls(&mut rng, steps, m, 1.0);
+        let target = &simulate(&physics, &s0, &u, 0).expect("finite")[steps]
+            + Vector::from_fn(n, |_, _| rng.gen_range(-0.1..0.1));
+        let formed = settings(1, LinearSolver::Dense);
+        let shared = EpisodeInverseSettings {
+            gramian: Some(Arc::new(
+                constant_gramian(&physics, steps, None).expect("gramian"),
+            )),
+            ..formed.clone()
+        };
+        let a = invert_episode(&physics, &s0, &u, &target, &formed).expect("formed");
+        let b = invert_episode(&physics, &s0, &u, &target, &shared).expect("shared");
+        for (x, y) in a.controls.iter().zip(&b.controls) {
+            assert!(
+                (x - y).amax() < 1e-12 * (1.0 + x.amax()),
+                "{name}: {x} vs {y}"
+            );
+        }
+        assert_eq!(a.gramian_range, b.gramian_range, "{name}");
     }
 }

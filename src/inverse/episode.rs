@@ -31,6 +31,7 @@ use crate::scenario::LinearSolver;
 use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
 use crate::sweep::{jvp_sweep, jvp_trajectory, vjp_sweep};
 use crate::InverseError;
+use std::sync::Arc;
 
 /// State dimension up to which [`LinearSolver::Auto`] uses the dense solver.
 pub const DENSE_MAX_STATE_DIM: usize = 64;
@@ -48,6 +49,10 @@ pub struct EpisodeInverseSettings {
     /// Diagonal terminal weights `W` (length `n`; default all ones): the inversion reaches
     /// `W s̃_T` and leaves components of weight 0 free.
     pub weight: Option<Vector>,
+    /// The Gramian over the constrained rows, precomputed: valid only for simulators with
+    /// constant Jacobians ([`Jvp::constant_jacobians`]) inverted without feedback, where it is
+    /// the same for every episode (see [`constant_gramian`]). `None`: formed per iteration.
+    pub gramian: Option<Arc<Gramian>>,
     /// Levenberg-Marquardt damping of each Gauss-Newton solve relative to the Gramian's largest
     /// eigenvalue: `(G + (α + μ + τ λ_max) I) y = …` (METHOD §4.3). It shortens steps along
     /// weak directions without changing where the iteration converges; with a bounded
@@ -286,6 +291,49 @@ fn simulate_with_feedback(
     Ok((states, applied))
 }
 
+/// Whether `solver` forms the Gramian densely for state dimension `n`.
+pub fn uses_dense(solver: LinearSolver, n: usize) -> bool {
+    match solver {
+        LinearSolver::Dense => true,
+        LinearSolver::Auto => n <= DENSE_MAX_STATE_DIM,
+        LinearSolver::Cg { .. } => false,
+    }
+}
+
+/// A dense Gramian `W G_SS W` over the constrained rows (without the `c I` shift) and its
+/// eigenvalue range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gramian {
+    /// The matrix (`k × k`, `k` constrained rows).
+    pub matrix: Matrix,
+    /// Its smallest and largest eigenvalue, if finite.
+    pub range: Option<(f64, f64)>,
+}
+
+impl Gramian {
+    fn new(matrix: Matrix) -> Self {
+        let range = eigenvalue_range(&matrix);
+        Gramian { matrix, range }
+    }
+}
+
+/// The episode Gramian of a simulator with constant Jacobians over `steps` steps, for the
+/// terminal weights `weight`: the same for every episode, so an update rule computes it once.
+pub fn constant_gramian(
+    physics: &Physics,
+    steps: usize,
+    weight: Option<&Vector>,
+) -> Result<Gramian, InverseError> {
+    let jvp = physics
+        .jvp()
+        .ok_or_else(|| physics.missing_capability("JVP"))?;
+    let (n, m) = (jvp.state_dim(), jvp.control_dim());
+    let states = vec![Vector::zeros(n); steps + 1];
+    let controls = vec![Vector::zeros(m); steps];
+    let g = controllability_gramian(jvp, &states, &controls, None);
+    Ok(Gramian::new(Rows::new(weight, n).project(&g)))
+}
+
 /// One regularised Gauss-Newton correction and what was learnt forming it.
 struct GaussNewtonStep {
     /// `δ_t` for every step.
@@ -313,11 +361,7 @@ fn gauss_newton_step(
     } = *point;
     let n = r.len();
     let c = settings.alpha + settings.mu;
-    let use_dense = match settings.solver {
-        LinearSolver::Dense => true,
-        LinearSolver::Auto => n <= DENSE_MAX_STATE_DIM,
-        LinearSolver::Cg { .. } => false,
-    };
+    let use_dense = uses_dense(settings.solver, n);
     let rows = Rows::new(settings.weight.as_ref(), n);
     // w = (α (u − ρ u⁰) + μ (u − u⁰)) / c: the penalties' pull, zero without them.
     let w: Option<Vec<Vector>> = (c > 0.0).then(|| {
@@ -336,8 +380,17 @@ fn gauss_newton_step(
     let k = rhs.len();
     let mut gramian_range = None;
     let y = if use_dense {
-        let mut g = rows.project(&controllability_gramian(jvp, states, applied, gains));
-        gramian_range = eigenvalue_range(&g);
+        let formed;
+        let gramian = match (&settings.gramian, gains) {
+            (Some(shared), None) => shared.as_ref(),
+            _ => {
+                let g = controllability_gramian(jvp, states, applied, gains);
+                formed = Gramian::new(rows.project(&g));
+                &formed
+            }
+        };
+        gramian_range = gramian.range;
+        let mut g = gramian.matrix.clone();
         let shift = c + settings.damping * gramian_range.map_or(0.0, |(_, max)| max);
         for i in 0..k {
             g[(i, i)] += shift;

@@ -491,6 +491,10 @@ impl Simulator for Heat1d {
 }
 
 impl Jvp for Heat1d {
+    fn constant_jacobians(&self) -> bool {
+        true
+    }
+
     fn jvp(
         &self,
         _state: &Vector,

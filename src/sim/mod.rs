@@ -86,6 +86,13 @@ pub trait Jvp: Simulator {
     fn jvp(&self, state: &Vector, control: &Vector, d_state: &Vector, d_control: &Vector)
         -> Vector;
 
+    /// Whether `A` and `B` are the same at every `(s, u)` (the step is affine,
+    /// `P(s, u) = A s + B u + c`), so that quantities built from them, such as an episode's
+    /// Gramian, can be shared across steps and episodes. Default `false`.
+    fn constant_jacobians(&self) -> bool {
+        false
+    }
+
     /// Dense Jacobians `(A, B)` at `(s, u)`. The default assembles them column by column
     /// from `n + m` JVPs; simulators with cheap closed forms override it.
     fn jacobians(&self, state: &Vector, control: &Vector) -> (Matrix, Matrix) {

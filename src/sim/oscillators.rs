@@ -144,6 +144,10 @@ impl Simulator for Oscillators {
 }
 
 impl Jvp for Oscillators {
+    fn constant_jacobians(&self) -> bool {
+        true
+    }
+
     fn jvp(
         &self,
         _state: &Vector,

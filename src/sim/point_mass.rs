@@ -265,6 +265,10 @@ impl<P: Send + Sync> Simulator for LinearPointMass<P> {
 }
 
 impl<P: Send + Sync> Jvp for LinearPointMass<P> {
+    fn constant_jacobians(&self) -> bool {
+        true
+    }
+
     fn jvp(
         &self,
         _state: &Vector,

@@ -15,7 +15,8 @@
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{policy_at, Rollout};
 use crate::inverse::episode::{
-    invert_chain, invert_episode_with_feedback, EpisodeInverseSettings, Feedback,
+    constant_gramian, invert_chain, invert_episode_with_feedback, uses_dense,
+    EpisodeInverseSettings, Feedback, Gramian,
 };
 use crate::inverse::solve;
 use crate::net::Mlp;
@@ -27,6 +28,7 @@ use crate::values::NamedValues;
 use crate::InverseError;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+use std::sync::{Arc, OnceLock};
 
 /// Newton step size of closed-loop episodes unless the scenario sets one: the
 /// corrected-trajectory iteration is a fixed-point iteration that can overshoot at `η = 1`
@@ -51,6 +53,9 @@ pub struct Sip {
     inverse: SipInverse,
     proxy: ProxyInputs,
     default_alpha: f64,
+    /// For simulators with constant Jacobians (inverted without feedback, dense): the episode
+    /// Gramian, the same for every episode and iteration, formed on first use.
+    gramian: OnceLock<Option<Arc<Gramian>>>,
 }
 
 /// One episode's corrected controls, where they are valid, and how the inversion went.
@@ -100,6 +105,7 @@ impl Sip {
             inverse,
             proxy,
             default_alpha: objective.force_weight,
+            gramian: OnceLock::new(),
         }
     }
 
@@ -207,8 +213,10 @@ impl Sip {
         tolerance: f64,
         max_iterations: usize,
     ) -> EpisodeInverseSettings {
+        let weight = ctx.objective.weight_sq.map(f64::sqrt);
         EpisodeInverseSettings {
-            weight: Some(ctx.objective.weight_sq.map(f64::sqrt)),
+            gramian: self.shared_gramian(ctx, regularisation.solver, &weight),
+            weight: Some(weight),
             damping: regularisation.damping,
             alpha: regularisation.alpha.unwrap_or(self.default_alpha),
             force_anchor: 1.0 - self.eta.min(1.0),
@@ -217,6 +225,27 @@ impl Sip {
             max_iterations,
             solver: regularisation.solver,
         }
+    }
+
+    /// The shared Gramian when it applies: constant Jacobians, a dense solve, no feedback.
+    fn shared_gramian(
+        &self,
+        ctx: &Context<'_>,
+        solver: LinearSolver,
+        weight: &Vector,
+    ) -> Option<Arc<Gramian>> {
+        let feedback = matches!(&self.inverse, SipInverse::Episode(spec) if spec.feedback);
+        let jvp = ctx.physics.jvp()?;
+        if feedback || !jvp.constant_jacobians() || !uses_dense(solver, jvp.state_dim()) {
+            return None;
+        }
+        self.gramian
+            .get_or_init(|| {
+                constant_gramian(ctx.physics, ctx.policy.steps(), Some(weight))
+                    .ok()
+                    .map(Arc::new)
+            })
+            .clone()
     }
 
     /// Whether the proxy is fitted away from the visited states.
