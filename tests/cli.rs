@@ -71,9 +71,13 @@ impl Env {
 
     /// Runs the binary in the temporary directory (single-threaded: tests run in parallel).
     fn run(&self, args: &[&str]) -> Output {
+        self.run_in(self.dir.path(), &[&["--threads", "1"], args].concat())
+    }
+
+    /// Runs the binary in `dir` with exactly `args`.
+    fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_physinv"))
-            .current_dir(self.dir.path())
-            .args(["--threads", "1"])
+            .current_dir(dir)
             .args(args)
             .output()
             .expect("run physinv")
@@ -141,15 +145,30 @@ fn help_of_every_subcommand_mentions_its_options() {
                 "--resume",
                 "--quiet",
                 "--threads",
+                "--max-memory",
             ],
         ),
         (
             "compare",
-            &["--out", "--iterations", "--budget", "--seed", "--quiet"],
+            &[
+                "--out",
+                "--iterations",
+                "--budget",
+                "--seed",
+                "--quiet",
+                "--max-memory",
+            ],
         ),
         (
             "sweep",
-            &["--param", "--out", "--iterations", "--budget", "--metric"],
+            &[
+                "--param",
+                "--out",
+                "--iterations",
+                "--budget",
+                "--metric",
+                "--max-memory",
+            ],
         ),
         ("eval", &["--checkpoint"]),
         ("validate", &["SCENARIO.ron"]),
@@ -498,4 +517,100 @@ fn every_shipped_scenario_validates_checks_and_trains() {
         count >= 9,
         "expected the nine shipped scenarios, found {count}"
     );
+}
+
+#[test]
+fn thread_count_beyond_the_cap_is_a_usage_error() {
+    let env = Env::new();
+    for threads in ["100000000", "1025", "0"] {
+        let out = env.run_in(
+            env.dir.path(),
+            &["--threads", threads, "validate", "sine.ron"],
+        );
+        assert_eq!(out.status.code(), Some(2), "--threads {threads}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--threads"), "{err}");
+    }
+    let out = env.run_in(
+        env.dir.path(),
+        &["--threads", "1024", "validate", "-q", "sine.ron"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--max-memory` sets the ceiling the estimate is checked against, before any training, for
+/// every training command.
+#[test]
+fn max_memory_sets_the_ceiling_of_every_training_command() {
+    let env = Env::new();
+    let tiny = ["--max-memory", "0.00001"];
+    for command in [
+        &["train", "sine.ron", "--out", "t"][..],
+        &["compare", "sine.ron", "--out", "c"],
+        &[
+            "sweep",
+            "sine.ron",
+            "--param",
+            "training.batch=4,8",
+            "--out",
+            "s",
+        ],
+    ] {
+        let err = env.fails(&[command, &tiny].concat());
+        assert!(
+            err.contains("more than the limit of 10.5 KiB") && err.contains("largest parts"),
+            "{command:?}: {err}"
+        );
+        assert!(
+            !env.path(command[command.len() - 1]).exists(),
+            "{command:?} wrote output"
+        );
+    }
+    for bad in ["0", "-1", "lots", "1e9"] {
+        let out = env.run(&["train", "sine.ron", "--max-memory", bad]);
+        assert_eq!(out.status.code(), Some(2), "--max-memory {bad}");
+    }
+    env.ok(&[
+        "train",
+        "sine.ron",
+        "--out",
+        "t",
+        "--iterations",
+        "1",
+        "--max-memory",
+        "1",
+        "-q",
+    ]);
+}
+
+#[cfg(unix)]
+#[test]
+fn endless_scenario_file_is_a_clear_error() {
+    let env = Env::new();
+    let err = env.fails(&["validate", "/dev/zero"]);
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than 16.0 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scenario_file_with_a_byte_order_mark_trains() {
+    let env = Env::new();
+    env.write("bom.ron", &format!("\u{feff}{SINE}"));
+    env.ok(&["validate", "-q", "bom.ron"]);
+    env.ok(&[
+        "train",
+        "bom.ron",
+        "--iterations",
+        "1",
+        "--out",
+        "bom",
+        "-q",
+    ]);
+    assert!(env.path("bom/summary.json").is_file());
 }
