@@ -614,3 +614,74 @@ fn scenario_file_with_a_byte_order_mark_trains() {
     ]);
     assert!(env.path("bom/summary.json").is_file());
 }
+
+/// A scenario name that is a relative or absolute path names one directory under `runs/`
+/// (made file-safe like method names), never a place outside it.
+#[test]
+fn default_output_of_a_path_like_scenario_name_stays_inside_runs() {
+    let env = Env::new();
+    let cwd = env.path("a/b");
+    std::fs::create_dir_all(&cwd).unwrap();
+    for (name, dir) in [("../../x", "______x"), ("/abs/path", "_abs_path")] {
+        let text = SINE.replace("name: \"cli_sine\"", &format!("name: {name:?}"));
+        std::fs::write(cwd.join("s.ron"), text).unwrap();
+        let out = env.run_in(
+            &cwd,
+            &[
+                "--threads",
+                "1",
+                "train",
+                "s.ron",
+                "--iterations",
+                "1",
+                "-q",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let runs: Vec<PathBuf> = std::fs::read_dir(cwd.join("runs").join(dir))
+            .unwrap_or_else(|e| panic!("{name:?} should write into runs/{dir}: {e}"))
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert!(runs[0].join("summary.json").is_file());
+    }
+    assert!(!env.path("x").exists(), "../../x escaped runs/");
+}
+
+/// Default directories carry milliseconds, and a run never reuses an existing one.
+#[test]
+fn default_runs_get_distinct_directories() {
+    let env = Env::new();
+    for _ in 0..2 {
+        env.ok(&[
+            "train",
+            "sine.ron",
+            "--iterations",
+            "1",
+            "--method",
+            "Adam",
+            "-q",
+        ]);
+    }
+    let mut dirs: Vec<String> = std::fs::read_dir(env.path("runs/cli_sine"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        // YYYYMMDD-HHMMSS.mmm, possibly with a -N suffix.
+        let (stamp, millis) = dir.split_once('.').unwrap_or_else(|| panic!("{dir}"));
+        assert_eq!(stamp.len(), 15, "{dir}");
+        assert!(millis[..3].chars().all(|c| c.is_ascii_digit()), "{dir}");
+        assert!(env
+            .path("runs/cli_sine")
+            .join(dir)
+            .join("summary.json")
+            .is_file());
+    }
+}

@@ -215,7 +215,8 @@ pub fn note(global: Global, text: impl std::fmt::Display) {
 }
 
 /// The default output directory of a command that is not a single run:
-/// `runs/<scenario>/<kind>-<UTC timestamp>/`.
+/// `runs/<scenario>/<kind>-<UTC timestamp>/` (scenario name made file-safe, not created; see
+/// [`crate::output::create_unique_dir`]).
 pub fn default_dir(scenario: &str, kind: &str) -> PathBuf {
     let run = crate::output::default_out_dir(scenario);
     let stamp = run
