@@ -49,6 +49,23 @@ pub enum ScenarioError {
         /// Underlying I/O error.
         source: std::io::Error,
     },
+    /// The file is larger than [`crate::scenario::limits::MAX_SCENARIO_FILE_BYTES`] (or
+    /// endless, like `/dev/zero`); it was not read to the end.
+    #[error("{path}: cannot read scenario file: larger than {}, the most a scenario file may hold (is it the right file?)", crate::scenario::limits::Bytes(*limit))]
+    FileTooLarge {
+        /// File path.
+        path: PathBuf,
+        /// The size limit in bytes.
+        limit: u64,
+    },
+    /// The run would need more memory than the ceiling allows; nothing was allocated.
+    #[error("{path}: {exceeded}")]
+    TooMuchMemory {
+        /// File path.
+        path: PathBuf,
+        /// The estimate, the ceiling and the largest parts.
+        exceeded: crate::scenario::limits::MemoryExceeded,
+    },
     /// RON syntax or schema error (unknown field, wrong type), with position.
     #[error("{path}:{line}:{column}: {message}")]
     Parse {

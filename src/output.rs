@@ -15,15 +15,70 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> crate::Error + '_ {
     }
 }
 
-/// Default output directory `runs/<scenario>/<UTC timestamp>/`.
+/// Default output directory `runs/<scenario>/<UTC timestamp>/`, e.g.
+/// `runs/point_mass/20231114-221320.123/` (milliseconds after the point).
+///
+/// The scenario name is made file-safe first ([`crate::scenario::file_stem`], as method names
+/// are for checkpoints): `../../x` and `/abs/path` become single entries under `runs/`, so a
+/// default directory never resolves outside `runs/`. The directory is not created; use
+/// [`create_unique_dir`] to claim it, so that runs started in the same millisecond do not
+/// share it.
 pub fn default_out_dir(scenario: &str) -> PathBuf {
-    let secs = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .unwrap_or_default();
     PathBuf::from("runs")
-        .join(scenario)
-        .join(utc_timestamp(secs))
+        .join(scenario_dir_name(scenario))
+        .join(format!(
+            "{}.{:03}",
+            utc_timestamp(now.as_secs()),
+            now.subsec_millis()
+        ))
+}
+
+/// The directory name of a scenario under `runs/`: its file-safe name, `unnamed` if empty.
+fn scenario_dir_name(scenario: &str) -> String {
+    let stem = crate::scenario::file_stem(scenario);
+    if stem.is_empty() {
+        "unnamed".into()
+    } else {
+        stem
+    }
+}
+
+/// How many numbered variants [`create_unique_dir`] tries before giving up.
+const UNIQUE_DIR_ATTEMPTS: usize = 1000;
+
+/// Creates a new, empty directory at `base`, or at `base-2`, `base-3`, … if that exists
+/// (its parents are created as needed), and returns it. The creation itself is the claim,
+/// so two processes asking for the same `base` at once get different directories.
+pub fn create_unique_dir(base: &Path) -> crate::Result<PathBuf> {
+    if let Some(parent) = base.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    let name = base
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for attempt in 1..=UNIQUE_DIR_ATTEMPTS {
+        let dir = if attempt == 1 {
+            base.to_path_buf()
+        } else {
+            base.with_file_name(format!("{name}-{attempt}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_error(&dir)(e)),
+        }
+    }
+    Err(crate::Error::Io {
+        path: base.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{UNIQUE_DIR_ATTEMPTS} directories of this name exist already"),
+        ),
+    })
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) of a Unix time.
@@ -255,5 +310,65 @@ mod tests {
         assert_eq!(utc_timestamp(0), "19700101-000000");
         assert_eq!(utc_timestamp(1_700_000_000), "20231114-221320");
         assert_eq!(utc_timestamp(951_782_400), "20000229-000000");
+    }
+
+    /// Every component of a default directory is a plain name, below `runs/<one entry>/`.
+    fn assert_inside_runs(dir: &Path, scenario: &str) {
+        use std::path::Component;
+        let parts: Vec<Component> = dir.components().collect();
+        assert_eq!(parts.len(), 3, "{scenario:?} gave {}", dir.display());
+        assert_eq!(parts[0], Component::Normal("runs".as_ref()));
+        for part in &parts {
+            assert!(
+                matches!(part, Component::Normal(p) if *p != ".." && *p != "."),
+                "{scenario:?} gave {}",
+                dir.display()
+            );
+        }
+    }
+
+    #[test]
+    fn default_dirs_of_hostile_scenario_names_stay_inside_runs() {
+        for name in [
+            "../../x",
+            "/abs/path",
+            "..",
+            ".",
+            "a/../../b",
+            "",
+            "C:\\x",
+            "ok_name",
+        ] {
+            assert_inside_runs(&default_out_dir(name), name);
+        }
+        assert!(default_out_dir("../../x").starts_with("runs/______x"));
+        assert!(default_out_dir("").starts_with("runs/unnamed"));
+    }
+
+    #[test]
+    fn default_dir_timestamp_has_milliseconds() {
+        let dir = default_out_dir("s");
+        let stamp = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let (seconds, millis) = stamp.split_once('.').expect("seconds.millis");
+        assert_eq!(seconds.len(), "YYYYMMDD-HHMMSS".len(), "{stamp}");
+        assert_eq!(millis.len(), 3, "{stamp}");
+        assert!(millis.chars().all(|c| c.is_ascii_digit()), "{stamp}");
+    }
+
+    #[test]
+    fn unique_dirs_of_one_base_differ() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp
+            .path()
+            .join("runs")
+            .join("s")
+            .join("20231114-221320.123");
+        let first = create_unique_dir(&base).unwrap();
+        let second = create_unique_dir(&base).unwrap();
+        let third = create_unique_dir(&base).unwrap();
+        assert_eq!(first, base);
+        assert_eq!(second, tmp.path().join("runs/s/20231114-221320.123-2"));
+        assert_eq!(third, tmp.path().join("runs/s/20231114-221320.123-3"));
+        assert!(first.is_dir() && second.is_dir() && third.is_dir());
     }
 }

@@ -1,7 +1,9 @@
 //! Running a whole scenario: every listed method, then `metrics.csv`, `summary.json`, the
 //! figures and the comparison table.
 
-use crate::output::{comparison_table, default_out_dir, write_metrics_csv, write_summary};
+use crate::output::{
+    comparison_table, create_unique_dir, default_out_dir, write_metrics_csv, write_summary,
+};
 use crate::scenario::Scenario;
 use crate::train::checkpoint::checkpoint_file_name;
 use crate::train::{Checkpoint, Observer, TrainControl, TrainOutcome, Trainer};
@@ -10,7 +12,8 @@ use std::path::PathBuf;
 /// Options of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Output directory (default `runs/<scenario>/<timestamp>/`).
+    /// Output directory (default: a new `runs/<scenario>/<timestamp>/`, see
+    /// [`default_out_dir`]).
     pub out_dir: Option<PathBuf>,
     /// Run only the methods with these display names (default: all).
     pub methods: Option<Vec<String>>,
@@ -43,10 +46,10 @@ pub fn run_scenario(
     observer: &mut dyn Observer,
 ) -> crate::Result<RunReport> {
     let trainer = Trainer::new(scenario)?;
-    let out_dir = options
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&scenario.spec.name));
+    let out_dir = match &options.out_dir {
+        Some(dir) => dir.clone(),
+        None => create_unique_dir(&default_out_dir(&scenario.spec.name))?,
+    };
     let mut outcomes = Vec::new();
     for i in 0..scenario.spec.methods.len() {
         let name = scenario.method_name(i);

@@ -15,12 +15,82 @@ use std::ops::Range;
 /// First scene index of fresh training scenes (disjoint from test, validation and pool).
 pub const FRESH_OFFSET: u64 = 1 << 32;
 
+/// The scene indices of the split: `test`, then `validation`, then the training `pool`
+/// (empty for fresh training scenes), consecutive from 0 and all below [`FRESH_OFFSET`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SceneSplit {
+    /// `0..test_count`.
+    pub test: Range<u64>,
+    /// The next `validation_count` indices.
+    pub validation: Range<u64>,
+    /// The next `count` indices of `Pool(count)`; empty for `Fresh`.
+    pub pool: Range<u64>,
+}
+
+/// Why the counts of a [`DataSpec`] do not fit into the index space below [`FRESH_OFFSET`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SplitError {
+    /// The field whose count no longer fits (`data.test_count`, `data.validation_count` or
+    /// `data.train`).
+    pub field: &'static str,
+    /// What went wrong, with the counts.
+    pub message: String,
+}
+
+impl SceneSplit {
+    /// The index ranges of `data`, computed with checked arithmetic: the test, validation and
+    /// pool counts together must stay at most [`FRESH_OFFSET`] (2³²), so that no range wraps
+    /// around or runs into the fresh training scenes, and a pool holds at least one scene.
+    pub fn of(data: &DataSpec) -> Result<SceneSplit, SplitError> {
+        let pool = match data.train {
+            TrainSet::Fresh => 0,
+            TrainSet::Pool(0) => {
+                return Err(SplitError {
+                    field: "data.train",
+                    message: "a pool needs at least one scene".into(),
+                })
+            }
+            TrainSet::Pool(count) => count,
+        };
+        let counts = [
+            ("data.test_count", data.test_count),
+            ("data.validation_count", data.validation_count),
+            ("data.train", pool),
+        ];
+        let mut ends = [0u64; 3];
+        let mut end = 0u64;
+        for (i, (field, count)) in counts.into_iter().enumerate() {
+            end = u64::try_from(count)
+                .ok()
+                .and_then(|c| end.checked_add(c))
+                .filter(|e| *e <= FRESH_OFFSET)
+                .ok_or_else(|| SplitError {
+                    field,
+                    message: format!(
+                        "test_count ({}) + validation_count ({}) + training pool ({pool}) \
+                         scenes must be at most 2³² = {FRESH_OFFSET} (scene indices from 2³² \
+                         on are the fresh training scenes)",
+                        data.test_count, data.validation_count
+                    ),
+                })?;
+            ends[i] = end;
+        }
+        Ok(SceneSplit {
+            test: 0..ends[0],
+            validation: ends[0]..ends[1],
+            pool: ends[1]..ends[2],
+        })
+    }
+}
+
 /// Draws scenes for one scenario.
 #[derive(Debug, Clone)]
 pub struct SceneSampler {
     physics: Physics,
     data: DataSpec,
     steps: usize,
+    split: SceneSplit,
 }
 
 /// SplitMix64 finaliser: decorrelates nearby `(seed, index)` pairs.
@@ -34,6 +104,14 @@ fn mix(seed: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// First fresh scene index of iteration `iteration` with batches of `batch`, if the whole
+/// batch `FRESH_OFFSET + iteration·batch + (0..batch)` fits into `u64`.
+pub fn fresh_start(iteration: u64, batch: usize) -> Option<u64> {
+    let batch = u64::try_from(batch).ok()?;
+    let start = iteration.checked_mul(batch)?.checked_add(FRESH_OFFSET)?;
+    start.checked_add(batch).map(|_| start)
+}
+
 fn uniform(rng: &mut ChaCha8Rng, low: &[f64], high: &[f64]) -> Vector {
     Vector::from_iterator(
         low.len(),
@@ -45,12 +123,28 @@ fn uniform(rng: &mut ChaCha8Rng, low: &[f64], high: &[f64]) -> Vector {
 
 impl SceneSampler {
     /// A sampler for `data` on `physics` with episodes of `steps` steps.
+    ///
+    /// # Panics
+    /// If the counts of `data` do not fit below [`FRESH_OFFSET`] ([`SceneSplit::of`] fails).
+    /// Scenario validation rejects such counts, so a validated scenario never panics here;
+    /// use [`SceneSampler::try_new`] for unvalidated settings.
     pub fn new(physics: Physics, data: DataSpec, steps: usize) -> Self {
-        SceneSampler {
+        match Self::try_new(physics, data, steps) {
+            Ok(sampler) => sampler,
+            Err(e) => panic!("scene split of an unvalidated scenario: {e}"),
+        }
+    }
+
+    /// A sampler for `data` on `physics` with episodes of `steps` steps, or why its counts do
+    /// not fit into the scene index space.
+    pub fn try_new(physics: Physics, data: DataSpec, steps: usize) -> Result<Self, SplitError> {
+        let split = SceneSplit::of(&data)?;
+        Ok(SceneSampler {
             physics,
             data,
             steps,
-        }
+            split,
+        })
     }
 
     /// Scene number `index`.
@@ -106,33 +200,41 @@ impl SceneSampler {
             .collect()
     }
 
+    /// The index ranges of the split.
+    pub fn split(&self) -> &SceneSplit {
+        &self.split
+    }
+
     /// Indices of the test scenes.
     pub fn test_indices(&self) -> Range<u64> {
-        0..self.data.test_count as u64
+        self.split.test.clone()
     }
 
     /// Indices of the validation scenes.
     pub fn validation_indices(&self) -> Range<u64> {
-        let start = self.data.test_count as u64;
-        start..start + self.data.validation_count as u64
+        self.split.validation.clone()
     }
 
     /// Indices of the training pool (empty for fresh training scenes).
     pub fn pool_indices(&self) -> Range<u64> {
-        let start = self.validation_indices().end;
-        match self.data.train {
-            TrainSet::Fresh => start..start,
-            TrainSet::Pool(count) => start..start + count as u64,
-        }
+        self.split.pool.clone()
     }
 
     /// Indices of the training scenes of iteration `iteration` (counting from 0).
     /// Pool batches are drawn with replacement from `rng`; fresh batches are consecutive
-    /// new indices.
+    /// new indices from [`FRESH_OFFSET`] on.
+    ///
+    /// # Panics
+    /// If a fresh index would pass `u64::MAX` ([`fresh_start`] is `None`), which takes more
+    /// than 2⁶⁴ − 2³² training scenes; validation rejects `iterations × batch` that large.
     pub fn train_indices(&self, iteration: u64, batch: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
         match self.data.train {
             TrainSet::Fresh => {
-                let start = FRESH_OFFSET + iteration * batch as u64;
+                let Some(start) = fresh_start(iteration, batch) else {
+                    panic!(
+                        "fresh scene index of iteration {iteration} (batch {batch}) overflows u64"
+                    );
+                };
                 (start..start + batch as u64).collect()
             }
             TrainSet::Pool(_) => {
@@ -140,5 +242,68 @@ impl SceneSampler {
                 (0..batch).map(|_| rng.gen_range(pool.clone())).collect()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(test: usize, validation: usize, train: TrainSet) -> DataSpec {
+        DataSpec {
+            seed: 0,
+            scenes: SceneSource::Sampled {
+                initial: InitialSpec::Zeros,
+                target: TargetSpec::Initial,
+            },
+            train,
+            test_count: test,
+            validation_count: validation,
+        }
+    }
+
+    #[test]
+    fn split_ranges_are_consecutive_and_below_the_fresh_scenes() {
+        let split = SceneSplit::of(&data(3, 2, TrainSet::Pool(4))).unwrap();
+        assert_eq!(split.test, 0..3);
+        assert_eq!(split.validation, 3..5);
+        assert_eq!(split.pool, 5..9);
+        let fresh = SceneSplit::of(&data(3, 2, TrainSet::Fresh)).unwrap();
+        assert_eq!(fresh.pool, 5..5);
+        let full = FRESH_OFFSET as usize;
+        assert!(SceneSplit::of(&data(full - 2, 1, TrainSet::Pool(1))).is_ok());
+    }
+
+    /// Counts whose sum passes 2³² (or wraps `u64`) are errors naming the count that no
+    /// longer fits; the pool never wraps onto the test scenes.
+    #[test]
+    fn split_overflow_is_an_error_not_a_wrap() {
+        let full = FRESH_OFFSET as usize;
+        let cases = [
+            (data(usize::MAX, 0, TrainSet::Fresh), "data.test_count"),
+            (data(full + 1, 0, TrainSet::Fresh), "data.test_count"),
+            (
+                data(10, usize::MAX - 5, TrainSet::Pool(100)),
+                "data.validation_count",
+            ),
+            (data(full - 2, 1, TrainSet::Pool(2)), "data.train"),
+            (data(10, 0, TrainSet::Pool(usize::MAX)), "data.train"),
+            (data(10, 0, TrainSet::Pool(0)), "data.train"),
+        ];
+        for (d, field) in cases {
+            let e = SceneSplit::of(&d).unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+        }
+    }
+
+    #[test]
+    fn fresh_indices_are_checked() {
+        assert_eq!(fresh_start(0, 8), Some(FRESH_OFFSET));
+        assert_eq!(fresh_start(2, 8), Some(FRESH_OFFSET + 16));
+        assert_eq!(fresh_start(u64::MAX, 2), None);
+        assert_eq!(fresh_start(1, usize::MAX), None);
+        let last = (u64::MAX - FRESH_OFFSET) / 4 - 1;
+        assert!(fresh_start(last, 4).is_some());
+        assert_eq!(fresh_start(last + 1, 4), None);
     }
 }

@@ -71,9 +71,13 @@ impl Env {
 
     /// Runs the binary in the temporary directory (single-threaded: tests run in parallel).
     fn run(&self, args: &[&str]) -> Output {
+        self.run_in(self.dir.path(), &[&["--threads", "1"], args].concat())
+    }
+
+    /// Runs the binary in `dir` with exactly `args`.
+    fn run_in(&self, dir: &Path, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_physinv"))
-            .current_dir(self.dir.path())
-            .args(["--threads", "1"])
+            .current_dir(dir)
             .args(args)
             .output()
             .expect("run physinv")
@@ -141,15 +145,30 @@ fn help_of_every_subcommand_mentions_its_options() {
                 "--resume",
                 "--quiet",
                 "--threads",
+                "--max-memory",
             ],
         ),
         (
             "compare",
-            &["--out", "--iterations", "--budget", "--seed", "--quiet"],
+            &[
+                "--out",
+                "--iterations",
+                "--budget",
+                "--seed",
+                "--quiet",
+                "--max-memory",
+            ],
         ),
         (
             "sweep",
-            &["--param", "--out", "--iterations", "--budget", "--metric"],
+            &[
+                "--param",
+                "--out",
+                "--iterations",
+                "--budget",
+                "--metric",
+                "--max-memory",
+            ],
         ),
         ("eval", &["--checkpoint"]),
         ("validate", &["SCENARIO.ron"]),
@@ -498,4 +517,171 @@ fn every_shipped_scenario_validates_checks_and_trains() {
         count >= 9,
         "expected the nine shipped scenarios, found {count}"
     );
+}
+
+#[test]
+fn thread_count_beyond_the_cap_is_a_usage_error() {
+    let env = Env::new();
+    for threads in ["100000000", "1025", "0"] {
+        let out = env.run_in(
+            env.dir.path(),
+            &["--threads", threads, "validate", "sine.ron"],
+        );
+        assert_eq!(out.status.code(), Some(2), "--threads {threads}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--threads"), "{err}");
+    }
+    let out = env.run_in(
+        env.dir.path(),
+        &["--threads", "1024", "validate", "-q", "sine.ron"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--max-memory` sets the ceiling the estimate is checked against, before any training, for
+/// every training command.
+#[test]
+fn max_memory_sets_the_ceiling_of_every_training_command() {
+    let env = Env::new();
+    let tiny = ["--max-memory", "0.00001"];
+    for command in [
+        &["train", "sine.ron", "--out", "t"][..],
+        &["compare", "sine.ron", "--out", "c"],
+        &[
+            "sweep",
+            "sine.ron",
+            "--param",
+            "training.batch=4,8",
+            "--out",
+            "s",
+        ],
+    ] {
+        let err = env.fails(&[command, &tiny].concat());
+        assert!(
+            err.contains("more than the limit of 10.5 KiB") && err.contains("largest parts"),
+            "{command:?}: {err}"
+        );
+        assert!(
+            !env.path(command[command.len() - 1]).exists(),
+            "{command:?} wrote output"
+        );
+    }
+    for bad in ["0", "-1", "lots", "1e9"] {
+        let out = env.run(&["train", "sine.ron", "--max-memory", bad]);
+        assert_eq!(out.status.code(), Some(2), "--max-memory {bad}");
+    }
+    env.ok(&[
+        "train",
+        "sine.ron",
+        "--out",
+        "t",
+        "--iterations",
+        "1",
+        "--max-memory",
+        "1",
+        "-q",
+    ]);
+}
+
+#[cfg(unix)]
+#[test]
+fn endless_scenario_file_is_a_clear_error() {
+    let env = Env::new();
+    let err = env.fails(&["validate", "/dev/zero"]);
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than 16.0 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scenario_file_with_a_byte_order_mark_trains() {
+    let env = Env::new();
+    env.write("bom.ron", &format!("\u{feff}{SINE}"));
+    env.ok(&["validate", "-q", "bom.ron"]);
+    env.ok(&[
+        "train",
+        "bom.ron",
+        "--iterations",
+        "1",
+        "--out",
+        "bom",
+        "-q",
+    ]);
+    assert!(env.path("bom/summary.json").is_file());
+}
+
+/// A scenario name that is a relative or absolute path names one directory under `runs/`
+/// (made file-safe like method names), never a place outside it.
+#[test]
+fn default_output_of_a_path_like_scenario_name_stays_inside_runs() {
+    let env = Env::new();
+    let cwd = env.path("a/b");
+    std::fs::create_dir_all(&cwd).unwrap();
+    for (name, dir) in [("../../x", "______x"), ("/abs/path", "_abs_path")] {
+        let text = SINE.replace("name: \"cli_sine\"", &format!("name: {name:?}"));
+        std::fs::write(cwd.join("s.ron"), text).unwrap();
+        let out = env.run_in(
+            &cwd,
+            &[
+                "--threads",
+                "1",
+                "train",
+                "s.ron",
+                "--iterations",
+                "1",
+                "-q",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let runs: Vec<PathBuf> = std::fs::read_dir(cwd.join("runs").join(dir))
+            .unwrap_or_else(|e| panic!("{name:?} should write into runs/{dir}: {e}"))
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert!(runs[0].join("summary.json").is_file());
+    }
+    assert!(!env.path("x").exists(), "../../x escaped runs/");
+}
+
+/// Default directories carry milliseconds, and a run never reuses an existing one.
+#[test]
+fn default_runs_get_distinct_directories() {
+    let env = Env::new();
+    for _ in 0..2 {
+        env.ok(&[
+            "train",
+            "sine.ron",
+            "--iterations",
+            "1",
+            "--method",
+            "Adam",
+            "-q",
+        ]);
+    }
+    let mut dirs: Vec<String> = std::fs::read_dir(env.path("runs/cli_sine"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        // YYYYMMDD-HHMMSS.mmm, possibly with a -N suffix.
+        let (stamp, millis) = dir.split_once('.').unwrap_or_else(|| panic!("{dir}"));
+        assert_eq!(stamp.len(), 15, "{dir}");
+        assert!(millis[..3].chars().all(|c| c.is_ascii_digit()), "{dir}");
+        assert!(env
+            .path("runs/cli_sine")
+            .join(dir)
+            .join("summary.json")
+            .is_file());
+    }
 }

@@ -219,3 +219,302 @@ fn control_scale_defaults_to_the_simulator_hint() {
         assert!((c - 1.0).abs() < 1e-12);
     }
 }
+
+// ---- Resource limits: integer extremes, memory, file size, byte-order mark ----
+
+use physinv::scenario::limits::{estimate_memory, DEFAULT_MAX_MEMORY, GIB};
+use physinv::scenario::{file_stem, ResourceLimits};
+use physinv::ScenarioError;
+
+fn parse_within(source: &str, limits: &ResourceLimits) -> physinv::Result<Scenario> {
+    Scenario::parse_with_limits(
+        source,
+        Path::new("bad.ron"),
+        &Registry::with_builtins(),
+        limits,
+    )
+}
+
+/// Sizes that overflow an index or a size are rejected at validation, naming the field,
+/// instead of panicking (capacity overflow, empty range) or wrapping around.
+#[test]
+fn integer_extremes_are_rejected_naming_the_field() {
+    let max = "18446744073709551615";
+    let cases: &[(&str, String, &[&str])] = &[
+        (
+            "test_count: 10)",
+            "test_count: 18446744073709551000)".into(),
+            &["data.test_count", "at most 2³²"],
+        ),
+        // Used to wrap the training pool around onto the test scenes.
+        (
+            "test_count: 10)",
+            "test_count: 10, validation_count: 18446744073709551600, train: Pool(100))".into(),
+            &["data.validation_count", "at most 2³²"],
+        ),
+        (
+            "test_count: 10)",
+            format!("test_count: 10, train: Pool({max}))"),
+            &["data.train", "at most 2³²"],
+        ),
+        (
+            "test_count: 10)",
+            "test_count: 10, train: Pool(0))".into(),
+            &["data.train", "at least one scene"],
+        ),
+        (
+            "batch: 10,",
+            format!("batch: {max},"),
+            &["training.batch", "past 2⁶⁴"],
+        ),
+        (
+            "iterations: 5",
+            format!("iterations: {max}"),
+            &["training.iterations", "budget_s"],
+        ),
+    ];
+    for (from, to, parts) in cases {
+        let e = error_of(from, to);
+        assert_mentions(&e, &["bad.ron:"]);
+        assert_mentions(&e, parts);
+    }
+    // An open-loop network with `steps × m` outputs that overflow `usize`.
+    let source = BASE
+        .replace(
+            "steps: 1, observe: [Target]",
+            &format!("steps: {max}, policy: OpenLoop"),
+        )
+        .replace("Sip(inverse: Step(Analytic))", "Dp()");
+    let e = parse(&source).expect_err("overflowing network size");
+    assert_mentions(&e, &["episode.steps", "overflows"]);
+}
+
+/// Sizes that fit into the integers but not into memory are rejected before anything is
+/// allocated, with the estimate and its largest part.
+#[test]
+fn runs_too_large_for_memory_are_rejected_with_the_estimate() {
+    let multi_step = |steps: &str| {
+        BASE.replace("steps: 1,", &format!("steps: {steps},"))
+            .replace("Sip(inverse: Step(Analytic))", "Dp()")
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            BASE.replace("batch: 10,", "batch: 4000000000,"),
+            "training episodes",
+        ),
+        (
+            BASE.replace("test_count: 10)", "test_count: 1000000000)"),
+            "held-out scenes",
+        ),
+        (multi_step("4000000000"), "evaluation rollouts"),
+        (
+            BASE.replace("hidden: [8]", "hidden: [65536, 65536]"),
+            "checkpoint being written",
+        ),
+    ];
+    for (source, largest) in cases {
+        let e = parse(&source).expect_err("too large for 8 GiB");
+        assert_mentions(
+            &e,
+            &[
+                "bad.ron: the run needs about",
+                "more than the limit of 8.0 GiB",
+                "--max-memory",
+            ],
+        );
+        let parts = e.split("largest parts: ").nth(1).unwrap_or_default();
+        assert!(
+            parts.starts_with(largest),
+            "largest part of {e:?} should be {largest:?}"
+        );
+    }
+    let e = parse_within(
+        &BASE.replace("hidden: [8]", "hidden: [65536, 65536]"),
+        &ResourceLimits::default(),
+    )
+    .expect_err("4.3e9 parameters");
+    match e {
+        physinv::Error::Scenario(boxed) => match *boxed {
+            ScenarioError::TooMuchMemory { exceeded, .. } => {
+                assert_eq!(exceeded.limit, DEFAULT_MAX_MEMORY);
+                // 4.3e9 parameters: 5 copies of 4 bytes alone are 80 GiB.
+                assert!(exceeded.estimate > 80 * GIB, "{}", exceeded.estimate);
+                assert!(exceeded.largest[0].0.contains("network.hidden"));
+            }
+            other => panic!("expected TooMuchMemory, got {other}"),
+        },
+        other => panic!("expected a scenario error, got {other}"),
+    }
+}
+
+#[test]
+fn memory_ceiling_can_be_raised_and_lowered() {
+    let big = BASE.replace("hidden: [8]", "hidden: [4096, 4096]");
+    assert!(parse(&big).is_ok(), "17 M parameters fit in 8 GiB");
+    let tight = ResourceLimits::with_max_memory_gib(0.5).unwrap();
+    let e = parse_within(&big, &tight).unwrap_err().to_string();
+    assert_mentions(&e, &["more than the limit of 512.0 MiB"]);
+    let huge = BASE.replace("hidden: [8]", "hidden: [65536, 65536]");
+    let roomy = ResourceLimits::with_max_memory_gib(1024.0).unwrap();
+    assert!(parse_within(&huge, &roomy).is_ok(), "fits in 1 TiB");
+}
+
+/// The estimate follows its documented formulas.
+#[test]
+fn memory_estimate_follows_its_formulas() {
+    let scenario = parse(BASE).expect("valid");
+    let part = |estimate: &physinv::scenario::limits::MemoryEstimate, what: &str| {
+        estimate
+            .parts
+            .iter()
+            .find(|p| p.what == what)
+            .unwrap_or_else(|| panic!("no part {what}"))
+            .bytes
+    };
+    // Widths [2, 8, 2]: 2·8 + 8 + 8·2 + 2 = 42 parameters, 5 copies of 4 bytes.
+    let estimate = scenario.memory_estimate();
+    assert_eq!(
+        part(&estimate, "network parameters and optimizer state"),
+        5 * 42 * 4
+    );
+    assert_eq!(
+        estimate.total(),
+        estimate.parts.iter().map(|p| p.bytes).sum::<u64>()
+    );
+    // A dense episode inversion holds an n×n Gramian per episode of the batch: n = 4.
+    let source = BASE
+        .replace(
+            r#"(name: "rotating_sine", params: (xi: 32.0, phi_deg: 45.0))"#,
+            r#"(name: "anisotropic_point_mass", params: (xi: 32.0, phi_deg: 45.0))"#,
+        )
+        .replace("steps: 1, observe: [Target]", "steps: 5")
+        .replace(
+            "target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])",
+            "target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])",
+        )
+        .replace(
+            "Sip(inverse: Step(Analytic))",
+            "Sip(inverse: Episode(solver: Dense))",
+        );
+    let scenario = parse(&source).expect("valid");
+    assert_eq!(
+        part(&scenario.memory_estimate(), "inversion Gramians"),
+        10 * 4 * 4 * 8
+    );
+    // Saturates instead of overflowing.
+    let mut spec = scenario.spec.clone();
+    spec.training.batch = usize::MAX;
+    assert_eq!(estimate_memory(&spec, 4, 2).total(), u64::MAX);
+}
+
+#[cfg(unix)]
+#[test]
+fn endless_scenario_file_is_a_clear_error() {
+    let e = Scenario::load("/dev/zero").unwrap_err().to_string();
+    assert_mentions(&e, &["/dev/zero", "larger than 16.0 MiB"]);
+}
+
+#[test]
+fn oversized_scenario_file_is_rejected_and_one_at_the_limit_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = physinv::scenario::limits::MAX_SCENARIO_FILE_BYTES as usize;
+    // The base scenario padded with a comment to exactly the limit, then one byte more.
+    let padded = |len: usize| {
+        let mut text = format!("{BASE}\n//");
+        text.push_str(&"x".repeat(len - text.len()));
+        text
+    };
+    let at = dir.path().join("at.ron");
+    std::fs::write(&at, padded(limit)).unwrap();
+    Scenario::load(&at).expect("a file of exactly the limit is read");
+    let over = dir.path().join("over.ron");
+    std::fs::write(&over, padded(limit + 1)).unwrap();
+    let e = Scenario::load(&over).unwrap_err().to_string();
+    assert_mentions(&e, &["over.ron", "larger than 16.0 MiB"]);
+}
+
+#[test]
+fn byte_order_mark_is_skipped_and_positions_stay_right() {
+    let with_bom = format!("\u{feff}{BASE}");
+    parse(&with_bom).expect("a leading byte-order mark is not an error");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.ron");
+    std::fs::write(&path, &with_bom).unwrap();
+    Scenario::load(&path).expect("a file with a byte-order mark loads");
+    // Errors in such a file point where they did without the mark.
+    let e = parse(&with_bom.replace("batch: 10,", "batch: 0,")).unwrap_err();
+    let plain = error_of("batch: 10,", "batch: 0,");
+    assert_eq!(e, plain);
+    let e = parse(&with_bom.replace("batch: 10,", "bacth: 10,")).unwrap_err();
+    assert_mentions(&e, &["bad.ron:10:", "bacth"]);
+}
+
+// ---- Method names ----
+
+#[test]
+fn duplicate_method_names_are_rejected_naming_both_positions() {
+    let two = |a: &str, b: &str| {
+        BASE.replace(
+            "        (name: \"SIP\", update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n",
+            &format!(
+                "        (name: {a:?}, update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n        (name: {b:?}, update: Dp(), optimizer: Adam(lr: 1e-3)),\n"
+            ),
+        )
+    };
+    let e = parse(&two("SIP", "SIP")).unwrap_err();
+    assert_mentions(
+        &e,
+        &[
+            "bad.ron:9:",
+            "methods[1].name",
+            "methods[0] and methods[1]",
+            "'SIP'",
+        ],
+    );
+    // Different names that share a checkpoint file.
+    let e = parse(&two("a/b", "a_b")).unwrap_err();
+    assert_mentions(
+        &e,
+        &[
+            "methods[1].name",
+            "methods[0] 'a/b'",
+            "methods[1] 'a_b'",
+            "checkpoints/a_b.json",
+        ],
+    );
+    parse(&two("a/b", "a-b")).expect("names that differ in the file name are fine");
+    // Derived names: two unnamed Dp+Adam methods are both `dp+adam`.
+    let unnamed = BASE.replace(
+        "        (name: \"SIP\", update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n",
+        "        (update: Dp(), optimizer: Adam(lr: 1e-3)),\n        (update: Dp(), optimizer: Adam(lr: 1e-2)),\n",
+    );
+    let e = parse(&unnamed).unwrap_err();
+    assert_mentions(
+        &e,
+        &["methods[1]", "methods[0] and methods[1]", "'dp+adam'"],
+    );
+}
+
+/// Scenario names (output directories) and method names (checkpoints) are made file-safe by
+/// one rule.
+#[test]
+fn file_stems_follow_the_checkpoint_rule() {
+    use physinv::train::checkpoint::checkpoint_file_name;
+    for name in [
+        "SIP",
+        "a/b",
+        "../../x",
+        "/abs/path",
+        "sip+adam",
+        "Ünï code",
+        "a b\tc",
+        "",
+    ] {
+        assert_eq!(
+            format!("{}.json", file_stem(name)),
+            checkpoint_file_name(name)
+        );
+        let stem = file_stem(name);
+        assert!(!stem.contains(['/', '\\', '.']), "{name:?} → {stem:?}");
+    }
+}

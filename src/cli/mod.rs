@@ -27,7 +27,8 @@ pub mod sweep;
 pub mod train;
 pub mod validate;
 
-use crate::scenario::Scenario;
+use crate::scenario::limits::MAX_THREADS;
+use crate::scenario::{ResourceLimits, Scenario};
 use crate::sim::Registry;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -38,8 +39,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Parser)]
 #[command(name = "physinv", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Worker threads for the parallel parts (scene sampling, rollouts); default: one per core.
-    #[arg(long, global = true, value_name = "N", value_parser = positive_usize)]
+    /// Worker threads for the parallel parts (scene sampling, rollouts), 1 to 1024; default:
+    /// one per core.
+    #[arg(long, global = true, value_name = "N", value_parser = thread_count)]
     pub threads: Option<usize>,
     /// Print nothing but the final table (no progress, no notes).
     #[arg(long, short, global = true)]
@@ -97,7 +99,7 @@ fn dispatch(command: Command, global: Global) -> anyhow::Result<()> {
     }
 }
 
-/// Training-length and seed overrides shared by the training commands.
+/// Training-length, seed and memory-ceiling overrides shared by the training commands.
 #[derive(Debug, Clone, Default, Args)]
 pub struct LimitArgs {
     /// Train every method for N iterations (replaces the scenario's `training.iterations`
@@ -112,13 +114,41 @@ pub struct LimitArgs {
     /// `training.seed`; the test scenes depend only on `data.seed`).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Refuse a scenario whose estimated memory exceeds GIB gibibytes (default 8); the
+    /// estimate counts the network and optimizer state, the training episodes, Gramians and
+    /// held-out scenes.
+    #[arg(long, value_name = "GIB", value_parser = memory_ceiling)]
+    pub max_memory: Option<ResourceLimits>,
 }
 
 impl LimitArgs {
-    /// `true` if no override is given.
+    /// `true` if no training-length or seed override is given (the memory ceiling applies
+    /// at validation and changes nothing in the scenario).
     pub fn is_empty(&self) -> bool {
         self.iterations.is_none() && self.budget.is_none() && self.seed.is_none()
     }
+
+    /// The resource limits to validate against: `--max-memory`, else the defaults.
+    pub fn resources(&self) -> ResourceLimits {
+        self.max_memory.unwrap_or_default()
+    }
+}
+
+/// Parses a thread count: a whole number from 1 to [`MAX_THREADS`].
+pub fn thread_count(text: &str) -> Result<usize, String> {
+    let n = positive_usize(text)?;
+    if n > MAX_THREADS {
+        return Err(format!("at most {MAX_THREADS} threads, got {n}"));
+    }
+    Ok(n)
+}
+
+/// Parses a memory ceiling in GiB (`--max-memory`).
+pub fn memory_ceiling(text: &str) -> Result<ResourceLimits, String> {
+    let gib = text
+        .parse::<f64>()
+        .map_err(|e| format!("not a number of GiB: {e}"))?;
+    ResourceLimits::with_max_memory_gib(gib)
 }
 
 /// Parses an integer ≥ 1.
@@ -139,26 +169,22 @@ pub fn positive_f64(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Reads a scenario file's text; the error names the file.
+/// Reads a scenario file's text ([`crate::scenario::read_source`]: size-capped, byte-order
+/// mark dropped); the error names the file.
 pub fn read_source(path: &Path) -> crate::Result<String> {
-    std::fs::read_to_string(path).map_err(|source| {
-        crate::ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-        .into()
-    })
+    crate::scenario::read_source(path)
 }
 
-/// Parses and validates scenario `source` (read from `path`) with the built-in simulators,
-/// then applies `limits` and validates again.
+/// Parses and validates scenario `source` (read from `path`) with the built-in simulators
+/// within the memory ceiling of `limits`, then applies its overrides and validates again.
 pub fn scenario_from_source(
     source: &str,
     path: &Path,
     limits: &LimitArgs,
 ) -> crate::Result<Scenario> {
     let registry = Registry::with_builtins();
-    let scenario = Scenario::parse(source, path, &registry)?;
+    let resources = limits.resources();
+    let scenario = Scenario::parse_with_limits(source, path, &registry, &resources)?;
     if limits.is_empty() {
         return Ok(scenario);
     }
@@ -174,7 +200,7 @@ pub fn scenario_from_source(
     if let Some(seed) = limits.seed {
         spec.training.seed = seed;
     }
-    Scenario::build(spec, source, path, &registry)
+    Scenario::build_with_limits(spec, source, path, &registry, &resources)
 }
 
 /// Loads the scenario file at `path` and applies `limits`.
@@ -190,7 +216,8 @@ pub fn note(global: Global, text: impl std::fmt::Display) {
 }
 
 /// The default output directory of a command that is not a single run:
-/// `runs/<scenario>/<kind>-<UTC timestamp>/`.
+/// `runs/<scenario>/<kind>-<UTC timestamp>/` (scenario name made file-safe, not created; see
+/// [`crate::output::create_unique_dir`]).
 pub fn default_dir(scenario: &str, kind: &str) -> PathBuf {
     let run = crate::output::default_out_dir(scenario);
     let stamp = run

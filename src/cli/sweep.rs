@@ -6,7 +6,7 @@
 //! scenario's own error message.
 
 use super::{default_dir, note, progress, read_source, scenario_from_source, Global, LimitArgs};
-use crate::output::write_atomic;
+use crate::output::{create_unique_dir, write_atomic};
 use crate::plot::{plot_sweep, SweepPoint};
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::ron_path::{replace_value, split_values};
@@ -164,10 +164,10 @@ pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<_>>()?
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_dir(&first.spec.name, "sweep"));
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => create_unique_dir(&default_dir(&first.spec.name, "sweep"))?,
+    };
     let mut rows = Vec::new();
     for (value, scenario) in &scenarios {
         note(global, format_args!("== {path} = {value}"));

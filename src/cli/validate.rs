@@ -1,6 +1,7 @@
 //! `physinv validate`: check a scenario file and print the resolved configuration.
 
 use super::{load_scenario, Global, LimitArgs};
+use crate::scenario::limits::Bytes;
 use crate::scenario::{PolicyKind, Scenario, SceneSource, TrainSet};
 use clap::Args;
 use std::fmt::Write as _;
@@ -131,6 +132,17 @@ pub fn describe(scenario: &Scenario) -> String {
         super::train::limits_text(scenario),
         t.log_every,
         t.seed
+    ));
+    let memory = scenario.memory_estimate();
+    let largest: Vec<String> = memory
+        .largest(2)
+        .into_iter()
+        .map(|p| format!("{} {}", p.what, Bytes(p.bytes)))
+        .collect();
+    line(format!(
+        "memory       about {} estimated ({})",
+        Bytes(memory.total()),
+        largest.join(", ")
     ));
     out
 }

@@ -3,19 +3,92 @@
 //! A scenario is parsed into the raw [`ScenarioSpec`] (mirrors the file, rejects unknown
 //! fields), then validated once and built into a [`Scenario`] holding the runtime objects
 //! (the [`Physics`] from the [`Registry`]). Every error names the file, the line:column and
-//! the field, and says what was expected.
+//! the field, and says what was expected. Validation also checks the run's resource needs
+//! against [`ResourceLimits`] (see [`limits`]) before anything is allocated.
 
+pub mod limits;
 pub mod locate;
 pub mod ron_path;
 pub mod schema;
 
+pub use limits::ResourceLimits;
 pub use schema::*;
 
 use crate::error::ScenarioError;
 use crate::net::MlpConfig;
+use crate::scenes::{fresh_start, SceneSplit};
 use crate::sim::registry::BuildError;
 use crate::sim::{Physics, Registry, Vector};
+use std::collections::HashMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+/// The UTF-8 byte-order mark some editors write at the start of a file.
+const BYTE_ORDER_MARK: char = '\u{feff}';
+
+/// Reads the text of the scenario file at `path`: at most
+/// [`limits::MAX_SCENARIO_FILE_BYTES`] (a larger or endless file such as `/dev/zero` is an
+/// error, found without reading it all), valid UTF-8, a leading byte-order mark dropped.
+pub fn read_source(path: &Path) -> crate::Result<String> {
+    let io = |source| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let limit = limits::MAX_SCENARIO_FILE_BYTES;
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ScenarioError::FileTooLarge {
+            path: path.to_path_buf(),
+            limit,
+        }
+        .into());
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    Ok(match text.strip_prefix(BYTE_ORDER_MARK) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+/// The file-name-safe form of a display name (a scenario's or a method's): ASCII letters,
+/// digits, `-` and `_` are kept, every other character becomes `_`. The result has no path
+/// separator and no `.`, so it names one entry inside a directory and never leaves it. The
+/// same rule names checkpoint files (`checkpoints/<stem>.json`).
+pub fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Network input size for `episode` on a state of dimension `n`, if it fits in `usize`.
+pub fn network_inputs(episode: &EpisodeSpec, n: usize) -> Option<usize> {
+    match episode.policy {
+        PolicyKind::OpenLoop => n.checked_mul(2),
+        PolicyKind::ClosedLoop => episode.observe.iter().try_fold(0usize, |sum, o| {
+            sum.checked_add(match o {
+                Observation::Time => 1,
+                _ => n,
+            })
+        }),
+    }
+}
+
+/// Network output size for `episode` with `m` control components, if it fits in `usize`.
+pub fn network_outputs(episode: &EpisodeSpec, m: usize) -> Option<usize> {
+    match episode.policy {
+        PolicyKind::OpenLoop => m.checked_mul(episode.steps),
+        PolicyKind::ClosedLoop => Some(m),
+    }
+}
 
 /// A validated scenario with its simulator built.
 #[derive(Debug, Clone)]
@@ -47,18 +120,28 @@ impl Scenario {
         Self::load_with(path, &Registry::with_builtins())
     }
 
-    /// Reads and validates `path`, resolving the simulator name in `registry`.
+    /// Reads ([`read_source`]) and validates `path`, resolving the simulator name in
+    /// `registry`, within the default [`ResourceLimits`].
     pub fn load_with(path: impl AsRef<Path>, registry: &Registry) -> crate::Result<Scenario> {
         let path = path.as_ref();
-        let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&source, path, registry)
+        Self::parse(&read_source(path)?, path, registry)
     }
 
-    /// Parses and validates RON `source`; `path` is used in messages only.
+    /// Parses and validates RON `source` within the default [`ResourceLimits`]; `path` is
+    /// used in messages only.
     pub fn parse(source: &str, path: &Path, registry: &Registry) -> crate::Result<Scenario> {
+        Self::parse_with_limits(source, path, registry, &ResourceLimits::default())
+    }
+
+    /// Parses and validates RON `source` within `limits`; `path` is used in messages only. A
+    /// leading byte-order mark is ignored.
+    pub fn parse_with_limits(
+        source: &str,
+        path: &Path,
+        registry: &Registry,
+        limits: &ResourceLimits,
+    ) -> crate::Result<Scenario> {
+        let source = source.strip_prefix(BYTE_ORDER_MARK).unwrap_or(source);
         let spec: ScenarioSpec = ron::Options::default()
             .with_default_extension(
                 ron::extensions::Extensions::IMPLICIT_SOME
@@ -77,16 +160,31 @@ impl Scenario {
                     message,
                 }
             })?;
-        Self::build(spec, source, path, registry)
+        Self::build_with_limits(spec, source, path, registry, limits)
     }
 
-    /// Validates an already parsed spec. `source` is the text it came from (for positions).
+    /// Validates an already parsed spec within the default [`ResourceLimits`]. `source` is
+    /// the text it came from (for positions).
     pub fn build(
         spec: ScenarioSpec,
         source: &str,
         path: &Path,
         registry: &Registry,
     ) -> crate::Result<Scenario> {
+        Self::build_with_limits(spec, source, path, registry, &ResourceLimits::default())
+    }
+
+    /// Validates an already parsed spec, then checks its memory estimate
+    /// ([`limits::estimate_memory`]) against `limits`. `source` is the text it came from (for
+    /// positions).
+    pub fn build_with_limits(
+        spec: ScenarioSpec,
+        source: &str,
+        path: &Path,
+        registry: &Registry,
+        limits: &ResourceLimits,
+    ) -> crate::Result<Scenario> {
+        let source = source.strip_prefix(BYTE_ORDER_MARK).unwrap_or(source);
         let located = |e: Invalid| -> crate::Error {
             let position = locate::locate(source, &e.field);
             match position {
@@ -106,6 +204,13 @@ impl Scenario {
         };
         let physics = build_physics(&spec.simulator, registry).map_err(located)?;
         validate(&spec, &physics).map_err(located)?;
+        let sim = physics.sim();
+        limits::estimate_memory(&spec, sim.state_dim(), sim.control_dim())
+            .check(limits)
+            .map_err(|exceeded| ScenarioError::TooMuchMemory {
+                path: path.to_path_buf(),
+                exceeded,
+            })?;
         Ok(Scenario {
             spec,
             path: path.to_path_buf(),
@@ -114,30 +219,28 @@ impl Scenario {
     }
 
     /// Network input size for this scenario's policy.
+    ///
+    /// # Panics
+    /// If the size overflows `usize`, which validation rejects (only a spec edited after
+    /// validation can get here).
     pub fn network_inputs(&self) -> usize {
-        let n = self.physics.sim().state_dim();
-        match self.spec.episode.policy {
-            PolicyKind::OpenLoop => 2 * n,
-            PolicyKind::ClosedLoop => self
-                .spec
-                .episode
-                .observe
-                .iter()
-                .map(|o| match o {
-                    Observation::Time => 1,
-                    _ => n,
-                })
-                .sum(),
-        }
+        network_inputs(&self.spec.episode, self.physics.sim().state_dim())
+            .expect("network input size is checked at validation")
     }
 
     /// Network output size for this scenario's policy.
+    ///
+    /// # Panics
+    /// If the size overflows `usize`, which validation rejects.
     pub fn network_outputs(&self) -> usize {
-        let m = self.physics.sim().control_dim();
-        match self.spec.episode.policy {
-            PolicyKind::OpenLoop => m * self.spec.episode.steps,
-            PolicyKind::ClosedLoop => m,
-        }
+        network_outputs(&self.spec.episode, self.physics.sim().control_dim())
+            .expect("network output size is checked at validation")
+    }
+
+    /// The estimated memory of a run of this scenario ([`limits::estimate_memory`]).
+    pub fn memory_estimate(&self) -> limits::MemoryEstimate {
+        let sim = self.physics.sim();
+        limits::estimate_memory(&self.spec, sim.state_dim(), sim.control_dim())
     }
 
     /// The physical control per unit of network output, per control component: the scenario's
@@ -311,6 +414,7 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
         "network.hidden",
         "at most 64 layers of at most 65536 units",
     )?;
+    validate_network_size(spec, n, m)?;
     check(
         !spec.methods.is_empty(),
         "methods",
@@ -319,8 +423,25 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
     for (i, method) in spec.methods.iter().enumerate() {
         validate_method(method, i, spec, physics)?;
     }
+    validate_method_names(&spec.methods)?;
     let t = &spec.training;
     check(t.batch >= 1, "training.batch", "must be ≥ 1")?;
+    if let (TrainSet::Fresh, Some(iterations)) = (spec.data.train, t.iterations) {
+        // The larger of the two factors is the one to blame.
+        check(
+            iterations == 0 || fresh_start(iterations as u64 - 1, t.batch).is_some(),
+            if t.batch > iterations {
+                "training.batch"
+            } else {
+                "training.iterations"
+            },
+            format!(
+                "{iterations} iterations of batch {} would number fresh training scenes past \
+                 2⁶⁴; for a time limit give `budget_s` alone",
+                t.batch
+            ),
+        )?;
+    }
     check(
         t.iterations.is_some() || t.budget_s.is_some(),
         "training",
@@ -341,9 +462,7 @@ fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Resu
         "data.test_count",
         "must be ≥ 1 (metrics are averaged over the test scenes)",
     )?;
-    if let TrainSet::Pool(count) = data.train {
-        check(count >= 1, "data.train", "a pool needs at least one scene")?;
-    }
+    SceneSplit::of(data).map_err(|e| invalid(e.field, e.message))?;
     match &data.scenes {
         SceneSource::Generator(name) => {
             let names = physics
@@ -386,6 +505,80 @@ fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Resu
             }
         }
     }
+}
+
+/// The network's input and output sizes and its parameter count fit in `usize`.
+fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), Invalid> {
+    let inputs = network_inputs(&spec.episode, n).ok_or_else(|| {
+        invalid(
+            "episode.observe",
+            format!(
+                "the network input size overflows ({} blocks of {n})",
+                spec.episode.observe.len()
+            ),
+        )
+    })?;
+    let outputs = network_outputs(&spec.episode, m).ok_or_else(|| {
+        invalid(
+            "episode.steps",
+            format!(
+                "the open-loop network would have steps × control components = {} × {m} \
+                 outputs, which overflows",
+                spec.episode.steps
+            ),
+        )
+    })?;
+    let widths: Vec<usize> = std::iter::once(inputs)
+        .chain(spec.network.hidden.iter().copied())
+        .chain([outputs])
+        .collect();
+    let parameters = widths.windows(2).try_fold(0usize, |sum, w| {
+        w[0].checked_mul(w[1])
+            .and_then(|weights| weights.checked_add(w[1]))
+            .and_then(|layer| sum.checked_add(layer))
+    });
+    check(
+        parameters.is_some(),
+        "network.hidden",
+        format!("the parameter count of widths {widths:?} overflows"),
+    )
+}
+
+/// No two methods share a display name, or a checkpoint file name ([`file_stem`]).
+fn validate_method_names(methods: &[MethodSpec]) -> Result<(), Invalid> {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut stems: HashMap<String, (usize, String)> = HashMap::new();
+    for (j, method) in methods.iter().enumerate() {
+        let name = method_name(method);
+        let field = if method.name.is_some() {
+            format!("methods[{j}].name")
+        } else {
+            format!("methods[{j}]")
+        };
+        if let Some(i) = names.get(&name) {
+            return Err(invalid(
+                field,
+                format!(
+                    "methods[{i}] and methods[{j}] have the same display name '{name}'; \
+                     give them distinct `name`s (the name labels results and checkpoints)"
+                ),
+            ));
+        }
+        let stem = file_stem(&name);
+        if let Some((i, other)) = stems.get(&stem) {
+            return Err(invalid(
+                field,
+                format!(
+                    "methods[{i}] '{other}' and methods[{j}] '{name}' would share the checkpoint \
+                     file checkpoints/{stem}.json (names keep only ASCII letters, digits, '-' \
+                     and '_' in file names); give them names that differ there"
+                ),
+            ));
+        }
+        names.insert(name.clone(), j);
+        stems.insert(stem, (j, name));
+    }
+    Ok(())
 }
 
 fn validate_method(

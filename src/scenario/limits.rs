@@ -1,0 +1,408 @@
+//! Resource limits of a run, checked when a scenario is validated, before anything is
+//! allocated: an estimate of the memory the run needs against a ceiling
+//! ([`ResourceLimits::max_memory`], default [`DEFAULT_MAX_MEMORY`]), the largest scenario file
+//! that is read ([`MAX_SCENARIO_FILE_BYTES`]) and the most worker threads ([`MAX_THREADS`]).
+//!
+//! The estimate is an order of magnitude, not an account: it adds up the large buffers a run
+//! holds (the network and optimizer state, a checkpoint being written, the training batch's
+//! episodes and the network's activations over them, the Gramians of the inversions, the
+//! held-out scenes and an evaluation chunk) and ignores everything proportional to a single
+//! state, and the process's own few MiB. Every product is
+//! saturating, so a size that overflows `u64` is an estimate of `u64::MAX` bytes, which is
+//! over any ceiling.
+
+use super::{network_inputs, network_outputs, ScenarioSpec};
+use super::{LinearSolver, PolicyKind, SceneSource, SipInverse, TargetSpec, UpdateSpec};
+use crate::inverse::episode::DENSE_MAX_STATE_DIM;
+use std::fmt;
+
+/// One gibibyte (2³⁰ bytes).
+pub const GIB: u64 = 1 << 30;
+
+/// Default memory ceiling of a run: 8 GiB.
+pub const DEFAULT_MAX_MEMORY: u64 = 8 * GIB;
+
+/// Largest ceiling that can be set (1 PiB): far above any machine, small enough that the
+/// ceiling in bytes never overflows.
+pub const MAX_MEMORY_CEILING: u64 = 1 << 50;
+
+/// Largest scenario file that is read (16 MiB); real scenarios are a few KiB, so anything
+/// larger is the wrong file (or a device such as `/dev/zero`).
+pub const MAX_SCENARIO_FILE_BYTES: u64 = 16 << 20;
+
+/// Most worker threads `--threads` may ask for: beyond this the threads' stacks alone take
+/// gigabytes and setting up the pool takes minutes.
+pub const MAX_THREADS: usize = 1024;
+
+/// Bytes of one `f32` (network parameters and activations).
+const F32_BYTES: u64 = 4;
+/// Bytes of one `f64` (states, controls, network inputs before conversion).
+const F64_BYTES: u64 = 8;
+/// Bytes per stored vector besides its elements: nalgebra's `DVector` header (pointer,
+/// capacity, length, rows) and the allocator's bookkeeping. Dominates for small states.
+const VECTOR_OVERHEAD_BYTES: u64 = 32;
+/// Copies of the network parameters alive while training: the parameters, their gradient,
+/// Adam's two moment estimates, and the best-so-far network kept for the final evaluation.
+const PARAMETER_COPIES: u64 = 5;
+/// Per layer and sample, the affine output and the activation are kept for the backward
+/// pass, and each meets a cotangent of the same size (measured: a closed-loop batch of 6400
+/// point-mass episodes peaks at about this).
+const ACTIVATION_COPIES: u64 = 4;
+/// Bytes per network parameter while a checkpoint is written: the parameters (`f32`), Adam's
+/// two moments (`f64`) and the best-so-far parameters (`f32`) are copied into the checkpoint,
+/// then serialised to JSON at once (about 12 characters per `f32`, 22 per `f64`). Measured:
+/// a 16.8 M-parameter network peaks at about 95 bytes per parameter when it is saved.
+const CHECKPOINT_BYTES_PER_PARAMETER: u64 = 96;
+/// Copies of the training episodes: the rollout and the update's own trajectory (SIP's
+/// corrected trajectory, BPTT's adjoints).
+const EPISODE_COPIES: u64 = 2;
+/// Scenes evaluated at once (the evaluation's chunk in `train::evaluate`).
+const EVALUATION_CHUNK: u64 = 1024;
+
+/// Limits a scenario is validated against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// Most memory a run may need, in bytes (estimated by [`estimate_memory`]).
+    pub max_memory: u64,
+}
+
+impl Default for ResourceLimits {
+    fn default() -> Self {
+        ResourceLimits {
+            max_memory: DEFAULT_MAX_MEMORY,
+        }
+    }
+}
+
+impl ResourceLimits {
+    /// Limits with a memory ceiling of `gib` GiB: finite, > 0 and at most
+    /// [`MAX_MEMORY_CEILING`].
+    pub fn with_max_memory_gib(gib: f64) -> Result<Self, String> {
+        let max = MAX_MEMORY_CEILING / GIB;
+        if !(gib.is_finite() && gib > 0.0 && gib <= max as f64) {
+            return Err(format!(
+                "the memory ceiling must be a number of GiB in (0, {max}], got {gib}"
+            ));
+        }
+        Ok(ResourceLimits {
+            max_memory: ((gib * GIB as f64) as u64).max(1),
+        })
+    }
+}
+
+/// One part of a [`MemoryEstimate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryPart {
+    /// What is stored, e.g. `training episodes`.
+    pub what: &'static str,
+    /// The scenario fields that drive it, e.g. `training.batch × episode.steps`.
+    pub driven_by: &'static str,
+    /// Estimated bytes (`u64::MAX` if the size overflows).
+    pub bytes: u64,
+}
+
+/// The estimated memory of a run, by part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Every part, in a fixed order (network, checkpoint, activations, episodes, inversions,
+    /// held-out scenes, evaluation).
+    pub parts: Vec<MemoryPart>,
+}
+
+impl MemoryEstimate {
+    /// Sum of the parts in bytes (saturating).
+    pub fn total(&self) -> u64 {
+        self.parts
+            .iter()
+            .fold(0u64, |s, p| s.saturating_add(p.bytes))
+    }
+
+    /// The `k` largest non-empty parts, largest first.
+    pub fn largest(&self, k: usize) -> Vec<&MemoryPart> {
+        let mut parts: Vec<&MemoryPart> = self.parts.iter().filter(|p| p.bytes > 0).collect();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+        parts.truncate(k);
+        parts
+    }
+
+    /// `Err` with the estimate and its largest parts if it exceeds `limits`.
+    pub fn check(&self, limits: &ResourceLimits) -> Result<(), MemoryExceeded> {
+        let estimate = self.total();
+        if estimate <= limits.max_memory {
+            return Ok(());
+        }
+        Err(MemoryExceeded {
+            estimate,
+            limit: limits.max_memory,
+            largest: self
+                .largest(3)
+                .into_iter()
+                .map(|p| (format!("{} ({})", p.what, p.driven_by), p.bytes))
+                .collect(),
+        })
+    }
+}
+
+/// A run whose estimated memory is over the ceiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryExceeded {
+    /// Estimated bytes (`u64::MAX`: the size overflows).
+    pub estimate: u64,
+    /// The ceiling in bytes.
+    pub limit: u64,
+    /// The largest parts: description (with the fields that drive it) and bytes.
+    pub largest: Vec<(String, u64)>,
+}
+
+impl fmt::Display for MemoryExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.estimate == u64::MAX {
+            write!(
+                f,
+                "the memory the run needs overflows 64 bits (more than 16 EiB), far above the \
+                 limit of {}; largest parts: ",
+                Bytes(self.limit)
+            )?;
+        } else {
+            write!(
+                f,
+                "the run needs about {} of memory (estimated), more than the limit of {}; \
+                 largest parts: ",
+                Bytes(self.estimate),
+                Bytes(self.limit)
+            )?;
+        }
+        for (i, (what, bytes)) in self.largest.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{what} {}", Bytes(*bytes))?;
+        }
+        f.write_str(". Reduce those fields, or raise the limit with --max-memory <GiB>")
+    }
+}
+
+/// A byte count in binary units (`1.5 GiB`); `u64::MAX` reads as an overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == u64::MAX {
+            return f.write_str("more than 16 EiB (the size overflows)");
+        }
+        const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Saturating product of sizes.
+fn product(factors: &[u64]) -> u64 {
+    factors.iter().fold(1u64, |p, f| p.saturating_mul(*f))
+}
+
+/// Saturating `usize → u64`.
+fn size(x: usize) -> u64 {
+    u64::try_from(x).unwrap_or(u64::MAX)
+}
+
+/// Bytes of `count` stored `f64` vectors of length `len`.
+fn vectors(count: u64, len: u64) -> u64 {
+    count.saturating_mul(
+        len.saturating_mul(F64_BYTES)
+            .saturating_add(VECTOR_OVERHEAD_BYTES),
+    )
+}
+
+/// Number of network parameters `Σ_layers (in·out + out)` of widths `[inputs, hidden…,
+/// outputs]` (saturating).
+fn parameters(widths: &[u64]) -> u64 {
+    widths.windows(2).fold(0u64, |s, w| {
+        s.saturating_add(w[0].saturating_mul(w[1]).saturating_add(w[1]))
+    })
+}
+
+/// Estimates the memory of a run of `spec` on a simulator with state dimension `n` and
+/// control dimension `m`. Defined for any spec (sizes saturate); meaningful once the spec
+/// is otherwise valid.
+///
+/// With `T` steps, batch `B`, `I` network inputs, `O` outputs, hidden widths summing to `H`
+/// and `P` parameters:
+///
+/// | part | bytes |
+/// | --- | --- |
+/// | network parameters and optimizer state | `5 · P · 4` |
+/// | checkpoint being written (vectors and JSON text) | `96 · P` |
+/// | network activations | `4 · S · (I + H + O) · 4`, `S = T·B` samples closed loop (`B` open loop), at least an evaluation chunk |
+/// | training episodes | `2 · B · ((T+1)·n + T·m) · 8` plus the network inputs `T·B·I · 8` (`B·I` open loop) |
+/// | inversion Gramians | `B · n² · 8` for dense episode inversions and chain plans, plus `B · T·m·n · 8` feedback gains |
+/// | held-out scenes | `(test + validation) · (2n + T·m) · 8` (`T·m` only with reference controls) |
+/// | evaluation rollouts | `min(max(test, validation), 1024) · ((T+1)·n + T·m) · 8` |
+///
+/// Every stored vector also counts 32 bytes of overhead.
+pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimate {
+    let (n, m) = (size(n), size(m));
+    let steps = size(spec.episode.steps);
+    let batch = size(spec.training.batch);
+    let inputs = network_inputs(&spec.episode, n as usize).map_or(u64::MAX, size);
+    let outputs = network_outputs(&spec.episode, m as usize).map_or(u64::MAX, size);
+    let hidden: Vec<u64> = spec.network.hidden.iter().map(|&w| size(w)).collect();
+    let widths: Vec<u64> = std::iter::once(inputs)
+        .chain(hidden.iter().copied())
+        .chain([outputs])
+        .collect();
+    let width_sum = widths.iter().fold(0u64, |s, w| s.saturating_add(*w));
+    let open_loop = spec.episode.policy == PolicyKind::OpenLoop;
+    let held_out = size(spec.data.test_count).saturating_add(size(spec.data.validation_count));
+    let chunk = size(spec.data.test_count.max(spec.data.validation_count)).min(EVALUATION_CHUNK);
+
+    let train_samples = if open_loop {
+        batch
+    } else {
+        batch.saturating_mul(steps)
+    };
+    let samples = train_samples.max(chunk);
+    let parameter_count = parameters(&widths);
+    let network = product(&[PARAMETER_COPIES, parameter_count, F32_BYTES]);
+    let checkpoint = parameter_count.saturating_mul(CHECKPOINT_BYTES_PER_PARAMETER);
+    let activations = product(&[ACTIVATION_COPIES, samples, width_sum, F32_BYTES]);
+
+    let states = steps.saturating_add(1);
+    let one_episode = vectors(states, n).saturating_add(vectors(steps, m));
+    let episodes = product(&[EPISODE_COPIES, batch, one_episode])
+        .saturating_add(vectors(train_samples, inputs));
+
+    let inversions = spec
+        .methods
+        .iter()
+        .map(|method| inversion_bytes(&method.update, n, m, steps, batch))
+        .max()
+        .unwrap_or(0);
+
+    let references = match &spec.data.scenes {
+        SceneSource::Generator(_) => true,
+        SceneSource::Sampled { target, .. } => matches!(target, TargetSpec::ReachedBy { .. }),
+    };
+    let reference_controls = if references { vectors(steps, m) } else { 0 };
+    let one_scene = vectors(2, n).saturating_add(reference_controls);
+    let scenes = held_out.saturating_mul(one_scene);
+    let evaluation = chunk.saturating_mul(one_episode);
+
+    let part = |what, driven_by, bytes| MemoryPart {
+        what,
+        driven_by,
+        bytes,
+    };
+    MemoryEstimate {
+        parts: vec![
+            part(
+                "network parameters and optimizer state",
+                "network.hidden, and episode.steps for open loop",
+                network,
+            ),
+            part(
+                "checkpoint being written",
+                "network.hidden, and episode.steps for open loop",
+                checkpoint,
+            ),
+            part(
+                "network activations",
+                "training.batch × episode.steps × network widths",
+                activations,
+            ),
+            part(
+                "training episodes",
+                "training.batch × episode.steps",
+                episodes,
+            ),
+            part(
+                "inversion Gramians",
+                "training.batch × state dimension²",
+                inversions,
+            ),
+            part(
+                "held-out scenes",
+                "data.test_count + data.validation_count",
+                scenes,
+            ),
+            part(
+                "evaluation rollouts",
+                "up to 1024 held-out scenes × episode.steps",
+                evaluation,
+            ),
+        ],
+    }
+}
+
+/// Bytes of the dense matrices one batch of `update` holds: an `n×n` Gramian per episode for
+/// dense episode inversions and chain plans, and `T` feedback gains `m×n` per episode.
+fn inversion_bytes(update: &UpdateSpec, n: u64, m: u64, steps: u64, batch: u64) -> u64 {
+    let dense = |solver: LinearSolver| match solver {
+        LinearSolver::Dense => true,
+        LinearSolver::Auto => n <= size(DENSE_MAX_STATE_DIM),
+        LinearSolver::Cg { .. } => false,
+    };
+    let per_episode = match update {
+        UpdateSpec::Sip {
+            inverse: SipInverse::Episode(e),
+            ..
+        } => {
+            let gramian = if dense(e.solver) {
+                product(&[n, n, F64_BYTES])
+            } else {
+                0
+            };
+            let gains = if e.feedback {
+                product(&[steps, m, n, F64_BYTES])
+            } else {
+                0
+            };
+            gramian.saturating_add(gains)
+        }
+        UpdateSpec::Sip {
+            inverse: SipInverse::Chain(c),
+            ..
+        } if dense(c.solver) => product(&[n, n, F64_BYTES]),
+        _ => 0,
+    };
+    batch.saturating_mul(per_episode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_in_binary_units() {
+        assert_eq!(Bytes(512).to_string(), "512 B");
+        assert_eq!(Bytes(1536).to_string(), "1.5 KiB");
+        assert_eq!(Bytes(8 * GIB).to_string(), "8.0 GiB");
+        assert!(Bytes(u64::MAX).to_string().contains("overflows"));
+    }
+
+    #[test]
+    fn memory_ceiling_in_gib_is_checked() {
+        assert_eq!(
+            ResourceLimits::with_max_memory_gib(0.5).unwrap().max_memory,
+            GIB / 2
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 2e6] {
+            assert!(ResourceLimits::with_max_memory_gib(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parameters_saturate_instead_of_overflowing() {
+        assert_eq!(parameters(&[2, 8, 2]), 2 * 8 + 8 + 8 * 2 + 2);
+        assert_eq!(parameters(&[u64::MAX, 2]), u64::MAX);
+    }
+}
