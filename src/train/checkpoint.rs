@@ -128,15 +128,5 @@ impl Checkpoint {
 
 /// File name of a method's checkpoint inside a run's `checkpoints/` directory.
 pub fn checkpoint_file_name(method: &str) -> String {
-    let safe: String = method
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}.json")
+    format!("{}.json", crate::scenario::file_stem(method))
 }
