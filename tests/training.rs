@@ -302,3 +302,41 @@ fn cosine_with_bptt_is_logged_every_n_iterations() {
         .all(|r| r.diagnostics.get("cosine_bptt").is_none()));
     assert!(bptt.log[1].diagnostics.get("grad_norm").is_some());
 }
+
+/// A checkpoint whose log holds a non-finite metric or diagnostic still saves, loads and
+/// resumes (JSON has no NaN: such values are written as text).
+#[test]
+fn checkpoints_with_non_finite_log_values_stay_loadable() {
+    use physinv::train::{Checkpoint, TrainControl};
+    let scenario = point_mass(
+        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+        4,
+    );
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("BPTT.json");
+    let control = TrainControl {
+        checkpoint_path: Some(path.clone()),
+        ..TrainControl::default()
+    };
+    trainer.train_with(0, &mut Silent, &control).expect("train");
+    let mut checkpoint = Checkpoint::load(&path).expect("load");
+    checkpoint.log[0].metrics.values[0] = f64::NAN;
+    checkpoint.log[0]
+        .diagnostics
+        .push("cosine_bptt", f64::INFINITY);
+    checkpoint.save(&path).expect("save");
+    let back = Checkpoint::load(&path).expect("reload");
+    assert!(back.log[0].metrics.values[0].is_nan());
+    assert_eq!(
+        back.log[0].diagnostics.get("cosine_bptt"),
+        Some(f64::INFINITY)
+    );
+    let resumed = TrainControl {
+        resume: Some(back),
+        ..TrainControl::default()
+    };
+    trainer
+        .train_with(0, &mut Silent, &resumed)
+        .expect("resume");
+}
