@@ -121,39 +121,49 @@ pub fn write_metrics_csv(
             diagnostic_names.push(name);
         }
     }
-    let mut text = String::from("method,split,iteration,wall_s");
-    for name in metric_names {
-        text.push(',');
-        text.push_str(name);
-    }
-    text.push_str(",inverse_failures,inverse_unconverged,line_search_failures");
-    for name in &diagnostic_names {
-        text.push(',');
-        text.push_str(name);
-    }
-    text.push('\n');
+    let csv_error = |e: csv::Error| crate::Error::Config(format!("cannot write metrics.csv: {e}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["method", "split", "iteration", "wall_s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(metric_names.iter().cloned());
+    header.extend(
+        [
+            "inverse_failures",
+            "inverse_unconverged",
+            "line_search_failures",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    header.extend(diagnostic_names.iter().map(|s| s.to_string()));
+    writer.write_record(&header).map_err(csv_error)?;
     for row in rows {
-        text.push_str(&format!(
-            "{},{},{},{:.6}",
-            row.method, row.split, row.iteration, row.wall_s
-        ));
-        for v in &row.metrics.values {
-            text.push_str(&format!(",{v:.9e}"));
-        }
         let stats = &row.stats;
-        text.push_str(&format!(
-            ",{},{},{}",
-            stats.inverse_failures, stats.inverse_unconverged, stats.line_search_failures
-        ));
-        for name in &diagnostic_names {
-            text.push(',');
-            if let Some(v) = row.diagnostics.get(name) {
-                text.push_str(&format!("{v:.6e}"));
-            }
-        }
-        text.push('\n');
+        let mut record = vec![
+            row.method.clone(),
+            row.split.clone(),
+            row.iteration.to_string(),
+            format!("{:.6}", row.wall_s),
+        ];
+        record.extend(row.metrics.values.iter().map(|v| format!("{v:.9e}")));
+        record.extend([
+            stats.inverse_failures.to_string(),
+            stats.inverse_unconverged.to_string(),
+            stats.line_search_failures.to_string(),
+        ]);
+        record.extend(diagnostic_names.iter().map(|name| {
+            row.diagnostics
+                .get(name)
+                .map_or_else(String::new, |v| format!("{v:.6e}"))
+        }));
+        writer.write_record(&record).map_err(csv_error)?;
     }
-    write_atomic(path, text.as_bytes())
+    let text = writer
+        .into_inner()
+        .map_err(|e| crate::Error::Config(format!("cannot write metrics.csv: {e}")))?;
+    write_atomic(path, &text)
 }
 
 /// The `summary.json` document.

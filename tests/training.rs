@@ -340,3 +340,27 @@ fn checkpoints_with_non_finite_log_values_stay_loadable() {
         .train_with(0, &mut Silent, &resumed)
         .expect("resume");
 }
+
+/// Method names with commas, quotes or line breaks are quoted in `metrics.csv` and read back
+/// intact by the plot reader (they used to corrupt the file).
+#[test]
+fn metrics_csv_quotes_awkward_method_names() {
+    use physinv::output::ConsoleObserver;
+    use physinv::plot::MetricsTable;
+    use physinv::run::{run_scenario, RunOptions};
+    let name = "BPTT, \\\"fast\\\"\\nvariant";
+    let scenario = point_mass(
+        &format!(r#"(name: "{name}", update: Dp(), optimizer: Adam(lr: 1e-3))"#),
+        2,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = RunOptions {
+        out_dir: Some(dir.path().to_path_buf()),
+        ..RunOptions::default()
+    };
+    let mut observer = ConsoleObserver::default();
+    run_scenario(&scenario, &options, &mut observer).expect("run");
+    let table = MetricsTable::read(&dir.path().join("metrics.csv")).expect("parses");
+    assert_eq!(table.methods(), ["BPTT, \"fast\"\nvariant"]);
+    assert!(table.rows.len() >= 2);
+}

@@ -62,11 +62,35 @@ impl MetricsTable {
         let bad = |line: usize, message: String| {
             crate::Error::Config(format!("{}:{line}: {message}", path.display()))
         };
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty());
+        // RFC 4180 records (quoted fields may hold commas, quotes and newlines), with the
+        // 1-based line each starts on; blank lines are skipped.
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        // The reader's own line count skips blank lines: count from the byte offset instead.
+        let line_at = |position: Option<&csv::Position>| {
+            position.map_or(0, |p| {
+                let bytes = text.as_bytes();
+                let mut start = (p.byte() as usize).min(bytes.len());
+                // A record after blank lines is reported where the blank lines begin.
+                while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+                    start += 1;
+                }
+                bytes[..start].iter().filter(|&&c| c == b'\n').count() + 1
+            })
+        };
+        let mut records = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| bad(line_at(e.position()), format!("not CSV: {e}")))?;
+            let line = line_at(record.position());
+            if record.iter().all(str::is_empty) {
+                continue;
+            }
+            records.push((line, record));
+        }
+        let mut lines = records.into_iter();
 
         let Some((header_line, header)) = lines.next() else {
             return Err(crate::Error::Config(format!(
@@ -75,22 +99,23 @@ impl MetricsTable {
                 FIXED_COLUMNS.join(",")
             )));
         };
-        let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+        let columns: Vec<&str> = header.iter().collect();
         let fixed = FIXED_COLUMNS.len();
         if columns.len() < fixed || columns[..fixed] != FIXED_COLUMNS {
             return Err(bad(
                 header_line,
                 format!(
-                    "header must start with `{}`, found `{header}`",
-                    FIXED_COLUMNS.join(",")
+                    "header must start with `{}`, found `{}`",
+                    FIXED_COLUMNS.join(","),
+                    columns.join(",")
                 ),
             ));
         }
         let metric_names: Vec<String> = columns[fixed..].iter().map(|s| s.to_string()).collect();
 
         let mut rows = Vec::new();
-        for (line, text) in lines {
-            let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        for (line, record) in lines {
+            let fields: Vec<&str> = record.iter().collect();
             if fields.len() != columns.len() {
                 return Err(bad(
                     line,
