@@ -194,11 +194,25 @@ pub fn summary_json(scenario: &str, outcomes: &[TrainOutcome]) -> serde_json::Va
     json!({ "scenario": scenario, "runs": runs })
 }
 
+/// A number as JSON; non-finite values (which JSON cannot hold) as the strings `"NaN"`,
+/// `"inf"`, `"-inf"` instead of `null`.
+fn json_number(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else if v.is_nan() {
+        json!("NaN")
+    } else if v > 0.0 {
+        json!("inf")
+    } else {
+        json!("-inf")
+    }
+}
+
 /// Named values as a JSON object.
 fn named_map(values: &NamedValues) -> serde_json::Map<String, serde_json::Value> {
     values
         .iter()
-        .map(|(n, v)| (n.to_string(), json!(v)))
+        .map(|(n, v)| (n.to_string(), json_number(v)))
         .collect()
 }
 
@@ -207,6 +221,15 @@ pub fn write_summary(path: &Path, scenario: &str, outcomes: &[TrainOutcome]) -> 
     let text = serde_json::to_string_pretty(&summary_json(scenario, outcomes))
         .map_err(|e| crate::Error::Config(format!("cannot serialise summary: {e}")))?;
     write_atomic(path, text.as_bytes())
+}
+
+/// Creates `dir` (and its parents) and checks that files can be written there, so that a bad
+/// output directory is an error before any training rather than after the first method.
+pub fn ensure_writable(dir: &Path) -> crate::Result<()> {
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let probe = dir.join(".physinv-write-probe");
+    std::fs::write(&probe, b"").map_err(io_error(&probe))?;
+    std::fs::remove_file(&probe).map_err(io_error(&probe))
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
@@ -314,6 +337,14 @@ impl Observer for ConsoleObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_finite_summary_numbers_are_text() {
+        assert_eq!(json_number(1.5), json!(1.5));
+        assert_eq!(json_number(f64::NAN), json!("NaN"));
+        assert_eq!(json_number(f64::INFINITY), json!("inf"));
+        assert_eq!(json_number(f64::NEG_INFINITY), json!("-inf"));
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {

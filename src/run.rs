@@ -2,7 +2,8 @@
 //! figures and the comparison table.
 
 use crate::output::{
-    comparison_table, create_unique_dir, default_out_dir, write_metrics_csv, write_summary,
+    comparison_table, create_unique_dir, default_out_dir, ensure_writable, write_metrics_csv,
+    write_summary,
 };
 use crate::scenario::Scenario;
 use crate::train::checkpoint::checkpoint_file_name;
@@ -50,6 +51,7 @@ pub fn run_scenario(
         Some(dir) => dir.clone(),
         None => create_unique_dir(&default_out_dir(&scenario.spec.name))?,
     };
+    ensure_writable(&out_dir.join("checkpoints"))?;
     let mut outcomes = Vec::new();
     for i in 0..scenario.spec.methods.len() {
         let name = scenario.method_name(i);
@@ -71,7 +73,22 @@ pub fn run_scenario(
             checkpoint_path: Some(path),
             resume,
         };
-        outcomes.push(trainer.train_with(i, observer, &control)?);
+        match trainer.train_with(i, observer, &control) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => {
+                // Keep what the methods before this one produced.
+                if !outcomes.is_empty() {
+                    let metrics = trainer.metric_names();
+                    write_metrics_csv(&out_dir.join("metrics.csv"), &metrics, &outcomes)?;
+                    write_summary(
+                        &out_dir.join("summary.json"),
+                        &scenario.spec.name,
+                        &outcomes,
+                    )?;
+                }
+                return Err(error);
+            }
+        }
     }
     if outcomes.is_empty() {
         return Err(crate::Error::Config(format!(

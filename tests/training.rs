@@ -364,3 +364,44 @@ fn metrics_csv_quotes_awkward_method_names() {
     assert_eq!(table.methods(), ["BPTT, \"fast\"\nvariant"]);
     assert!(table.rows.len() >= 2);
 }
+
+/// An output directory that cannot be written is an error before any method trains, and the
+/// results of methods that finished survive a later method's failure.
+#[test]
+fn runs_check_their_output_first_and_keep_finished_methods() {
+    use physinv::run::{run_scenario, RunOptions};
+    use physinv::train::Observer;
+    #[derive(Default)]
+    struct Starts(usize);
+    impl Observer for Starts {
+        fn on_start(&mut self, _: &str, _: Option<usize>, _: Option<f64>) {
+            self.0 += 1;
+        }
+    }
+    let scenario = point_mass(
+        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),
+           (name: "wild", update: Dp(), optimizer: Sgd(lr: 1e30))"#,
+        20,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").expect("file");
+    let mut starts = Starts::default();
+    let bad = RunOptions {
+        out_dir: Some(file.join("run")),
+        ..RunOptions::default()
+    };
+    let err = run_scenario(&scenario, &bad, &mut starts).expect_err("not writable");
+    assert!(matches!(err, physinv::Error::Io { .. }), "{err}");
+    assert_eq!(starts.0, 0, "nothing trained before the check");
+
+    let good = RunOptions {
+        out_dir: Some(dir.path().join("run")),
+        ..RunOptions::default()
+    };
+    let err = run_scenario(&scenario, &good, &mut starts).expect_err("wild diverges");
+    assert!(matches!(err, physinv::Error::Diverged { .. }), "{err}");
+    let csv = std::fs::read_to_string(dir.path().join("run/metrics.csv")).expect("kept");
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("BPTT,")), "{csv}");
+    assert!(dir.path().join("run/summary.json").is_file());
+}
