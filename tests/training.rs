@@ -405,3 +405,52 @@ fn runs_check_their_output_first_and_keep_finished_methods() {
     assert!(csv.lines().skip(1).all(|l| l.starts_with("BPTT,")), "{csv}");
     assert!(dir.path().join("run/summary.json").is_file());
 }
+
+/// Resuming checks the scenario's fingerprint: a changed simulator parameter or batch size is
+/// refused, naming what differs; the unchanged scenario resumes.
+#[test]
+fn resume_refuses_a_changed_scenario_naming_the_difference() {
+    use physinv::train::{Checkpoint, TrainControl};
+    let scenario = |drag: f64, batch: usize| {
+        common::scenario(&format!(
+            r#"(
+    name: "fp",
+    simulator: (name: "point_mass", params: (drag: {drag:?})),
+    episode: (steps: 5),
+    data: (seed: 1, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])), test_count: 8, validation_count: 8),
+    network: (hidden: [8], activation: tanh),
+    methods: [(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))],
+    training: (batch: {batch}, iterations: 3, log_every: 3),
+)"#
+        ))
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("BPTT.json");
+    let original = scenario(0.5, 4);
+    let control = TrainControl {
+        checkpoint_path: Some(path.clone()),
+        ..TrainControl::default()
+    };
+    Trainer::new(&original)
+        .expect("trainer")
+        .train_with(0, &mut Silent, &control)
+        .expect("train");
+    let resume = || TrainControl {
+        resume: Some(Checkpoint::load(&path).expect("load")),
+        ..TrainControl::default()
+    };
+    for (changed, section) in [
+        (scenario(0.7, 4), "`simulator`"),
+        (scenario(0.5, 8), "`training.batch`"),
+    ] {
+        let err = Trainer::new(&changed)
+            .expect("trainer")
+            .train_with(0, &mut Silent, &resume())
+            .expect_err("refused");
+        assert!(err.to_string().contains(section), "{err}");
+    }
+    Trainer::new(&original)
+        .expect("trainer")
+        .train_with(0, &mut Silent, &resume())
+        .expect("the unchanged scenario resumes");
+}

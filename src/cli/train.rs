@@ -91,8 +91,16 @@ pub fn check_resume(dir: &Path, scenario: &Scenario, methods: &[String]) -> anyh
             continue;
         }
         let checkpoint = Checkpoint::load(&path).context("cannot resume")?;
+        let index = (0..scenario.spec.methods.len())
+            .find(|&i| scenario.method_name(i) == *method)
+            .unwrap_or_default();
         checkpoint
-            .check_matches(&scenario.spec.name, method, &scenario.network_config())
+            .check_matches(
+                &scenario.spec.name,
+                method,
+                &scenario.network_config(),
+                &scenario.fingerprint(index),
+            )
             .with_context(|| format!("cannot resume from {}", path.display()))?;
         found += 1;
     }

@@ -279,6 +279,32 @@ impl Scenario {
             .unwrap_or_else(|| "final_error".to_string())
     }
 
+    /// What a checkpoint of method `i` must agree on to be resumed, section by section:
+    /// `(section, RON text)` for the simulator, episode, data, objective, batch size, update
+    /// rule and optimizer kind. (Budgets, logging and learning rates may change on resume.)
+    pub fn fingerprint(&self, i: usize) -> Vec<(String, String)> {
+        fn text<T: serde::Serialize>(value: &T) -> String {
+            ron::to_string(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
+        }
+        let spec = &self.spec;
+        let method = &spec.methods[i];
+        let optimizer = text(&method.optimizer);
+        let kind = optimizer
+            .split('(')
+            .next()
+            .unwrap_or(&optimizer)
+            .to_string();
+        vec![
+            ("simulator".into(), text(&spec.simulator)),
+            ("episode".into(), text(&spec.episode)),
+            ("data".into(), text(&spec.data)),
+            ("objective".into(), text(&spec.objective)),
+            ("training.batch".into(), spec.training.batch.to_string()),
+            ("update".into(), text(&method.update)),
+            ("optimizer".into(), kind),
+        ]
+    }
+
     /// Display name of method `i`.
     pub fn method_name(&self, i: usize) -> String {
         method_name(&self.spec.methods[i])

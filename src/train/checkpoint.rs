@@ -42,6 +42,10 @@ pub struct Checkpoint {
     /// The best network on the validation scenes so far, if the scenario has them.
     #[serde(default)]
     pub best: Option<BestSoFar>,
+    /// The scenario's fingerprint for this method ([`crate::scenario::Scenario::fingerprint`]);
+    /// empty in checkpoints of older versions.
+    #[serde(default)]
+    pub fingerprint: Vec<(String, String)>,
     /// Whether training of this method had finished.
     pub finished: bool,
 }
@@ -94,6 +98,7 @@ impl Checkpoint {
         scenario: &str,
         method: &str,
         network: &MlpConfig,
+        fingerprint: &[(String, String)],
     ) -> crate::Result<()> {
         let mut problems = Vec::new();
         if self.scenario != scenario {
@@ -110,10 +115,20 @@ impl Checkpoint {
         }
         if &self.network != network {
             problems.push(format!(
-                "network {:?} in checkpoint, {:?} expected",
-                self.network.widths(),
-                network.widths()
+                "network {} in checkpoint, {} expected",
+                describe(&self.network),
+                describe(network)
             ));
+        }
+        for (section, expected) in fingerprint {
+            let found = self.fingerprint.iter().find(|(s, _)| s == section);
+            if let Some((_, found)) = found.filter(|(_, f)| f != expected) {
+                problems.push(format!(
+                    "`{section}` differs: {} in checkpoint, {} in the scenario",
+                    shorten(found),
+                    shorten(expected)
+                ));
+            }
         }
         if problems.is_empty() {
             Ok(())
@@ -123,6 +138,25 @@ impl Checkpoint {
                 problems.join("; ")
             )))
         }
+    }
+}
+
+/// A network for messages: widths and activations.
+fn describe(network: &MlpConfig) -> String {
+    format!(
+        "{:?} {:?}/{:?}",
+        network.widths(),
+        network.activation,
+        network.output_activation
+    )
+}
+
+/// At most 160 characters of `text`, for messages.
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 160;
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 

@@ -188,6 +188,7 @@ impl<'a> Trainer<'a> {
         let net = self.initial_network()?;
         let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
         let mut state = TrainState {
+            index,
             net,
             optimizer,
             rng: ChaCha8Rng::seed_from_u64(training.seed),
@@ -405,6 +406,7 @@ impl<'a> Trainer<'a> {
                 validation: b.validation.clone(),
                 parameters: b.net.parameters(),
             }),
+            fingerprint: self.scenario.fingerprint(state.index),
             finished,
         }
     }
@@ -419,6 +421,7 @@ impl<'a> Trainer<'a> {
             &self.scenario.spec.name,
             name,
             &self.scenario.network_config(),
+            &self.scenario.fingerprint(state.index),
         )?;
         state.net.set_parameters(&checkpoint.parameters)?;
         state.optimizer.restore_state(&checkpoint.optimizer)?;
@@ -478,6 +481,8 @@ struct Best {
 
 /// Mutable state of one method's training.
 struct TrainState {
+    /// Index of the method in the scenario.
+    index: usize,
     net: Mlp,
     optimizer: Optimizer,
     rng: ChaCha8Rng,
