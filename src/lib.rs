@@ -32,6 +32,7 @@ pub mod cli;
 pub mod episode;
 pub mod error;
 pub mod inverse;
+pub mod lock;
 pub mod net;
 pub mod objective;
 pub mod output;

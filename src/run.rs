@@ -52,6 +52,7 @@ pub fn run_scenario(
         None => create_unique_dir(&default_out_dir(&scenario.spec.name))?,
     };
     ensure_writable(&out_dir.join("checkpoints"))?;
+    let _lock = crate::lock::RunLock::acquire(&out_dir)?;
     let mut outcomes = Vec::new();
     for i in 0..scenario.spec.methods.len() {
         let name = scenario.method_name(i);

@@ -454,3 +454,25 @@ fn resume_refuses_a_changed_scenario_naming_the_difference() {
         .train_with(0, &mut Silent, &resume())
         .expect("the unchanged scenario resumes");
 }
+
+/// A run directory another run holds is refused at once; once released it can be used.
+#[test]
+fn a_locked_run_directory_is_refused() {
+    use physinv::lock::RunLock;
+    use physinv::run::{run_scenario, RunOptions};
+    let scenario = point_mass(
+        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+        2,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = RunOptions {
+        out_dir: Some(dir.path().to_path_buf()),
+        ..RunOptions::default()
+    };
+    let held = RunLock::acquire(dir.path()).expect("first lock");
+    let err = run_scenario(&scenario, &options, &mut Silent).expect_err("locked");
+    assert!(err.to_string().contains("another physinv run"), "{err}");
+    assert!(!dir.path().join("metrics.csv").exists());
+    drop(held);
+    run_scenario(&scenario, &options, &mut Silent).expect("free again");
+}
