@@ -127,6 +127,15 @@ pub enum Error {
         /// What became non-finite, with where (e.g. `update (gradient norm NaN)`).
         what: String,
     },
+    /// The run was stopped by a signal (or its stop flag); a checkpoint and the partial results
+    /// were written.
+    #[error("interrupted: method '{method}' stopped after iteration {iteration}; checkpoint and partial results written (continue with --resume)")]
+    Interrupted {
+        /// Method that was training.
+        method: String,
+        /// Iterations it had completed.
+        iteration: usize,
+    },
     /// Network construction, loading or saving failed.
     #[error("network: {0}")]
     Network(String),

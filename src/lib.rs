@@ -31,6 +31,7 @@
 pub mod cli;
 pub mod episode;
 pub mod error;
+pub mod interrupt;
 pub mod inverse;
 pub mod lock;
 pub mod net;

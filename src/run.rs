@@ -25,6 +25,10 @@ pub struct RunOptions {
     /// checkpoint start from scratch; those that already reached the iteration or time limit
     /// are not trained again, while larger limits continue them).
     pub resume: bool,
+    /// Stop between iterations once set (SIGINT/SIGTERM with [`crate::interrupt::flag`]):
+    /// the running method's checkpoint and every result so far are written, then the run ends
+    /// with [`crate::Error::Interrupted`].
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a run produced.
@@ -73,19 +77,28 @@ pub fn run_scenario(
             checkpoint_every: options.checkpoint_every,
             checkpoint_path: Some(path),
             resume,
+            stop: options.stop.clone(),
+        };
+        let keep = |outcomes: &[TrainOutcome]| -> crate::Result<()> {
+            let metrics = trainer.metric_names();
+            write_metrics_csv(&out_dir.join("metrics.csv"), &metrics, outcomes)?;
+            write_summary(&out_dir.join("summary.json"), &scenario.spec.name, outcomes)
         };
         match trainer.train_with(i, observer, &control) {
+            Ok(outcome) if outcome.interrupted => {
+                let error = crate::Error::Interrupted {
+                    method: outcome.method.clone(),
+                    iteration: outcome.iterations,
+                };
+                outcomes.push(outcome);
+                keep(&outcomes)?;
+                return Err(error);
+            }
             Ok(outcome) => outcomes.push(outcome),
             Err(error) => {
                 // Keep what the methods before this one produced.
                 if !outcomes.is_empty() {
-                    let metrics = trainer.metric_names();
-                    write_metrics_csv(&out_dir.join("metrics.csv"), &metrics, &outcomes)?;
-                    write_summary(
-                        &out_dir.join("summary.json"),
-                        &scenario.spec.name,
-                        &outcomes,
-                    )?;
+                    keep(&outcomes)?;
                 }
                 return Err(error);
             }
@@ -192,6 +205,7 @@ pub fn run_example(
     );
     let options = RunOptions {
         out_dir: args.out_dir.clone(),
+        stop: Some(crate::interrupt::flag()),
         ..RunOptions::default()
     };
     let mut observer = crate::output::ConsoleObserver {

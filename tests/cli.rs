@@ -685,3 +685,44 @@ fn default_runs_get_distinct_directories() {
             .is_file());
     }
 }
+
+/// SIGTERM during training writes a checkpoint and the partial results, and exits non-zero;
+/// the run then resumes from that checkpoint.
+#[test]
+fn sigterm_writes_a_checkpoint_and_exits_non_zero() {
+    let env = Env::new();
+    let long = SINE.replace(
+        "training: (batch: 16, iterations: 20, log_every: 10, seed: 0)",
+        "training: (batch: 16, iterations: 100000000, budget_s: 60.0, log_every: 10, seed: 0)",
+    );
+    env.write("long.ron", &long);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_physinv"))
+        .current_dir(env.dir.path())
+        .args(["--threads", "1", "--quiet", "train", "long.ron", "--out", "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn physinv");
+    // Wait until training has certainly started (the run directory's lock exists).
+    let lock = env.path("run/.lock");
+    for _ in 0..200 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(env.path("run/checkpoints/SIP.json").is_file());
+    assert!(env.path("run/metrics.csv").is_file());
+    let checkpoint = read_json(&env.path("run/checkpoints/SIP.json"));
+    assert_eq!(checkpoint["finished"], false);
+}

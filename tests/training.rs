@@ -476,3 +476,52 @@ fn a_locked_run_directory_is_refused() {
     drop(held);
     run_scenario(&scenario, &options, &mut Silent).expect("free again");
 }
+
+/// A stop request (what SIGINT/SIGTERM set) ends the run between iterations with
+/// `Interrupted`, after writing a non-final checkpoint and the partial results; resuming
+/// finishes the run.
+#[test]
+fn a_stop_request_checkpoints_and_the_run_resumes() {
+    use physinv::run::{run_scenario, RunOptions};
+    use physinv::train::{Checkpoint, Observer};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    struct StopAt(usize, Arc<AtomicBool>);
+    impl Observer for StopAt {
+        fn on_iteration(&mut self, iteration: usize, _: f64) {
+            if iteration == self.0 {
+                self.1.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    let scenario = point_mass(
+        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+        10,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = RunOptions {
+        out_dir: Some(dir.path().to_path_buf()),
+        stop: Some(stop.clone()),
+        ..RunOptions::default()
+    };
+    let err =
+        run_scenario(&scenario, &options, &mut StopAt(3, stop.clone())).expect_err("interrupted");
+    match &err {
+        physinv::Error::Interrupted { method, iteration } => {
+            assert_eq!((method.as_str(), *iteration), ("BPTT", 3));
+        }
+        other => panic!("expected Interrupted, got {other}"),
+    }
+    assert!(dir.path().join("metrics.csv").is_file());
+    let checkpoint = Checkpoint::load(&dir.path().join("checkpoints/BPTT.json")).expect("ckpt");
+    assert_eq!(checkpoint.iteration, 3);
+    assert!(!checkpoint.finished);
+    stop.store(false, Ordering::SeqCst);
+    let resume = RunOptions {
+        resume: true,
+        ..options
+    };
+    let report = run_scenario(&scenario, &resume, &mut Silent).expect("resumes");
+    assert_eq!(report.outcomes[0].iterations, 10);
+}

@@ -26,6 +26,7 @@ pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
     let scenario = load_scenario(&args.scenario, &args.limits)?;
     let options = RunOptions {
         out_dir: args.out.clone(),
+        stop: Some(crate::interrupt::flag()),
         ..RunOptions::default()
     };
     run_and_report(&scenario, &options, global)?;

@@ -173,6 +173,7 @@ pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
         note(global, format_args!("== {path} = {value}"));
         let options = RunOptions {
             out_dir: Some(out.join(safe(&format!("{path}={value}")))),
+            stop: Some(crate::interrupt::flag()),
             ..RunOptions::default()
         };
         let mut observer = progress::observer_for(scenario, global);

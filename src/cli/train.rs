@@ -49,6 +49,7 @@ pub fn run(args: &TrainArgs, global: Global) -> anyhow::Result<()> {
         methods: (!args.methods.is_empty()).then(|| methods.clone()),
         checkpoint_every: args.checkpoint_every,
         resume: args.resume.is_some(),
+        stop: Some(crate::interrupt::flag()),
     };
     run_and_report(&scenario, &options, global)?;
     Ok(())

@@ -100,6 +100,8 @@ pub struct TrainOutcome {
     pub log: Vec<LogRow>,
     /// The chosen network.
     pub net: Mlp,
+    /// Whether training stopped early on a stop request (the checkpoint is not final).
+    pub interrupted: bool,
 }
 
 /// Trains the methods of one scenario.
@@ -209,7 +211,12 @@ impl<'a> Trainer<'a> {
         }
         // A resumed method continues while its limits allow, even if its checkpoint was
         // final: larger limits than the checkpointed run's extend it.
+        let mut interrupted = false;
         loop {
+            if crate::interrupt::requested(control.stop.as_ref()) {
+                interrupted = true;
+                break;
+            }
             let done_iterations = training.iterations.is_some_and(|n| state.iteration >= n);
             let done_budget = training.budget_s.is_some_and(|b| state.wall_s >= b);
             if done_iterations || done_budget {
@@ -242,9 +249,10 @@ impl<'a> Trainer<'a> {
             self.record(&mut state, &name, observer)?;
         }
         if let Some(path) = &control.checkpoint_path {
-            self.checkpoint(&state, &name, true).save(path)?;
+            self.checkpoint(&state, &name, !interrupted).save(path)?;
         }
-        let outcome = self.finish(state, name)?;
+        let mut outcome = self.finish(state, name)?;
+        outcome.interrupted = interrupted;
         observer.on_finish(&outcome);
         Ok(outcome)
     }
@@ -309,6 +317,7 @@ impl<'a> Trainer<'a> {
                 stats: state.stats,
                 log,
                 net: state.net,
+                interrupted: false,
             });
         };
         let metrics = self.evaluate(&best.net)?;
@@ -340,6 +349,7 @@ impl<'a> Trainer<'a> {
             stats: state.stats,
             log,
             net: best.net,
+            interrupted: false,
         })
     }
 
@@ -505,4 +515,7 @@ pub struct TrainControl {
     pub checkpoint_path: Option<PathBuf>,
     /// Continue from this checkpoint.
     pub resume: Option<Checkpoint>,
+    /// Stop between iterations once this is set (see [`crate::interrupt`]): the outcome is
+    /// then marked `interrupted` and the checkpoint is not final.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
