@@ -696,9 +696,17 @@ fn sigterm_writes_a_checkpoint_and_exits_non_zero() {
         "training: (batch: 16, iterations: 100000000, budget_s: 60.0, log_every: 10, seed: 0)",
     );
     env.write("long.ron", &long);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_physinv"))
+    let child = Command::new(env!("CARGO_BIN_EXE_physinv"))
         .current_dir(env.dir.path())
-        .args(["--threads", "1", "--quiet", "train", "long.ron", "--out", "run"])
+        .args([
+            "--threads",
+            "1",
+            "--quiet",
+            "train",
+            "long.ron",
+            "--out",
+            "run",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -228,7 +228,7 @@ impl<'a> Trainer<'a> {
             state.wall_s += start.elapsed().as_secs_f64();
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
-            if state.iteration % training.log_every == 0 {
+            if state.iteration.is_multiple_of(training.log_every) {
                 self.record(&mut state, &name, observer)
                     .map_err(|e| diverged(e, &name, state.iteration, "evaluation"))?;
             }
@@ -236,7 +236,7 @@ impl<'a> Trainer<'a> {
                 control.checkpoint_every.filter(|e| *e > 0),
                 &control.checkpoint_path,
             ) {
-                if state.iteration % every == 0 {
+                if state.iteration.is_multiple_of(every) {
                     self.checkpoint(&state, &name, false).save(path)?;
                 }
             }
@@ -276,7 +276,7 @@ impl<'a> Trainer<'a> {
         let mut diagnostics = update.diagnostics;
         let next = state.iteration + 1;
         let is_bptt = matches!(method.update, UpdateSpec::Dp { .. });
-        if training.cosine_every > 0 && next % training.cosine_every == 0 && !is_bptt {
+        if training.cosine_every > 0 && next.is_multiple_of(training.cosine_every) && !is_bptt {
             let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
             let cosine = update.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);
             diagnostics.push("cosine_bptt", cosine);
