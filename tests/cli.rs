@@ -734,3 +734,16 @@ fn sigterm_writes_a_checkpoint_and_exits_non_zero() {
     let checkpoint = read_json(&env.path("run/checkpoints/SIP.json"));
     assert_eq!(checkpoint["finished"], false);
 }
+
+/// An operating-system error is printed once, not once per level of the error chain.
+#[test]
+fn os_errors_are_printed_once() {
+    let env = Env::new();
+    let stderr = env.fails(&["train", "missing.ron"]);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing.ron"), "{stderr}");
+}
