@@ -109,6 +109,9 @@ pub fn utc_timestamp(secs: u64) -> String {
 /// evaluation of the network chosen by validation, `test_last` for the last network when it
 /// differs; `test` throughout without validation scenes), `iteration`, `wall_s`, the metrics,
 /// the counters, then the union of every row's diagnostics (empty where a row has none).
+///
+/// If `path` already holds a `metrics.csv` with the same metric columns, the rows of methods
+/// not in `outcomes` are kept (so runs of method subsets into one directory add up).
 pub fn write_metrics_csv(
     path: &Path,
     metric_names: &[String],
@@ -163,7 +166,58 @@ pub fn write_metrics_csv(
     let text = writer
         .into_inner()
         .map_err(|e| crate::Error::Config(format!("cannot write metrics.csv: {e}")))?;
-    write_atomic(path, &text)
+    let methods: Vec<&str> = outcomes.iter().map(|o| o.method.as_str()).collect();
+    let shared = 4 + metric_names.len();
+    let merged = match std::fs::read(path) {
+        Ok(old) => merge_csv(&old, &text, &methods, shared).unwrap_or(text),
+        Err(_) => text,
+    };
+    write_atomic(path, &merged)
+}
+
+/// `new` with the rows of `old` whose method (first column) is not in `methods` put first,
+/// over the union of both headers; `None` if `old` does not parse or its first `shared`
+/// columns differ from `new`'s (another kind of run: `new` replaces it).
+fn merge_csv(old: &[u8], new: &[u8], methods: &[&str], shared: usize) -> Option<Vec<u8>> {
+    let records = |bytes: &[u8]| -> Option<(Vec<String>, Vec<csv::StringRecord>)> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+        let header = reader.headers().ok()?.iter().map(String::from).collect();
+        let rows = reader.records().collect::<Result<Vec<_>, _>>().ok()?;
+        Some((header, rows))
+    };
+    let (old_header, old_rows) = records(old)?;
+    let (mut header, new_rows) = records(new)?;
+    if old_header.len() < shared || old_header[..shared] != header[..shared.min(header.len())] {
+        return None;
+    }
+    let new_width = header.len();
+    for column in &old_header {
+        if !header.contains(column) {
+            header.push(column.clone());
+        }
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&header).ok()?;
+    for row in old_rows
+        .iter()
+        .filter(|r| r.get(0).is_some_and(|m| !methods.contains(&m)))
+    {
+        let field = |column: &String| {
+            let at = old_header.iter().position(|c| c == column)?;
+            row.get(at).map(str::to_string)
+        };
+        let record: Vec<String> = header
+            .iter()
+            .map(|c| field(c).unwrap_or_default())
+            .collect();
+        writer.write_record(&record).ok()?;
+    }
+    for row in &new_rows {
+        let mut record: Vec<String> = row.iter().map(str::to_string).collect();
+        record.resize(header.len().max(new_width), String::new());
+        writer.write_record(&record).ok()?;
+    }
+    writer.into_inner().ok()
 }
 
 /// The `summary.json` document.
@@ -216,9 +270,26 @@ fn named_map(values: &NamedValues) -> serde_json::Map<String, serde_json::Value>
         .collect()
 }
 
-/// Writes `summary.json`.
+/// Writes `summary.json`. If `path` already holds the summary of the same scenario, the runs
+/// of methods not in `outcomes` are kept, before the new ones.
 pub fn write_summary(path: &Path, scenario: &str, outcomes: &[TrainOutcome]) -> crate::Result<()> {
-    let text = serde_json::to_string_pretty(&summary_json(scenario, outcomes))
+    let mut summary = summary_json(scenario, outcomes);
+    let old: Option<serde_json::Value> = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    if let Some(old) = old.filter(|o| o["scenario"] == scenario) {
+        let fresh = summary["runs"].as_array().cloned().unwrap_or_default();
+        let mut runs: Vec<serde_json::Value> = old["runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| !fresh.iter().any(|f| f["method"] == r["method"]))
+            .cloned()
+            .collect();
+        runs.extend(fresh);
+        summary["runs"] = json!(runs);
+    }
+    let text = serde_json::to_string_pretty(&summary)
         .map_err(|e| crate::Error::Config(format!("cannot serialise summary: {e}")))?;
     write_atomic(path, text.as_bytes())
 }

@@ -747,3 +747,31 @@ fn os_errors_are_printed_once() {
     );
     assert!(stderr.contains("missing.ron"), "{stderr}");
 }
+
+/// Training method subsets one after another into one directory adds up their results.
+#[test]
+fn method_subsets_into_one_directory_merge() {
+    let env = Env::new();
+    env.ok(&[
+        "train", "sine.ron", "--method", "SIP", "--out", "run", "--quiet",
+    ]);
+    env.ok(&[
+        "train", "sine.ron", "--method", "Adam", "--out", "run", "--quiet",
+    ]);
+    let table = physinv::plot::MetricsTable::read(&env.path("run/metrics.csv")).expect("csv");
+    assert_eq!(table.methods(), ["SIP", "Adam"]);
+    let summary = read_json(&env.path("run/summary.json"));
+    let methods: Vec<&str> = summary["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["SIP", "Adam"]);
+    // Training SIP again replaces its rows instead of adding a second copy.
+    env.ok(&[
+        "train", "sine.ron", "--method", "SIP", "--out", "run", "--quiet",
+    ]);
+    let again = physinv::plot::MetricsTable::read(&env.path("run/metrics.csv")).expect("csv");
+    assert_eq!(again.rows.len(), table.rows.len());
+}
