@@ -365,10 +365,11 @@ impl SceneGenerator for Burgers {
     ) -> crate::Result<Scene> {
         match name {
             GAUSSIAN_CLASH => Ok(self.gaussian_clash(steps, rng)),
-            _ => Err(crate::Error::Config(format!(
-                "unknown scene generator '{name}' for simulator 'burgers'; known: {}",
-                self.generator_names().join(", ")
-            ))),
+            _ => Err(super::unknown_generator(
+                "burgers",
+                name,
+                &self.generator_names(),
+            )),
         }
     }
 }

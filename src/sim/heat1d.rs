@@ -529,10 +529,11 @@ impl SceneGenerator for Heat1d {
     ) -> crate::Result<Scene> {
         match name {
             REACHABLE => Ok(self.reachable(steps, rng)),
-            _ => Err(crate::Error::Config(format!(
-                "unknown scene generator '{name}' for simulator 'heat1d'; known: {}",
-                self.generator_names().join(", ")
-            ))),
+            _ => Err(super::unknown_generator(
+                "heat1d",
+                name,
+                &self.generator_names(),
+            )),
         }
     }
 }

@@ -37,6 +37,14 @@ pub mod rotating_sine;
 
 pub use registry::{ParamError, Registry};
 
+/// The error for a scene generator `name` that `simulator` does not have, listing `known`.
+pub fn unknown_generator(simulator: &str, name: &str, known: &[String]) -> crate::Error {
+    crate::Error::Config(format!(
+        "unknown scene generator '{name}' for simulator '{simulator}'; known: {}",
+        known.join(", ")
+    ))
+}
+
 /// Registers every built-in simulator in `registry`.
 pub(crate) fn register_builtins(registry: &mut Registry) {
     rotating_sine::register(registry);
