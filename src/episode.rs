@@ -60,7 +60,9 @@ impl Policy {
 
     /// The control `c ∘ y` for a network output column `y` (length `m`).
     pub fn control(&self, output: &[f64]) -> Vector {
-        Vector::from_column_slice(output).component_mul(&self.control_scale)
+        let mut control = Vector::from_column_slice(output);
+        control.component_mul_assign(&self.control_scale);
+        control
     }
 
     /// Closed-loop network input at step `t`.
