@@ -12,7 +12,7 @@ use physinv::sim::pendulum::{Pendulum, PendulumParams};
 use physinv::sim::point_mass::{PointMass, PointMassParams};
 use physinv::sim::registry::BuildError;
 use physinv::sim::{
-    ControlInverse, Jvp, Matrix, Physics, Registry, SceneGenerator, Simulator, Vector, Vjp,
+    ControlInverse, Jvp, Matrix, Physics, Registry, Scene, SceneGenerator, Simulator, Vector, Vjp,
 };
 use physinv::sweep::{jvp_sweep, vjp_sweep};
 use rand::{Rng, SeedableRng};
@@ -693,21 +693,24 @@ fn burgers_inverse_round_trip() {
     }
 }
 
+/// Scene `name` of `sim` drawn from seed 7, after checking that the same seed gives the same
+/// scene and another seed a different one.
+fn seeded_scene<G: SceneGenerator>(sim: &G, name: &str, steps: usize) -> Scene {
+    let draw = |seed| {
+        sim.generate(name, steps, &mut ChaCha8Rng::seed_from_u64(seed))
+            .unwrap()
+    };
+    let a = draw(7);
+    assert_eq!(a, draw(7), "{name}: same seed, same scene");
+    assert_ne!(a, draw(8), "{name}: another seed, another scene");
+    a
+}
+
 #[test]
 fn burgers_scenes_are_deterministic_and_consistent() {
     let sim = burgers();
     let steps = 32;
-    let a = sim
-        .generate(GAUSSIAN_CLASH, steps, &mut ChaCha8Rng::seed_from_u64(7))
-        .unwrap();
-    let b = sim
-        .generate(GAUSSIAN_CLASH, steps, &mut ChaCha8Rng::seed_from_u64(7))
-        .unwrap();
-    assert_eq!(a, b);
-    let c = sim
-        .generate(GAUSSIAN_CLASH, steps, &mut ChaCha8Rng::seed_from_u64(8))
-        .unwrap();
-    assert_ne!(a, c);
+    let a = seeded_scene(&sim, GAUSSIAN_CLASH, steps);
 
     // Target = simulating the reference controls from the initial state.
     let controls = a.reference_controls.as_ref().unwrap();
@@ -1042,17 +1045,7 @@ fn heat1d_expm1_over_series_branch() {
 fn heat1d_scenes_are_deterministic_and_reproduced_by_their_controls() {
     let sim = heat();
     let steps = 32;
-    let a = sim
-        .generate(REACHABLE, steps, &mut ChaCha8Rng::seed_from_u64(7))
-        .unwrap();
-    let b = sim
-        .generate(REACHABLE, steps, &mut ChaCha8Rng::seed_from_u64(7))
-        .unwrap();
-    assert_eq!(a, b);
-    let c = sim
-        .generate(REACHABLE, steps, &mut ChaCha8Rng::seed_from_u64(8))
-        .unwrap();
-    assert_ne!(a, c);
+    let a = seeded_scene(&sim, REACHABLE, steps);
 
     let mut rng = ChaCha8Rng::seed_from_u64(73);
     let zero = vec![Vector::zeros(4); steps];
