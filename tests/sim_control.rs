@@ -1045,8 +1045,7 @@ fn heat1d_expm1_over_series_branch() {
 fn heat1d_scenes_are_deterministic_and_reproduced_by_their_controls() {
     let sim = heat();
     let steps = 32;
-    let a = seeded_scene(&sim, REACHABLE, steps);
-
+    seeded_scene(&sim, REACHABLE, steps);
     let mut rng = ChaCha8Rng::seed_from_u64(73);
     let zero = vec![Vector::zeros(4); steps];
     let v = sim.modes();
