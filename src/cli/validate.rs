@@ -120,6 +120,9 @@ pub fn describe(scenario: &Scenario) -> String {
             ron_text(&method.update),
             ron_text(&method.optimizer)
         );
+        if let Some(b) = method.batch {
+            let _ = write!(text, "  batch {b}");
+        }
         if let Some(c) = method.clip_grad_norm {
             let _ = write!(text, "  clip_grad_norm {c}");
         }

@@ -10,6 +10,8 @@
 //! - [`grads`]: [`ParamGrads`], the parameter gradient (flat order documented on [`Mlp`]).
 //! - [`optim`]: [`OptimizerConfig`] (Adam, SGD, RMSprop, Adagrad, Adadelta) and [`Optimizer`]
 //!   with global-norm clipping and checkpointable state.
+//! - [`jacobian`]: [`Linearisation`], rows of the parameter Jacobian one per output cotangent
+//!   (for half-inverse gradients and Gauss-Newton).
 //! - [`io`]: [`Mlp::save`] / [`Mlp::load`], exact and atomic.
 //! - [`enable_flush_to_zero`]: avoids subnormal slow-downs in long training runs.
 //!
@@ -41,10 +43,12 @@
 pub mod ftz;
 pub mod grads;
 pub mod io;
+pub mod jacobian;
 pub mod mlp;
 pub mod optim;
 
 pub use ftz::enable_flush_to_zero;
 pub use grads::ParamGrads;
+pub use jacobian::Linearisation;
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use optim::{Optimizer, OptimizerConfig};

@@ -252,7 +252,7 @@ fn parameters(widths: &[u64]) -> u64 {
 pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimate {
     let (n, m) = (size(n), size(m));
     let steps = size(spec.episode.steps);
-    let batch = size(spec.training.batch);
+    let batch = size(spec.largest_batch());
     let inputs = network_inputs(&spec.episode, n as usize).map_or(u64::MAX, size);
     let outputs = network_outputs(&spec.episode, m as usize).map_or(u64::MAX, size);
     let hidden: Vec<u64> = spec.network.hidden.iter().map(|&w| size(w)).collect();
@@ -287,6 +287,12 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
         .map(|method| inversion_bytes(&method.update, n, m, steps, batch))
         .max()
         .unwrap_or(0);
+
+    let jacobians = if spec.methods.iter().any(|m| m.update.inverts_network()) {
+        jacobian_bytes(spec, n, m, steps, batch, parameter_count)
+    } else {
+        0
+    };
 
     let references = match &spec.data.scenes {
         SceneSource::Generator(_) => true,
@@ -330,6 +336,11 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
                 inversions,
             ),
             part(
+                "residual Jacobian and its SVD (Hig, GaussNewton)",
+                "training.batch × residual rows per episode × network parameters",
+                jacobians,
+            ),
+            part(
                 "held-out scenes",
                 "data.test_count + data.validation_count",
                 scenes,
@@ -341,6 +352,32 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
             ),
         ],
     }
+}
+
+/// Copies of the `(P × R)` residual Jacobian alive during a HIG iteration: the Jacobian,
+/// faer's left singular vectors and the kept ones.
+const JACOBIAN_COPIES: u64 = 3;
+
+/// Bytes of the residual Jacobian `R × P` (with `R = batch ×` rows per episode, see
+/// [`crate::train::residuals`]) and its SVD.
+fn jacobian_bytes(spec: &ScenarioSpec, n: u64, m: u64, steps: u64, batch: u64, p: u64) -> u64 {
+    let objective = &spec.objective;
+    let terminal = objective
+        .terminal_weight
+        .as_ref()
+        .map_or(n, |w| w.iter().filter(|w| **w != 0.0).count() as u64);
+    let force = if objective.force_weight > 0.0 {
+        steps.saturating_mul(m)
+    } else {
+        0
+    };
+    let tracking = if objective.tracking_weight > 0.0 {
+        steps.saturating_sub(1).saturating_mul(n)
+    } else {
+        0
+    };
+    let rows = batch.saturating_mul(terminal.saturating_add(force).saturating_add(tracking));
+    product(&[JACOBIAN_COPIES, rows, p, F64_BYTES])
 }
 
 /// Bytes of the dense matrices one batch of `update` holds: an `n×n` Gramian per episode for

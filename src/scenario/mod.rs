@@ -299,7 +299,10 @@ impl Scenario {
             ("episode".into(), text(&spec.episode)),
             ("data".into(), text(&spec.data)),
             ("objective".into(), text(&spec.objective)),
-            ("training.batch".into(), spec.training.batch.to_string()),
+            (
+                "training.batch".into(),
+                method.batch_size(&spec.training).to_string(),
+            ),
             ("update".into(), text(&method.update)),
             ("optimizer".into(), kind),
         ]
@@ -320,6 +323,8 @@ pub fn method_name(m: &MethodSpec) -> String {
         UpdateSpec::Sip { .. } => "sip",
         UpdateSpec::Dp { .. } => "dp",
         UpdateSpec::Supervised => "supervised",
+        UpdateSpec::Hig { .. } => "hig",
+        UpdateSpec::GaussNewton { .. } => "gauss_newton",
     };
     format!("{update}+{}", m.optimizer.name())
 }
@@ -452,19 +457,19 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
     validate_method_names(&spec.methods)?;
     let t = &spec.training;
     check(t.batch >= 1, "training.batch", "must be ≥ 1")?;
+    let batch = spec.largest_batch();
     if let (TrainSet::Fresh, Some(iterations)) = (spec.data.train, t.iterations) {
         // The larger of the two factors is the one to blame.
         check(
-            iterations == 0 || fresh_start(iterations as u64 - 1, t.batch).is_some(),
-            if t.batch > iterations {
+            iterations == 0 || fresh_start(iterations as u64 - 1, batch).is_some(),
+            if batch > iterations {
                 "training.batch"
             } else {
                 "training.iterations"
             },
             format!(
-                "{iterations} iterations of batch {} would number fresh training scenes past \
-                 2⁶⁴; for a time limit give `budget_s` alone",
-                t.batch
+                "{iterations} iterations of batch {batch} would number fresh training scenes \
+                 past 2⁶⁴; for a time limit give `budget_s` alone"
             ),
         )?;
     }
@@ -634,6 +639,9 @@ fn validate_method(
         )?,
         None => {}
     }
+    if let Some(b) = method.batch {
+        check(b >= 1, field("batch"), "must be ≥ 1")?;
+    }
     if let Some(c) = method.clip_grad_norm {
         check(
             c > 0.0 && c.is_finite(),
@@ -651,12 +659,35 @@ fn validate_method(
             ),
         )
     };
+    let check_truncation = |t: f64| {
+        check(
+            t.is_finite() && (0.0..1.0).contains(&t),
+            field("update.truncation"),
+            format!("must be in [0, 1), got {t}"),
+        )
+    };
     match &method.update {
         UpdateSpec::Dp { truncation } => {
             needs(physics.vjp().is_some(), "a VJP")?;
             if let Some(k) = truncation {
                 check(*k >= 1, field("update.truncation"), "must be ≥ 1")?;
             }
+        }
+        UpdateSpec::Hig {
+            truncation,
+            exponent,
+        } => {
+            needs(physics.vjp().is_some(), "a VJP")?;
+            check_truncation(*truncation)?;
+            check(
+                exponent.is_finite() && (0.0..=1.0).contains(exponent),
+                field("update.exponent"),
+                format!("must be in [0, 1], got {exponent}"),
+            )?;
+        }
+        UpdateSpec::GaussNewton { truncation } => {
+            needs(physics.vjp().is_some(), "a VJP")?;
+            check_truncation(*truncation)?;
         }
         UpdateSpec::Supervised => {
             let has_reference = match &spec.data.scenes {

@@ -279,6 +279,17 @@ pub struct MethodSpec {
     /// Learning-rate schedule over iterations (default: constant).
     #[serde(default)]
     pub lr_decay: Option<LrDecay>,
+    /// Episodes per iteration for this method (default `training.batch`), e.g. a small batch
+    /// for `Hig` beside large first-order batches, as in the references.
+    #[serde(default)]
+    pub batch: Option<usize>,
+}
+
+impl MethodSpec {
+    /// Episodes per iteration: the method's own `batch`, else `training.batch`.
+    pub fn batch_size(&self, training: &TrainingSpec) -> usize {
+        self.batch.unwrap_or(training.batch)
+    }
 }
 
 /// Learning-rate schedule, a function of the iteration count only (so runs stay
@@ -311,6 +322,17 @@ impl LrDecay {
     }
 }
 
+impl ScenarioSpec {
+    /// The largest batch of any method (what memory and scene numbering must allow for).
+    pub fn largest_batch(&self) -> usize {
+        self.methods
+            .iter()
+            .map(|m| m.batch_size(&self.training))
+            .max()
+            .unwrap_or(self.training.batch)
+    }
+}
+
 /// Update rule: how an episode becomes a cotangent on every network output.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum UpdateSpec {
@@ -335,6 +357,46 @@ pub enum UpdateSpec {
     },
     /// Supervised regression on the scenes' ground-truth controls.
     Supervised,
+    /// Half-inverse gradients (METHOD §4.5): the network and the physics inverted jointly by
+    /// a truncated SVD of the residual Jacobian, direction `V Σ^(−κ) Uᵀ g`. Use with
+    /// `Sgd(lr: 1.0)` as the references do.
+    Hig {
+        /// Relative truncation `τ`: singular values below `τ · σ_max` are dropped
+        /// (default 1e-10, the book's setting).
+        #[serde(default = "default_hig_truncation")]
+        truncation: f64,
+        /// Exponent `κ` (default ½; 1 is Gauss-Newton).
+        #[serde(default = "default_hig_exponent")]
+        exponent: f64,
+    },
+    /// Gauss-Newton: the truncated pseudo-inverse of the residual Jacobian (`Hig` with `κ = 1`).
+    GaussNewton {
+        /// Relative truncation `τ` (default 1e-6, the paper's rcond).
+        #[serde(default = "default_gauss_newton_truncation")]
+        truncation: f64,
+    },
+}
+
+fn default_hig_truncation() -> f64 {
+    1e-10
+}
+
+fn default_hig_exponent() -> f64 {
+    crate::train::hig::HIG_EXPONENT
+}
+
+fn default_gauss_newton_truncation() -> f64 {
+    1e-6
+}
+
+impl UpdateSpec {
+    /// Whether the rule inverts the network too (and so holds the residual Jacobian).
+    pub fn inverts_network(&self) -> bool {
+        matches!(
+            self,
+            UpdateSpec::Hig { .. } | UpdateSpec::GaussNewton { .. }
+        )
+    }
 }
 
 /// Where the closed-loop SIP proxy is fitted (METHOD §4.1).

@@ -11,6 +11,8 @@
 pub mod checkpoint;
 pub mod dp;
 pub mod evaluate;
+pub mod hig;
+pub mod residuals;
 pub mod sip;
 pub mod supervised;
 pub mod trainer;
@@ -96,6 +98,17 @@ pub fn rule_for(method: &MethodSpec, ctx: &Context<'_>) -> Box<dyn UpdateRule> {
             truncation: *truncation,
         }),
         UpdateSpec::Supervised => Box::new(supervised::Supervised),
+        UpdateSpec::Hig {
+            truncation,
+            exponent,
+        } => Box::new(hig::Hig {
+            truncation: *truncation,
+            exponent: *exponent,
+        }),
+        UpdateSpec::GaussNewton { truncation } => Box::new(hig::Hig {
+            truncation: *truncation,
+            exponent: hig::GAUSS_NEWTON_EXPONENT,
+        }),
     }
 }
 

@@ -267,9 +267,11 @@ impl<'a> Trainer<'a> {
     ) -> crate::Result<()> {
         let training = &self.scenario.spec.training;
         let ctx = self.context();
-        let indices =
-            self.sampler
-                .train_indices(state.iteration as u64, training.batch, &mut state.rng);
+        let indices = self.sampler.train_indices(
+            state.iteration as u64,
+            method.batch_size(training),
+            &mut state.rng,
+        );
         let scenes = self.sampler.scenes(&indices)?;
         let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
         let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
