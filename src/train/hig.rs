@@ -38,9 +38,9 @@ pub struct Hig {
 }
 
 /// Above this ratio `σ_max / σ_min_kept` the singular values from the Gram matrix `𝒥𝒥ᵀ` are
-/// not trusted (their relative error grows like `ε (σ_max/σ)²`, 1e-6 here) and the SVD of `𝒥`
+/// not trusted (their relative error grows like `ε (σ_max/σ)²`, 1e-4 here) and the SVD of `𝒥`
 /// itself is computed.
-pub const GRAM_CONDITION_LIMIT: f64 = 1e5;
+pub const GRAM_CONDITION_LIMIT: f64 = 1e6;
 
 /// How a [`Spectrum`] was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
