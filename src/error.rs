@@ -109,6 +109,21 @@ pub enum Error {
         /// Actual size.
         got: usize,
     },
+    /// A simulator (user code) returned a vector or matrix of the wrong size from one of its
+    /// calls, found when its [`crate::sim::Physics`] is checked
+    /// ([`crate::sim::Physics::check_dimensions`], at scenario validation) or where the library
+    /// consumes a step.
+    #[error("simulator '{simulator}': {call} returned {got} values, expected {expected}")]
+    SimulatorOutput {
+        /// Simulator name.
+        simulator: String,
+        /// The call and which of its outputs, e.g. `step`, `vjp (state cotangent)`.
+        call: String,
+        /// The length the call must return (from `state_dim`/`control_dim`).
+        expected: usize,
+        /// The length it returned.
+        got: usize,
+    },
     /// A non-finite number appeared in a simulated state.
     #[error("non-finite state in episode {episode} at step {step}")]
     NonFinite {

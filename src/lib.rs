@@ -49,3 +49,8 @@ pub mod train;
 pub mod values;
 
 pub use error::{Error, InverseError, Result, ScenarioError};
+
+pub use nalgebra;
+pub use num_dual;
+pub use rand;
+pub use rand_chacha;

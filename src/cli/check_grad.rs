@@ -106,9 +106,15 @@ pub fn check_scenario(
         let d_state = uniform(&mut rng, n, 1.0);
         let d_control = uniform(&mut rng, m, 1.0);
         let cotangent = uniform(&mut rng, n, 1.0);
-        let (report, fd_step) = FD_STEPS
-            .iter()
-            .map(|&h| (check_jvp(jvp, &state, &control, &d_state, &d_control, h), h))
+        let mut reports = Vec::with_capacity(FD_STEPS.len());
+        for h in FD_STEPS {
+            reports.push((
+                check_jvp(jvp, &state, &control, &d_state, &d_control, h)?,
+                h,
+            ));
+        }
+        let (report, fd_step) = reports
+            .into_iter()
             .min_by(|a, b| a.0.rel_error.total_cmp(&b.0.rel_error))
             .unwrap_or((
                 CheckReport {
@@ -119,16 +125,18 @@ pub fn check_scenario(
             ));
         // `check_adjoint` needs one object with both capabilities; the VJP capability of a
         // `Physics` is the same simulator object, so pair them through a small adapter.
-        let adjoint = vjp.map(|v| {
-            check_adjoint(
-                &Both { jvp, vjp: v },
-                &state,
-                &control,
-                &d_state,
-                &d_control,
-                &cotangent,
-            )
-        });
+        let adjoint = vjp
+            .map(|v| {
+                check_adjoint(
+                    &Both { jvp, vjp: v },
+                    &state,
+                    &control,
+                    &d_state,
+                    &d_control,
+                    &cotangent,
+                )
+            })
+            .transpose()?;
         checks.push(PointCheck {
             sample: k,
             step,

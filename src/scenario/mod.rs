@@ -211,6 +211,7 @@ impl Scenario {
                 path: path.to_path_buf(),
                 exceeded,
             })?;
+        physics.check_dimensions()?;
         Ok(Scenario {
             spec,
             path: path.to_path_buf(),
@@ -641,19 +642,30 @@ fn validate_method(
             "must be > 0",
         )?;
     }
-    let needs = |ok: bool, what: &str| {
+    // Names the capabilities of `what` the simulator lacks, e.g. "needs a JVP and a VJP;
+    // simulator 'x' provides no JVP".
+    let needs = |what: &[(&str, bool)]| {
+        let missing: Vec<&str> = what.iter().filter(|c| !c.1).map(|c| c.0).collect();
+        let all: Vec<String> = what.iter().map(|c| format!("a {}", c.0)).collect();
         check(
-            ok,
+            missing.is_empty(),
             field("update"),
             format!(
-                "needs {what}, which simulator '{}' does not provide",
-                physics.name()
+                "needs {}; simulator '{}' provides no {} (see Physics::differentiable, \
+                 sim::autodiff, sim::finite_difference)",
+                all.join(" and "),
+                physics.name(),
+                missing.join(" and no ")
             ),
         )
     };
+    let both = [
+        ("JVP", physics.jvp().is_some()),
+        ("VJP", physics.vjp().is_some()),
+    ];
     match &method.update {
         UpdateSpec::Dp { truncation } => {
-            needs(physics.vjp().is_some(), "a VJP")?;
+            needs(&both[1..])?;
             if let Some(k) = truncation {
                 check(*k >= 1, field("update.truncation"), "must be ≥ 1")?;
             }
@@ -699,10 +711,7 @@ fn validate_method(
                         .map_err(|e| invalid(field("update.inverse"), e.to_string()))?;
                 }
                 SipInverse::Chain(c) => {
-                    needs(
-                        physics.jvp().is_some() && physics.vjp().is_some(),
-                        "a JVP and a VJP",
-                    )?;
+                    needs(&both)?;
                     for (name, value) in [
                         ("mu", Some(c.mu)),
                         ("damping", Some(c.damping)),
@@ -718,10 +727,7 @@ fn validate_method(
                     }
                 }
                 SipInverse::Episode(e) => {
-                    needs(
-                        physics.jvp().is_some() && physics.vjp().is_some(),
-                        "a JVP and a VJP",
-                    )?;
+                    needs(&both)?;
                     check(
                         e.mu >= 0.0 && e.mu.is_finite(),
                         field("update.inverse.mu"),
