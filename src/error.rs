@@ -132,14 +132,15 @@ pub enum Error {
         /// Time step at which the state became non-finite.
         step: usize,
     },
-    /// Training of a method produced a non-finite number and was stopped.
-    #[error("method '{method}' diverged at iteration {iteration}: non-finite {what}")]
+    /// Training of a method produced a non-finite number, or a curve metric grew beyond
+    /// `training.divergence_factor` times its initial value, and was stopped.
+    #[error("method '{method}' diverged at iteration {iteration}: {what}")]
     Diverged {
         /// Method display name.
         method: String,
         /// Iteration (1-based) whose computation produced it.
         iteration: usize,
-        /// What became non-finite, with where (e.g. `update (gradient norm NaN)`).
+        /// What went wrong, with where (e.g. `non-finite update (gradient norm NaN)`).
         what: String,
     },
     /// The run was stopped by a signal (or its stop flag); a checkpoint and the partial results

@@ -480,7 +480,12 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
     if let Some(b) = t.budget_s {
         check(b > 0.0 && b.is_finite(), "training.budget_s", "must be > 0")?;
     }
-    check(t.log_every >= 1, "training.log_every", "must be ≥ 1")
+    check(t.log_every >= 1, "training.log_every", "must be ≥ 1")?;
+    check(
+        t.divergence_factor > 1.0,
+        "training.divergence_factor",
+        format!("must be > 1 (inf: never), got {}", t.divergence_factor),
+    )
 }
 
 fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Result<(), Invalid> {
