@@ -2,7 +2,7 @@
 //! against the JVP (`⟨w, J v⟩ = ⟨Jᵀ w, v⟩`), at states and controls drawn like the
 //! scenario's.
 
-use super::{load_scenario, note, positive_f64, positive_usize, Global, LimitArgs};
+use super::{note, positive_f64, positive_usize, Global, LimitArgs};
 use crate::scenario::Scenario;
 use crate::scenes::SceneSampler;
 use crate::sim::check::{check_adjoint, check_jvp, CheckReport};
@@ -210,7 +210,7 @@ pub fn report_table(checks: &[PointCheck], tolerance: f64) -> String {
 
 /// Runs `physinv check-grad`; an error (exit code 1) if any check fails.
 pub fn run(args: &CheckGradArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario, &LimitArgs::default())?;
+    let scenario = global.load_scenario(&args.scenario, &LimitArgs::default())?;
     note(
         global,
         format_args!(
