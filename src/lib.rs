@@ -18,6 +18,7 @@
 //! | training loop, checkpoints and resume | [`train::Trainer`], [`train::Checkpoint`] |
 //! | figures (loss over time, sweeps, episodes, heatmaps) | [`plot`], [`report`] |
 //! | running a scenario end to end | [`run::run_scenario`]; the `physinv` binary ([`cli`]) |
+//! | trained networks and episodes for PyTorch / numpy | [`export`] (safetensors, `.npz`) |
 //!
 //! Data flow: scenario → simulator ([`sim::Registry`]) + network → episode
 //! ([`episode::rollout`]) → update rule ([`train::UpdateRule`]) → optimizer
@@ -31,6 +32,7 @@
 pub mod cli;
 pub mod episode;
 pub mod error;
+pub mod export;
 pub mod interrupt;
 pub mod inverse;
 pub mod lock;

@@ -25,6 +25,7 @@
 //! | `validate` | check a scenario file and print the resolved configuration |
 //! | `check-grad` | check the simulator's JVP and VJP against finite differences |
 //! | `plot` | redraw the figures of a finished run |
+//! | `export` | write trained networks as safetensors and test episodes as `.npz` |
 
 // Argument doc comments double as `--help` text, where placeholders such as `<DIR>` read
 // naturally; rustdoc would take them for HTML tags.
@@ -33,6 +34,7 @@
 pub mod check_grad;
 pub mod compare;
 pub mod eval;
+pub mod export;
 pub mod plot;
 pub mod progress;
 pub mod sweep;
@@ -82,6 +84,9 @@ pub enum Command {
     CheckGrad(check_grad::CheckGradArgs),
     /// Redraw the figures of a finished run.
     Plot(plot::PlotArgs),
+    /// Write the trained networks of a run (or one checkpoint) as safetensors and, with
+    /// --scenario, their episodes on the test scenes as .npz, for PyTorch and numpy.
+    Export(export::ExportArgs),
 }
 
 /// What every command shares: the global options and the simulators scenario files may
@@ -198,6 +203,7 @@ fn dispatch(command: Command, global: Global) -> anyhow::Result<()> {
         Command::Validate(args) => validate::run(&args, global),
         Command::CheckGrad(args) => check_grad::run(&args, global),
         Command::Plot(args) => plot::run(&args, global),
+        Command::Export(args) => export::run(&args, global),
     }
 }
 
