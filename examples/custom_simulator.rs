@@ -122,8 +122,10 @@ fn main() -> std::process::ExitCode {
         "unit mass on a hardening spring (defined in examples/custom_simulator.rs)",
         build,
     );
-    match std::env::args().nth(1) {
-        Some(arg) if physinv::cli::is_subcommand(&arg) => physinv::cli::main_with(registry),
-        _ => example_main("examples/custom_simulator.ron", &registry),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if physinv::cli::starts_subcommand(&args) {
+        physinv::cli::main_with(registry)
+    } else {
+        example_main("examples/custom_simulator.ron", &registry)
     }
 }

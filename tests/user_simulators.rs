@@ -260,4 +260,15 @@ fn the_command_line_runs_with_a_users_registry() {
     );
     assert!(physinv::cli::is_subcommand("check-grad"));
     assert!(!physinv::cli::is_subcommand("examples/generic_step.ron"));
+    for (args, expected) in [
+        (&["check-grad", "x.ron"][..], true),
+        (&["--quiet", "--threads", "2", "train", "x.ron"][..], true),
+        (&["-q", "--threads=2", "validate"][..], true),
+        (&["--threads", "train"][..], false),
+        (&["examples/custom_simulator.ron", "--out", "d"][..], false),
+        (&["--out", "d"][..], false),
+        (&[][..], false),
+    ] {
+        assert_eq!(physinv::cli::starts_subcommand(args), expected, "{args:?}");
+    }
 }

@@ -170,10 +170,36 @@ pub fn error_text(error: &anyhow::Error) -> String {
     text
 }
 
-/// `true` if `arg` names a subcommand of the command line (`train`, `compare`, …): lets a
-/// program with a command line of its own hand such arguments to [`main_with`].
+/// `true` if `arg` names a subcommand of the command line (`train`, `compare`, …).
 pub fn is_subcommand(arg: &str) -> bool {
     Cli::command().find_subcommand(arg).is_some()
+}
+
+/// `true` if `args` (without the program name) are a `physinv` command line: global options
+/// (`--quiet`, `--threads N`, as clap defines them) followed by a subcommand. Lets a program
+/// with a command line of its own hand such arguments to [`main_with`].
+pub fn starts_subcommand<S: AsRef<str>>(args: &[S]) -> bool {
+    let command = Cli::command();
+    let mut rest = args.iter().map(AsRef::as_ref);
+    while let Some(arg) = rest.next() {
+        let (name, inline_value) = match arg.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (arg, false),
+        };
+        let global = command.get_arguments().find(|a| {
+            a.get_long()
+                .is_some_and(|l| name.strip_prefix("--") == Some(l))
+                || a.get_short().is_some_and(|c| name == format!("-{c}"))
+        });
+        match global {
+            Some(option) if option.get_action().takes_values() && !inline_value => {
+                rest.next();
+            }
+            Some(_) => {}
+            None => return command.find_subcommand(arg).is_some(),
+        }
+    }
+    false
 }
 
 /// Runs a parsed command line with the built-in simulators ([`run_with`]).
