@@ -1,4 +1,5 @@
-//! Example 3: a simulator written outside the library, used from a scenario file.
+//! Example 3: a simulator written outside the library, used from a scenario file and from
+//! the whole `physinv` command line.
 //!
 //! `NonlinearSpring` is a particle on a hardening spring, defined here with its forward step,
 //! JVP and VJP. It is registered under the name `"nonlinear_spring"`; the scenario
@@ -6,7 +7,15 @@
 //! compares SIP (inversion across time) with back-propagation through time.
 //!
 //! ```text
-//! cargo run --release --example custom_simulator [-- examples/custom_simulator.ron]
+//! cargo run --release --example custom_simulator [-- examples/custom_simulator.ron] [--out DIR]
+//! ```
+//!
+//! Given a `physinv` subcommand instead, the program is the `physinv` command line with the
+//! spring registered ([`physinv::cli::main_with`]), so every subcommand works for it:
+//!
+//! ```text
+//! cargo run --release --example custom_simulator -- check-grad examples/custom_simulator.ron
+//! cargo run --release --example custom_simulator -- train examples/custom_simulator.ron --iterations 50
 //! ```
 
 use physinv::run::example_main;
@@ -113,5 +122,10 @@ fn main() -> std::process::ExitCode {
         "unit mass on a hardening spring (defined in examples/custom_simulator.rs)",
         build,
     );
-    example_main("examples/custom_simulator.ron", &registry)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if physinv::cli::starts_subcommand(&args) {
+        physinv::cli::main_with(registry)
+    } else {
+        example_main("examples/custom_simulator.ron", &registry)
+    }
 }

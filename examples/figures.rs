@@ -1,4 +1,4 @@
-//! Example 4: regenerate the seed's comparison figures (METHOD §3).
+//! Example 5: regenerate the seed's comparison figures (METHOD §3).
 //!
 //! ```text
 //! cargo run --release --example figures [-- --out DIR] [--only JOB]...

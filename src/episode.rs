@@ -9,6 +9,7 @@
 use crate::net::Mlp;
 use crate::pool::MIN_EPISODES_PER_TASK;
 use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
+use crate::sim::dimensions::checked_step;
 use crate::sim::{Physics, Scene, Vector};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
@@ -190,8 +191,8 @@ fn rollout_closed_loop(
             .par_iter()
             .zip(&step_controls)
             .with_min_len(MIN_EPISODES_PER_TASK)
-            .map(|(traj, u)| sim.step(&traj[t], u))
-            .collect();
+            .map(|(traj, u)| checked_step(sim, &traj[t], u))
+            .collect::<crate::Result<_>>()?;
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
             check_finite(&s, b, t + 1)?;
             traj.push(s);
@@ -292,7 +293,7 @@ pub fn simulate(
     let mut states = Vec::with_capacity(controls.len() + 1);
     states.push(initial.clone());
     for (t, u) in controls.iter().enumerate() {
-        let next = sim.step(&states[t], u);
+        let next = checked_step(sim, &states[t], u)?;
         check_finite(&next, episode, t + 1)?;
         states.push(next);
     }

@@ -109,6 +109,21 @@ pub enum Error {
         /// Actual size.
         got: usize,
     },
+    /// A simulator (user code) returned a vector or matrix of the wrong size from one of its
+    /// calls, found when its [`crate::sim::Physics`] is checked
+    /// ([`crate::sim::Physics::check_dimensions`], at scenario validation) or where the library
+    /// consumes a step.
+    #[error("simulator '{simulator}': {call} returned {got} values, expected {expected}")]
+    SimulatorOutput {
+        /// Simulator name.
+        simulator: String,
+        /// The call and which of its outputs, e.g. `step`, `vjp (state cotangent)`.
+        call: String,
+        /// The length the call must return (from `state_dim`/`control_dim`).
+        expected: usize,
+        /// The length it returned.
+        got: usize,
+    },
     /// A non-finite number appeared in a simulated state.
     #[error("non-finite state in episode {episode} at step {step}")]
     NonFinite {
@@ -117,14 +132,15 @@ pub enum Error {
         /// Time step at which the state became non-finite.
         step: usize,
     },
-    /// Training of a method produced a non-finite number and was stopped.
-    #[error("method '{method}' diverged at iteration {iteration}: non-finite {what}")]
+    /// Training of a method produced a non-finite number, or a curve metric grew beyond
+    /// `training.divergence_factor` times its initial value, and was stopped.
+    #[error("method '{method}' diverged at iteration {iteration}: {what}")]
     Diverged {
         /// Method display name.
         method: String,
         /// Iteration (1-based) whose computation produced it.
         iteration: usize,
-        /// What became non-finite, with where (e.g. `update (gradient norm NaN)`).
+        /// What went wrong, with where (e.g. `non-finite update (gradient norm NaN)`).
         what: String,
     },
     /// The run was stopped by a signal (or its stop flag); a checkpoint and the partial results

@@ -13,24 +13,34 @@
 //! | DP / back-propagation through time | [`train::dp::Dp`] |
 //! | objective `½‖W(s_T − s*)‖² + ½α Σ‖u_t‖²` | [`objective::Objective`] |
 //! | scenario file (RON) | [`scenario::Scenario`] |
-//! | user-defined simulators | [`sim::Registry::register`] |
+//! | user-defined simulators | [`sim::Registry::register`]; every subcommand for them: [`cli::main_with`] |
+//! | a step without hand-written derivatives | [`sim::autodiff::AutoDiff`] (exact, dual numbers), [`sim::finite_difference::FiniteDifference`] (central differences) |
 //!
 //! | training loop, checkpoints and resume | [`train::Trainer`], [`train::Checkpoint`] |
 //! | figures (loss over time, sweeps, episodes, heatmaps) | [`plot`], [`report`] |
 //! | running a scenario end to end | [`run::run_scenario`]; the `physinv` binary ([`cli`]) |
+//! | trained networks and episodes for PyTorch / numpy | [`export`] (safetensors, `.npz`) |
 //!
 //! Data flow: scenario → simulator ([`sim::Registry`]) + network → episode
 //! ([`episode::rollout`]) → update rule ([`train::UpdateRule`]) → optimizer
 //! ([`net::Optimizer`]) → logs and figures ([`output`], [`plot`], [`report`]).
 //!
 //! Numbered examples: `sine` (1, the seed's inverse problems), `control` (2, episodes),
-//! `custom_simulator` (3, a user-defined simulator), `figures` (4, the README's figures).
+//! `custom_simulator` (3, a user-defined simulator with hand-written derivatives and the whole
+//! command line), `generic_step` (4, the shortest path from a step function to training),
+//! `figures` (5, the README's figures).
+//!
+//! The crates a simulator's code needs are re-exported ([`nalgebra`] for [`sim::Vector`],
+//! [`rand`] and [`rand_chacha`] for [`sim::SceneRng`], [`num_dual`] for
+//! [`sim::autodiff::Scalar`]), so a user crate depends on physinv alone and never pins their
+//! versions by hand.
 
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod episode;
 pub mod error;
+pub mod export;
 pub mod interrupt;
 pub mod inverse;
 pub mod lock;
@@ -49,3 +59,8 @@ pub mod train;
 pub mod values;
 
 pub use error::{Error, InverseError, Result, ScenarioError};
+
+pub use nalgebra;
+pub use num_dual;
+pub use rand;
+pub use rand_chacha;

@@ -174,6 +174,7 @@ fn help_of_every_subcommand_mentions_its_options() {
         ("validate", &["SCENARIO.ron"]),
         ("check-grad", &["--samples", "--seed", "--tolerance"]),
         ("plot", &["RUN_DIR"]),
+        ("export", &["RUN_DIR|CHECKPOINT", "--scenario", "--out"]),
     ];
     let top = env.ok(&["--help"]);
     for (command, options) in cases {

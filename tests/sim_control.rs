@@ -50,13 +50,13 @@ fn check_derivatives<S: Jvp + Vjp>(sim: &S, seed: u64, state_scale: f64, control
         let ds = random_vector(&mut rng, n, 1.0);
         let du = random_vector(&mut rng, m, 1.0);
         let w = random_vector(&mut rng, n, 1.0);
-        let jvp = check_jvp(sim, &s, &u, &ds, &du, FD_STEP);
+        let jvp = check_jvp(sim, &s, &u, &ds, &du, FD_STEP).expect("lengths match");
         assert!(
             jvp.passes(JVP_TOL),
             "{} sample {k}: JVP vs FD {jvp:?}",
             sim.name()
         );
-        let adj = check_adjoint(sim, &s, &u, &ds, &du, &w);
+        let adj = check_adjoint(sim, &s, &u, &ds, &du, &w).expect("lengths match");
         assert!(
             adj.passes(ADJOINT_TOL),
             "{} sample {k}: adjoint identity {adj:?}",
@@ -65,8 +65,12 @@ fn check_derivatives<S: Jvp + Vjp>(sim: &S, seed: u64, state_scale: f64, control
         // Each part separately (state-only and control-only directions).
         let zs = Vector::zeros(n);
         let zu = Vector::zeros(m);
-        assert!(check_jvp(sim, &s, &u, &ds, &zu, FD_STEP).passes(JVP_TOL));
-        assert!(check_jvp(sim, &s, &u, &zs, &du, FD_STEP).passes(JVP_TOL));
+        assert!(check_jvp(sim, &s, &u, &ds, &zu, FD_STEP)
+            .expect("lengths match")
+            .passes(JVP_TOL));
+        assert!(check_jvp(sim, &s, &u, &zs, &du, FD_STEP)
+            .expect("lengths match")
+            .passes(JVP_TOL));
     }
 }
 

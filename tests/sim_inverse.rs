@@ -99,13 +99,13 @@ fn check_derivatives<S: Jvp + Vjp + ControlHessian + Clone>(sim: &S, half_width:
         let du = uniform(&mut rng, m, 1.0);
         let w = uniform(&mut rng, n, 1.0);
 
-        let jvp = check_jvp(sim, &s, &u, &ds, &du, FD_STEP);
+        let jvp = check_jvp(sim, &s, &u, &ds, &du, FD_STEP).expect("lengths match");
         assert!(
             jvp.passes(JVP_TOL),
             "{}: JVP {jvp:?} at u = {u}",
             sim.name()
         );
-        let adj = check_adjoint(sim, &s, &u, &ds, &du, &w);
+        let adj = check_adjoint(sim, &s, &u, &ds, &du, &w).expect("lengths match");
         assert!(adj.passes(ADJOINT_TOL), "{}: adjoint {adj:?}", sim.name());
 
         let (a, b) = sim.jacobians(&s, &u);

@@ -525,3 +525,99 @@ fn a_stop_request_checkpoints_and_the_run_resumes() {
     let report = run_scenario(&scenario, &resume, &mut Silent).expect("resumes");
     assert_eq!(report.outcomes[0].iterations, 10);
 }
+
+/// A tiny point-mass scenario logging every 5 of 40 iterations, with `training` extras.
+fn logged_point_mass(
+    methods: &str,
+    training: &str,
+) -> physinv::Result<physinv::scenario::Scenario> {
+    let source = format!(
+        r#"(
+    name: "pm_divergence",
+    simulator: (name: "point_mass"),
+    episode: (steps: 10, policy: ClosedLoop, observe: [State, Target]),
+    data: (seed: 5, scenes: Sampled(
+        initial: Uniform(low: [-1.0, -1.0, -0.5, -0.5], high: [1.0, 1.0, 0.5, 0.5]),
+        target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
+        test_count: 16, validation_count: 16),
+    network: (hidden: [16], activation: tanh),
+    methods: [{methods}],
+    training: (batch: 16, iterations: 40, log_every: 5, seed: 0{training}),
+)"#
+    );
+    physinv::scenario::Scenario::parse(
+        &source,
+        std::path::Path::new("<test>"),
+        &physinv::sim::Registry::with_builtins(),
+    )
+}
+
+/// Adam at lr 1e6 keeps every number finite while the validation loss grows by many orders of
+/// magnitude: the divergence rule stops the method, naming the split and the values, and the
+/// method that finished before it keeps its results.
+#[test]
+fn a_huge_learning_rate_stops_at_the_divergence_factor() {
+    use physinv::run::{run_scenario, RunOptions};
+    let scenario = logged_point_mass(
+        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),
+           (name: "wild", update: Dp(), optimizer: Adam(lr: 1e6))"#,
+        "",
+    )
+    .expect("valid");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = RunOptions {
+        out_dir: Some(dir.path().to_path_buf()),
+        ..RunOptions::default()
+    };
+    let err = run_scenario(&scenario, &options, &mut Silent).expect_err("wild diverges");
+    let physinv::Error::Diverged {
+        method,
+        iteration,
+        what,
+    } = &err
+    else {
+        panic!("expected Diverged, got {err}");
+    };
+    assert_eq!(method, "wild");
+    assert!(
+        *iteration >= 5 && iteration % 5 == 0,
+        "at a logged iteration: {err}"
+    );
+    assert!(what.starts_with("validation "), "{err}");
+    assert!(
+        what.contains("training.divergence_factor = 1e6 times its initial"),
+        "{err}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).expect("kept");
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("BPTT,")), "{csv}");
+    let summary = std::fs::read_to_string(dir.path().join("summary.json")).expect("kept");
+    assert!(
+        summary.contains("\"BPTT\"") && !summary.contains("\"wild\""),
+        "{summary}"
+    );
+}
+
+/// `training.divergence_factor` must be > 1; a larger factor lets the same run go further.
+#[test]
+fn divergence_factor_is_validated_and_moves_the_stop() {
+    let wild = r#"(name: "wild", update: Dp(), optimizer: Adam(lr: 1e6))"#;
+    let message = logged_point_mass(wild, ", divergence_factor: 1.0")
+        .expect_err("factor 1")
+        .to_string();
+    assert!(
+        message.contains("training.divergence_factor") && message.contains("must be > 1"),
+        "{message}"
+    );
+    let stop = |training: &str| {
+        let scenario = logged_point_mass(wild, training).expect("valid");
+        let trainer = Trainer::new(&scenario).expect("trainer");
+        match trainer.train(0, &mut Silent) {
+            Err(physinv::Error::Diverged { iteration, .. }) => iteration,
+            Ok(outcome) => outcome.iterations + 1,
+            Err(other) => panic!("{other}"),
+        }
+    };
+    let default = stop("");
+    assert!(default <= 40, "the default factor stops it");
+    assert!(stop(", divergence_factor: 1e300") > default);
+}

@@ -2,7 +2,7 @@
 //! against the JVP (`⟨w, J v⟩ = ⟨Jᵀ w, v⟩`), at states and controls drawn like the
 //! scenario's.
 
-use super::{load_scenario, note, positive_f64, positive_usize, Global, LimitArgs};
+use super::{note, positive_f64, positive_usize, Global, LimitArgs};
 use crate::scenario::Scenario;
 use crate::scenes::SceneSampler;
 use crate::sim::check::{check_adjoint, check_jvp, CheckReport};
@@ -106,9 +106,15 @@ pub fn check_scenario(
         let d_state = uniform(&mut rng, n, 1.0);
         let d_control = uniform(&mut rng, m, 1.0);
         let cotangent = uniform(&mut rng, n, 1.0);
-        let (report, fd_step) = FD_STEPS
-            .iter()
-            .map(|&h| (check_jvp(jvp, &state, &control, &d_state, &d_control, h), h))
+        let mut reports = Vec::with_capacity(FD_STEPS.len());
+        for h in FD_STEPS {
+            reports.push((
+                check_jvp(jvp, &state, &control, &d_state, &d_control, h)?,
+                h,
+            ));
+        }
+        let (report, fd_step) = reports
+            .into_iter()
             .min_by(|a, b| a.0.rel_error.total_cmp(&b.0.rel_error))
             .unwrap_or((
                 CheckReport {
@@ -119,16 +125,18 @@ pub fn check_scenario(
             ));
         // `check_adjoint` needs one object with both capabilities; the VJP capability of a
         // `Physics` is the same simulator object, so pair them through a small adapter.
-        let adjoint = vjp.map(|v| {
-            check_adjoint(
-                &Both { jvp, vjp: v },
-                &state,
-                &control,
-                &d_state,
-                &d_control,
-                &cotangent,
-            )
-        });
+        let adjoint = vjp
+            .map(|v| {
+                check_adjoint(
+                    &Both { jvp, vjp: v },
+                    &state,
+                    &control,
+                    &d_state,
+                    &d_control,
+                    &cotangent,
+                )
+            })
+            .transpose()?;
         checks.push(PointCheck {
             sample: k,
             step,
@@ -202,7 +210,7 @@ pub fn report_table(checks: &[PointCheck], tolerance: f64) -> String {
 
 /// Runs `physinv check-grad`; an error (exit code 1) if any check fails.
 pub fn run(args: &CheckGradArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario, &LimitArgs::default())?;
+    let scenario = global.load_scenario(&args.scenario, &LimitArgs::default())?;
     note(
         global,
         format_args!(

@@ -1,7 +1,7 @@
 //! `physinv compare`: every method of a scenario, same seed and budget, one table.
 
 use super::train::run_and_report;
-use super::{load_scenario, Global, LimitArgs};
+use super::{Global, LimitArgs};
 use crate::run::RunOptions;
 use clap::Args;
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub struct CompareArgs {
 
 /// Runs `physinv compare`.
 pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario, &args.limits)?;
+    let scenario = global.load_scenario(&args.scenario, &args.limits)?;
     let options = RunOptions {
         out_dir: args.out.clone(),
         stop: Some(crate::interrupt::flag()),

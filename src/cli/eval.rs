@@ -1,6 +1,6 @@
 //! `physinv eval`: evaluate a trained network on a scenario's test scenes.
 
-use super::{load_scenario, note, Global, LimitArgs};
+use super::{note, Global, LimitArgs};
 use crate::net::Mlp;
 use crate::scenario::Scenario;
 use crate::train::evaluate::Evaluation;
@@ -96,7 +96,7 @@ pub fn metrics_table(evaluation: &Evaluation) -> String {
 
 /// Runs `physinv eval`.
 pub fn run(args: &EvalArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario, &LimitArgs::default())?;
+    let scenario = global.load_scenario(&args.scenario, &LimitArgs::default())?;
     let (net, source) = load_network(&args.checkpoint, &scenario)?;
     match &source {
         NetworkSource::Checkpoint {

@@ -1,8 +1,20 @@
 //! The `physinv` command line: argument definitions and one module per subcommand.
 //!
-//! This is the logic of the `physinv` binary (`src/bin/physinv.rs` only parses the arguments,
-//! calls [`run`] and prints the error); it lives in the library so it can be tested. Like a
-//! binary it reports errors with `anyhow`.
+//! This is the logic of the `physinv` binary, which is one line: [`main_with`] the built-in
+//! simulators. It lives in the library so it can be tested, and so that a user's crate gets
+//! every subcommand for its own simulators:
+//!
+//! ```no_run
+//! use physinv::sim::Registry;
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let registry = Registry::with_builtins();
+//!     // registry.register("my_simulator", "…", build);
+//!     physinv::cli::main_with(registry)
+//! }
+//! ```
+//!
+//! Like a binary it reports errors with `anyhow`; [`main_with`] prints them as one line.
 //!
 //! | command | what it does |
 //! | --- | --- |
@@ -13,6 +25,7 @@
 //! | `validate` | check a scenario file and print the resolved configuration |
 //! | `check-grad` | check the simulator's JVP and VJP against finite differences |
 //! | `plot` | redraw the figures of a finished run |
+//! | `export` | write trained networks as safetensors and test episodes as `.npz` |
 
 // Argument doc comments double as `--help` text, where placeholders such as `<DIR>` read
 // naturally; rustdoc would take them for HTML tags.
@@ -21,6 +34,7 @@
 pub mod check_grad;
 pub mod compare;
 pub mod eval;
+pub mod export;
 pub mod plot;
 pub mod progress;
 pub mod sweep;
@@ -31,8 +45,9 @@ use crate::scenario::limits::MAX_THREADS;
 use crate::scenario::{ResourceLimits, Scenario};
 use crate::sim::Registry;
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 /// Train neural-network controllers through physics simulators with scale-invariant physics
 /// (SIP) updates, and compare them with back-propagation through the simulator.
@@ -69,18 +84,136 @@ pub enum Command {
     CheckGrad(check_grad::CheckGradArgs),
     /// Redraw the figures of a finished run.
     Plot(plot::PlotArgs),
+    /// Write the trained networks of a run (or one checkpoint) as safetensors and, with
+    /// --scenario, their episodes on the test scenes as .npz, for PyTorch and numpy.
+    Export(export::ExportArgs),
 }
 
-/// Options shared by every command.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Global {
+/// What every command shares: the global options and the simulators scenario files may
+/// name.
+#[derive(Debug, Clone, Copy)]
+pub struct Global<'a> {
     /// `--quiet`.
     pub quiet: bool,
+    /// The simulators scenario files are resolved in.
+    pub registry: &'a Registry,
 }
 
-/// Runs a parsed command line, inside a pool of `--threads` workers (see [`crate::pool`]).
+impl Global<'_> {
+    /// Loads the scenario file at `path` with this registry and applies `limits`.
+    pub fn load_scenario(&self, path: &Path, limits: &LimitArgs) -> crate::Result<Scenario> {
+        self.scenario_from_source(&read_source(path)?, path, limits)
+    }
+
+    /// Parses and validates scenario `source` (read from `path`) with this registry within
+    /// the memory ceiling of `limits`, then applies its overrides and validates again.
+    pub fn scenario_from_source(
+        &self,
+        source: &str,
+        path: &Path,
+        limits: &LimitArgs,
+    ) -> crate::Result<Scenario> {
+        let resources = limits.resources();
+        let scenario = Scenario::parse_with_limits(source, path, self.registry, &resources)?;
+        if limits.is_empty() {
+            return Ok(scenario);
+        }
+        let mut spec = scenario.spec;
+        if let Some(n) = limits.iterations {
+            spec.training.iterations = Some(n);
+            spec.training.budget_s = None;
+        }
+        if let Some(b) = limits.budget {
+            spec.training.budget_s = Some(b);
+            spec.training.iterations = None;
+        }
+        if let Some(seed) = limits.seed {
+            spec.training.seed = seed;
+        }
+        Scenario::build_with_limits(spec, source, path, self.registry, &resources)
+    }
+}
+
+/// `main` of a program offering the whole `physinv` command line with the simulators of
+/// `registry`: parses the process's arguments (a usage error exits with code 2, `--help` and
+/// `--version` with 0), runs the subcommand ([`run_with`]) and prints an error as one line
+/// on standard error (`error: …`, each cause once, see [`error_text`]) with exit code 1.
+pub fn main_with(registry: Registry) -> ExitCode {
+    exit_code(run_with(Cli::parse(), &registry))
+}
+
+/// The exit code of a command's result, printing an error as [`main_with`] does.
+pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", error_text(&e).replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text the message already
+/// holds (library errors such as I/O errors print their source themselves).
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// `true` if `arg` names a subcommand of the command line (`train`, `compare`, …).
+pub fn is_subcommand(arg: &str) -> bool {
+    Cli::command().find_subcommand(arg).is_some()
+}
+
+/// `true` if `args` (without the program name) are a `physinv` command line: global options
+/// (`--quiet`, `--threads N`, as clap defines them) followed by a subcommand. Lets a program
+/// with a command line of its own hand such arguments to [`main_with`].
+pub fn starts_subcommand<S: AsRef<str>>(args: &[S]) -> bool {
+    let command = Cli::command();
+    let mut rest = args.iter().map(AsRef::as_ref);
+    while let Some(arg) = rest.next() {
+        let (name, inline_value) = match arg.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (arg, false),
+        };
+        let global = command.get_arguments().find(|a| {
+            a.get_long()
+                .is_some_and(|l| name.strip_prefix("--") == Some(l))
+                || a.get_short().is_some_and(|c| name == format!("-{c}"))
+        });
+        match global {
+            Some(option) if option.get_action().takes_values() && !inline_value => {
+                rest.next();
+            }
+            Some(_) => {}
+            None => return command.find_subcommand(arg).is_some(),
+        }
+    }
+    false
+}
+
+/// Runs a parsed command line with the built-in simulators ([`run_with`]).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let global = Global { quiet: cli.quiet };
+    run_with(cli, &Registry::with_builtins())
+}
+
+/// Runs a parsed command line with the simulators of `registry`, inside a pool of
+/// `--threads` workers (see [`crate::pool`]).
+pub fn run_with(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
+    let global = Global {
+        quiet: cli.quiet,
+        registry,
+    };
     let command = cli.command;
     crate::pool::run_in_pool(cli.threads, move || dispatch(command, global))
         .context("cannot set up the thread pool")?
@@ -96,6 +229,7 @@ fn dispatch(command: Command, global: Global) -> anyhow::Result<()> {
         Command::Validate(args) => validate::run(&args, global),
         Command::CheckGrad(args) => check_grad::run(&args, global),
         Command::Plot(args) => plot::run(&args, global),
+        Command::Export(args) => export::run(&args, global),
     }
 }
 
@@ -173,39 +307,6 @@ pub fn positive_f64(text: &str) -> Result<f64, String> {
 /// mark dropped); the error names the file.
 pub fn read_source(path: &Path) -> crate::Result<String> {
     crate::scenario::read_source(path)
-}
-
-/// Parses and validates scenario `source` (read from `path`) with the built-in simulators
-/// within the memory ceiling of `limits`, then applies its overrides and validates again.
-pub fn scenario_from_source(
-    source: &str,
-    path: &Path,
-    limits: &LimitArgs,
-) -> crate::Result<Scenario> {
-    let registry = Registry::with_builtins();
-    let resources = limits.resources();
-    let scenario = Scenario::parse_with_limits(source, path, &registry, &resources)?;
-    if limits.is_empty() {
-        return Ok(scenario);
-    }
-    let mut spec = scenario.spec;
-    if let Some(n) = limits.iterations {
-        spec.training.iterations = Some(n);
-        spec.training.budget_s = None;
-    }
-    if let Some(b) = limits.budget {
-        spec.training.budget_s = Some(b);
-        spec.training.iterations = None;
-    }
-    if let Some(seed) = limits.seed {
-        spec.training.seed = seed;
-    }
-    Scenario::build_with_limits(spec, source, path, &registry, &resources)
-}
-
-/// Loads the scenario file at `path` and applies `limits`.
-pub fn load_scenario(path: &Path, limits: &LimitArgs) -> crate::Result<Scenario> {
-    scenario_from_source(&read_source(path)?, path, limits)
 }
 
 /// Prints `text` to standard error unless `--quiet`.

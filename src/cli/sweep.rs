@@ -5,7 +5,7 @@
 //! that place ([`crate::scenario::ron_path`]) and parsed and validated anew, so a bad value gets the
 //! scenario's own error message.
 
-use super::{default_dir, note, progress, read_source, scenario_from_source, Global, LimitArgs};
+use super::{default_dir, note, progress, read_source, Global, LimitArgs};
 use crate::output::{create_unique_dir, write_atomic};
 use crate::plot::{plot_sweep, SweepPoint};
 use crate::run::{run_scenario, RunOptions};
@@ -143,7 +143,8 @@ pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
     let mut scenarios: Vec<(String, Scenario)> = Vec::new();
     for value in &values {
         let text = replace_value(&source, &path, value).context("cannot sweep")?;
-        let scenario = scenario_from_source(&text, &args.scenario, &args.limits)
+        let scenario = global
+            .scenario_from_source(&text, &args.scenario, &args.limits)
             .with_context(|| format!("with {path} = {value}"))?;
         scenarios.push((value.clone(), scenario));
     }

@@ -1,6 +1,6 @@
 //! `physinv train`: train the methods of a scenario, with checkpoints and resume.
 
-use super::{load_scenario, note, progress, Global, LimitArgs};
+use super::{note, progress, Global, LimitArgs};
 use crate::run::{run_scenario, RunOptions, RunReport};
 use crate::scenario::Scenario;
 use crate::train::checkpoint::checkpoint_file_name;
@@ -39,7 +39,7 @@ pub struct TrainArgs {
 
 /// Runs `physinv train`.
 pub fn run(args: &TrainArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario, &args.limits)?;
+    let scenario = global.load_scenario(&args.scenario, &args.limits)?;
     let methods = selected_methods(&scenario, &args.methods)?;
     if let Some(dir) = &args.resume {
         check_resume(dir, &scenario, &methods)?;

@@ -1,6 +1,6 @@
 //! `physinv validate`: check a scenario file and print the resolved configuration.
 
-use super::{load_scenario, Global, LimitArgs};
+use super::{Global, LimitArgs};
 use crate::scenario::limits::Bytes;
 use crate::scenario::{PolicyKind, Scenario, SceneSource, TrainSet};
 use clap::Args;
@@ -152,7 +152,7 @@ pub fn describe(scenario: &Scenario) -> String {
 
 /// Runs `physinv validate`.
 pub fn run(args: &ValidateArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario, &LimitArgs::default())?;
+    let scenario = global.load_scenario(&args.scenario, &LimitArgs::default())?;
     if global.quiet {
         println!("ok");
     } else {

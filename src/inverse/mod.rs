@@ -285,14 +285,20 @@ fn all_finite(m: &Matrix) -> bool {
     m.iter().all(|v| v.is_finite())
 }
 
-/// `P(s, u) − y` and its norm, or `Singular` if the simulation is non-finite.
+/// `P(s, u) − y` and its norm, or `Singular` if the simulation is non-finite (`OutOfRange`
+/// if the step returned a state of the wrong length).
 fn residual(
     sim: &dyn Simulator,
     state: &Vector,
     control: &Vector,
     target: &Vector,
 ) -> Result<(Vector, f64), InverseError> {
-    let r = sim.step(state, control) - target;
+    let next = crate::sim::dimensions::checked_step(sim, state, control).map_err(|e| {
+        InverseError::OutOfRange {
+            reason: e.to_string(),
+        }
+    })?;
+    let r = next - target;
     let norm = r.norm();
     if norm.is_finite() {
         Ok((r, norm))

@@ -211,6 +211,7 @@ impl Scenario {
                 path: path.to_path_buf(),
                 exceeded,
             })?;
+        physics.check_dimensions()?;
         Ok(Scenario {
             spec,
             path: path.to_path_buf(),
@@ -484,7 +485,12 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
     if let Some(b) = t.budget_s {
         check(b > 0.0 && b.is_finite(), "training.budget_s", "must be > 0")?;
     }
-    check(t.log_every >= 1, "training.log_every", "must be ≥ 1")
+    check(t.log_every >= 1, "training.log_every", "must be ≥ 1")?;
+    check(
+        t.divergence_factor > 1.0,
+        "training.divergence_factor",
+        format!("must be > 1 (inf: never), got {}", t.divergence_factor),
+    )
 }
 
 fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Result<(), Invalid> {
@@ -649,13 +655,20 @@ fn validate_method(
             "must be > 0",
         )?;
     }
-    let needs = |ok: bool, what: &str| {
+    // Names the capabilities of `what` the simulator lacks, e.g. "needs a JVP and a VJP;
+    // simulator 'x' provides no JVP".
+    let needs = |what: &[(&str, bool)]| {
+        let missing: Vec<&str> = what.iter().filter(|c| !c.1).map(|c| c.0).collect();
+        let all: Vec<String> = what.iter().map(|c| format!("a {}", c.0)).collect();
         check(
-            ok,
+            missing.is_empty(),
             field("update"),
             format!(
-                "needs {what}, which simulator '{}' does not provide",
-                physics.name()
+                "needs {}; simulator '{}' provides no {} (see Physics::differentiable, \
+                 sim::autodiff, sim::finite_difference)",
+                all.join(" and "),
+                physics.name(),
+                missing.join(" and no ")
             ),
         )
     };
@@ -666,9 +679,13 @@ fn validate_method(
             format!("must be in [0, 1), got {t}"),
         )
     };
+    let both = [
+        ("JVP", physics.jvp().is_some()),
+        ("VJP", physics.vjp().is_some()),
+    ];
     match &method.update {
         UpdateSpec::Dp { truncation } => {
-            needs(physics.vjp().is_some(), "a VJP")?;
+            needs(&both[1..])?;
             if let Some(k) = truncation {
                 check(*k >= 1, field("update.truncation"), "must be ≥ 1")?;
             }
@@ -677,7 +694,7 @@ fn validate_method(
             truncation,
             exponent,
         } => {
-            needs(physics.vjp().is_some(), "a VJP")?;
+            needs(&both[1..])?;
             check_truncation(*truncation)?;
             check(
                 exponent.is_finite() && (0.0..=1.0).contains(exponent),
@@ -686,7 +703,7 @@ fn validate_method(
             )?;
         }
         UpdateSpec::GaussNewton { truncation } => {
-            needs(physics.vjp().is_some(), "a VJP")?;
+            needs(&both[1..])?;
             check_truncation(*truncation)?;
         }
         UpdateSpec::Supervised => {
@@ -730,10 +747,7 @@ fn validate_method(
                         .map_err(|e| invalid(field("update.inverse"), e.to_string()))?;
                 }
                 SipInverse::Chain(c) => {
-                    needs(
-                        physics.jvp().is_some() && physics.vjp().is_some(),
-                        "a JVP and a VJP",
-                    )?;
+                    needs(&both)?;
                     for (name, value) in [
                         ("mu", Some(c.mu)),
                         ("damping", Some(c.damping)),
@@ -749,10 +763,7 @@ fn validate_method(
                     }
                 }
                 SipInverse::Episode(e) => {
-                    needs(
-                        physics.jvp().is_some() && physics.vjp().is_some(),
-                        "a JVP and a VJP",
-                    )?;
+                    needs(&both)?;
                     check(
                         e.mu >= 0.0 && e.mu.is_finite(),
                         field("update.inverse.mu"),

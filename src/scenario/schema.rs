@@ -527,8 +527,18 @@ pub struct TrainingSpec {
     /// (`cosine_bptt`); 0 never. Costs one BPTT update per use.
     #[serde(default)]
     pub cosine_every: usize,
+    /// Divergence rule: a method stops with an error once its logged loss or main metric (on
+    /// the validation scenes, or the test scenes without them) exceeds this factor times its
+    /// first logged value, the value of the untrained network. Must be > 1; default 10⁶; `inf` turns
+    /// the rule off. Non-finite gradients and states stop a method regardless.
+    #[serde(default = "default_divergence_factor")]
+    pub divergence_factor: f64,
 }
 
 fn default_log_every() -> usize {
     10
+}
+
+fn default_divergence_factor() -> f64 {
+    1e6
 }

@@ -2,8 +2,10 @@
 //!
 //! Used by the test suite and by `physinv check-grad`: the JVP is compared with central
 //! differences of the forward step, and the VJP is tied to the JVP by the adjoint identity
-//! `⟨w, J v⟩ = ⟨Jᵀ w, v⟩`.
+//! `⟨w, J v⟩ = ⟨Jᵀ w, v⟩`. A step, JVP or VJP that returns a vector of the wrong length is
+//! an error ([`crate::Error::SimulatorOutput`]), not a panic.
 
+use super::dimensions::{check_len, check_vjp_lengths};
 use super::{Jvp, Vector, Vjp};
 
 /// Result of one derivative check.
@@ -31,17 +33,21 @@ pub fn check_jvp<S: Jvp + ?Sized>(
     d_state: &Vector,
     d_control: &Vector,
     h: f64,
-) -> CheckReport {
+) -> crate::Result<CheckReport> {
+    let n = sim.state_dim();
     let analytic = sim.jvp(state, control, d_state, d_control);
+    check_len(sim.name(), "jvp", n, analytic.len())?;
     let plus = sim.step(&(state + d_state * h), &(control + d_control * h));
     let minus = sim.step(&(state - d_state * h), &(control - d_control * h));
+    check_len(sim.name(), "step", n, plus.len())?;
+    check_len(sim.name(), "step", n, minus.len())?;
     let numeric = (plus - minus) / (2.0 * h);
     let abs_error = (&analytic - &numeric).amax();
     let scale = analytic.amax().max(numeric.amax()).max(1.0);
-    CheckReport {
+    Ok(CheckReport {
         abs_error,
         rel_error: abs_error / scale,
-    }
+    })
 }
 
 /// Checks `⟨w, A δs + B δu⟩ = ⟨Aᵀ w, δs⟩ + ⟨Bᵀ w, δu⟩`.
@@ -52,15 +58,18 @@ pub fn check_adjoint<S: Jvp + Vjp + ?Sized>(
     d_state: &Vector,
     d_control: &Vector,
     cotangent: &Vector,
-) -> CheckReport {
+) -> crate::Result<CheckReport> {
     let jv = sim.jvp(state, control, d_state, d_control);
     let (ws, wu) = sim.vjp(state, control, cotangent);
+    check_len(sim.name(), "jvp", sim.state_dim(), jv.len())?;
+    let dims = (sim.state_dim(), sim.control_dim());
+    check_vjp_lengths(sim.name(), dims, (&ws, &wu))?;
     let lhs = cotangent.dot(&jv);
     let rhs = ws.dot(d_state) + wu.dot(d_control);
     let abs_error = (lhs - rhs).abs();
     let scale = lhs.abs().max(rhs.abs()).max(1.0);
-    CheckReport {
+    Ok(CheckReport {
         abs_error,
         rel_error: abs_error / scale,
-    }
+    })
 }

@@ -16,6 +16,13 @@
 //!
 //! [`Physics`] bundles a simulator with whichever capabilities it has, type-checked when it
 //! is built; the [`registry`] maps names in scenario files to constructors of [`Physics`].
+//! [`Physics::check_dimensions`] checks once that every call returns vectors of the lengths
+//! the simulator declares (scenario validation runs it; [`dimensions`]).
+//!
+//! A simulator without hand-written derivatives gets them from an adapter: [`autodiff`]
+//! derives exact JVPs and VJPs from a step written generically over dual numbers, and
+//! [`finite_difference`] approximates them by central differences of any step, at a stated
+//! cost and accuracy.
 //!
 //! Built-in simulators, one per module: [`rotating_sine`], [`exponential`] (single-prediction
 //! problems), [`point_mass`], [`anisotropic_point_mass`] (the conditioning study, built on
@@ -23,7 +30,10 @@
 //! (1D diffusion driven by a few Gaussian actuators: an ill-conditioned linear PDE control
 //! task, METHOD §4.3).
 
+pub mod autodiff;
 pub mod check;
+pub mod dimensions;
+pub mod finite_difference;
 pub mod registry;
 
 pub mod anisotropic_point_mass;
@@ -64,6 +74,9 @@ use std::sync::Arc;
 pub type Vector = DVector<f64>;
 /// Dense matrix of physical quantities (f64).
 pub type Matrix = DMatrix<f64>;
+/// The random stream a [`SceneGenerator`] draws one scene from (ChaCha8, re-exported as
+/// [`crate::rand_chacha`] so that implementations need not pin the crate's version).
+pub type SceneRng = rand_chacha::ChaCha8Rng;
 
 /// Forward simulation of one time step.
 pub trait Simulator: Send + Sync {
@@ -121,6 +134,19 @@ pub trait Jvp: Simulator {
         }
         (a, b)
     }
+}
+
+/// `(Aᵀ w, Bᵀ w)` from the dense Jacobians of `sim` ([`Jvp::jacobians`]): a VJP for
+/// simulators whose derivatives come in forward mode, at the cost of the Jacobians (by
+/// default `n + m` JVPs) per call.
+pub fn vjp_from_jacobians<S: Jvp + ?Sized>(
+    sim: &S,
+    state: &Vector,
+    control: &Vector,
+    cotangent: &Vector,
+) -> (Vector, Vector) {
+    let (a, b) = sim.jacobians(state, control);
+    (a.tr_mul(cotangent), b.tr_mul(cotangent))
 }
 
 /// Vector-Jacobian product of one step.
@@ -194,10 +220,12 @@ impl std::fmt::Debug for Physics {
 impl Physics {
     /// A simulator with only its forward step.
     pub fn new<S: Simulator + 'static>(sim: S) -> Self {
-        Self::from_arc(Arc::new(sim))
+        Self::new_arc(Arc::new(sim))
     }
 
-    fn from_arc<S: Simulator + 'static>(sim: Arc<S>) -> Self {
+    /// Like [`Physics::new`], for a simulator already in an [`Arc`], so the caller can add
+    /// capabilities of the same object with the `with_*` methods.
+    pub fn new_arc<S: Simulator + 'static>(sim: Arc<S>) -> Self {
         Physics {
             sim,
             jvp: None,
@@ -217,10 +245,39 @@ impl Physics {
     /// Like [`Physics::differentiable`], for a simulator already in an [`Arc`], so the caller
     /// can pass the same object to [`Physics::with_inverse`] or [`Physics::with_scenes`].
     pub fn differentiable_arc<S: Jvp + Vjp + 'static>(sim: Arc<S>) -> Self {
-        let mut p = Self::from_arc(sim.clone());
-        p.jvp = Some(sim.clone());
-        p.vjp = Some(sim);
-        p
+        Self::new_arc(sim.clone())
+            .with_jvp(sim.clone())
+            .with_vjp(sim)
+    }
+
+    /// A simulator with forward step and JVP but no VJP: enough for `check-grad` and for
+    /// step-level inverses that only need `∂P/∂u` (`Newton`, `PseudoInverseStep`), not for
+    /// back-propagation through time, SIP's inversion across time or its gradient-step
+    /// fallback, which are refused at validation naming the missing VJP. For both products
+    /// from a forward step alone see [`autodiff::AutoDiff`] and
+    /// [`finite_difference::FiniteDifference`].
+    pub fn jvp_only<S: Jvp + 'static>(sim: S) -> Self {
+        let sim = Arc::new(sim);
+        Self::new_arc(sim.clone()).with_jvp(sim)
+    }
+
+    /// A simulator with forward step and VJP but no JVP: enough for back-propagation through
+    /// time (`Dp`); SIP's inverses, which need the JVP, are refused at validation naming it.
+    pub fn vjp_only<S: Vjp + 'static>(sim: S) -> Self {
+        let sim = Arc::new(sim);
+        Self::new_arc(sim.clone()).with_vjp(sim)
+    }
+
+    /// Adds the JVP of `sim` (the same simulator object).
+    pub fn with_jvp<S: Jvp + 'static>(mut self, sim: Arc<S>) -> Self {
+        self.jvp = Some(sim);
+        self
+    }
+
+    /// Adds the VJP of `sim` (the same simulator object).
+    pub fn with_vjp<S: Vjp + 'static>(mut self, sim: Arc<S>) -> Self {
+        self.vjp = Some(sim);
+        self
     }
 
     /// Adds the analytic control inverse of `sim` (the same simulator object).
@@ -251,12 +308,9 @@ impl Physics {
     /// Convenience for simulators implementing all of them.
     pub fn full<S: Jvp + Vjp + ControlInverse + ControlHessian + 'static>(sim: S) -> Self {
         let sim = Arc::new(sim);
-        let mut p = Self::from_arc(sim.clone());
-        p.jvp = Some(sim.clone());
-        p.vjp = Some(sim.clone());
-        p.inverse = Some(sim.clone());
-        p.hessian = Some(sim);
-        p
+        Self::differentiable_arc(sim.clone())
+            .with_inverse(sim.clone())
+            .with_hessian(sim)
     }
 
     /// Forward step (always available).
@@ -290,6 +344,13 @@ impl Physics {
     /// Simulator name.
     pub fn name(&self) -> &str {
         self.sim.name()
+    }
+
+    /// Checks that every call of the simulator returns what its declared dimensions say
+    /// ([`dimensions::check_physics`]): a [`crate::Error::SimulatorOutput`] naming the call
+    /// and the lengths otherwise. Scenario validation runs it once.
+    pub fn check_dimensions(&self) -> crate::Result<()> {
+        dimensions::check_physics(self)
     }
 
     /// The error for a capability this simulator lacks, e.g. `"JVP"` or `"control Hessian"`.
@@ -335,10 +396,5 @@ pub trait SceneGenerator: Send + Sync {
     fn generator_names(&self) -> Vec<String>;
     /// Draws one scene from generator `name` for an episode of `steps` steps.
     /// `rng` is the scene's own random stream, so scene `k` is the same whatever the batch.
-    fn generate(
-        &self,
-        name: &str,
-        steps: usize,
-        rng: &mut rand_chacha::ChaCha8Rng,
-    ) -> crate::Result<Scene>;
+    fn generate(&self, name: &str, steps: usize, rng: &mut SceneRng) -> crate::Result<Scene>;
 }

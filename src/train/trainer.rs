@@ -6,7 +6,9 @@
 //! test scenes and the last network is the result.
 //!
 //! A non-finite gradient, update or training state stops the method with
-//! [`crate::Error::Diverged`], naming the method and the iteration.
+//! [`crate::Error::Diverged`], naming the method and the iteration; so does a curve value of
+//! the loss or the main metric above `training.divergence_factor` times its first logged
+//! value.
 
 use super::checkpoint::{self, BestSoFar, Checkpoint};
 use super::dp::Dp;
@@ -293,7 +295,7 @@ impl<'a> Trainer<'a> {
             return Err(crate::Error::Diverged {
                 method: String::new(),
                 iteration: next,
-                what: format!("update (gradient norm {norm})"),
+                what: format!("non-finite update (gradient norm {norm})"),
             });
         }
         diagnostics.push("grad_norm", norm);
@@ -369,6 +371,7 @@ impl<'a> Trainer<'a> {
             (VALIDATION, &self.validation_scenes)
         };
         let metrics = evaluate(&self.context(), &state.net, scenes)?;
+        self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
             let value = metrics
                 .get(&self.scenario.main_metric())
@@ -395,6 +398,39 @@ impl<'a> Trainer<'a> {
         };
         observer.on_log(&row);
         state.log.push(row);
+        Ok(())
+    }
+
+    /// The divergence rule: [`crate::Error::Diverged`] if the loss or the main metric of
+    /// `metrics` (on the curve split) exceeds `training.divergence_factor` times its first
+    /// logged value. A first value that is not a positive number gives no reference, and the
+    /// rule does not apply to that value.
+    fn check_growth(
+        &self,
+        state: &TrainState,
+        name: &str,
+        split: &str,
+        metrics: &Evaluation,
+    ) -> crate::Result<()> {
+        let factor = self.scenario.spec.training.divergence_factor;
+        let first = state.log.iter().find(|r| r.split == split);
+        for metric in ["loss".to_string(), self.scenario.main_metric()] {
+            let initial = first.and_then(|r| r.metrics.get(&metric));
+            let value = metrics.get(&metric).unwrap_or(f64::NAN);
+            let Some(initial) = initial.filter(|i| *i > 0.0 && i.is_finite()) else {
+                continue;
+            };
+            if value > factor * initial {
+                return Err(crate::Error::Diverged {
+                    method: name.to_string(),
+                    iteration: state.iteration,
+                    what: format!(
+                        "{split} {metric} {value:.3e} is more than training.divergence_factor = \
+                         {factor:e} times its initial {initial:.3e}"
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -471,7 +507,7 @@ fn diverged(error: crate::Error, method: &str, iteration: usize, phase: &str) ->
     let what = match error {
         crate::Error::Diverged { what, .. } => what,
         crate::Error::NonFinite { episode, step } => {
-            format!("{phase} state in episode {episode} of the batch at step {step}")
+            format!("non-finite {phase} state in episode {episode} of the batch at step {step}")
         }
         other => return other,
     };

@@ -1,0 +1,165 @@
+//! Trained policies out of physinv: networks as safetensors, episodes as `.npz`.
+//!
+//! `physinv export` ([`crate::cli::export`]) writes, for each checkpoint of a run:
+//!
+//! - `<method>.safetensors`: the network the run reports (the best on the validation scenes
+//!   if the run kept one, else the last), `f32` tensors `layers.<k>.weight` `(out, in)` and
+//!   `layers.<k>.bias` `(out,)` ([`network`]), with metadata: the architecture (`widths`,
+//!   `activation`, `output_activation`), where it came from (`scenario`, `method`,
+//!   `iteration`, `selected`) and, given the scenario, how it is wired into the episode
+//!   ([`policy_metadata`]: `policy`, `observe`, `state_scale`, `control_scale`, `steps`);
+//! - with the scenario, `<method>_episodes.npz` ([`npz`]): the network's episodes on the test
+//!   scenes, `states` `(B, T+1, n)` (`states[:, 0]` the initial states), `controls`
+//!   `(B, T, m)` in physical units and `targets` `(B, n)`, all `f64`.
+
+pub mod network;
+pub mod npz;
+
+use crate::episode::rollout;
+use crate::net::{Mlp, MlpConfig};
+use crate::scenario::{PolicyKind, Scenario};
+use crate::train::{Checkpoint, Trainer};
+use network::json_list;
+use npz::Array;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A network to export: its shape, parameters and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedNetwork {
+    /// Architecture.
+    pub config: MlpConfig,
+    /// Parameters in [`Mlp::parameters`] order.
+    pub parameters: Vec<f32>,
+    /// Provenance metadata: `scenario`, `method`, `iteration`, `selected`.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ExportedNetwork {
+    /// The network `checkpoint`'s run reports: the best on the validation scenes if it kept
+    /// one (`selected` = `best validation`), else the last (`selected` = `last`).
+    pub fn chosen(checkpoint: &Checkpoint) -> Self {
+        let (parameters, iteration, selected) = match &checkpoint.best {
+            Some(best) => (&best.parameters, best.iteration, "best validation"),
+            None => (&checkpoint.parameters, checkpoint.iteration, "last"),
+        };
+        let metadata = BTreeMap::from([
+            ("scenario".to_string(), checkpoint.scenario.clone()),
+            ("method".to_string(), checkpoint.method.clone()),
+            ("iteration".to_string(), iteration.to_string()),
+            ("selected".to_string(), selected.to_string()),
+        ]);
+        ExportedNetwork {
+            config: checkpoint.network.clone(),
+            parameters: parameters.clone(),
+            metadata,
+        }
+    }
+
+    /// The network as an [`Mlp`].
+    pub fn to_mlp(&self) -> crate::Result<Mlp> {
+        let mut net = Mlp::new(&self.config, 0)?;
+        net.set_parameters(&self.parameters)?;
+        Ok(net)
+    }
+}
+
+/// How `scenario` wires a network into its episodes, as metadata: `policy` (`closed_loop`:
+/// `u_t = control_scale ⊙ f(obs_t)` with `obs_t` the `observe` blocks of `s_t / state_scale`,
+/// `s* / state_scale`, their difference and `t / T`; `open_loop`:
+/// `(u_0 … u_{T−1}) = control_scale ⊙ f(s_0 / state_scale, s* / state_scale)`), `observe`,
+/// `state_scale`, `control_scale` (JSON lists) and `steps`.
+pub fn policy_metadata(scenario: &Scenario) -> BTreeMap<String, String> {
+    let episode = &scenario.spec.episode;
+    let n = scenario.physics.sim().state_dim();
+    let policy = match episode.policy {
+        PolicyKind::ClosedLoop => "closed_loop",
+        PolicyKind::OpenLoop => "open_loop",
+    };
+    let state_scale = episode.state_scale.clone().unwrap_or_else(|| vec![1.0; n]);
+    BTreeMap::from([
+        ("policy".to_string(), policy.to_string()),
+        ("observe".to_string(), json_list(&episode.observe)),
+        ("state_scale".to_string(), json_list(&state_scale)),
+        (
+            "control_scale".to_string(),
+            json_list(scenario.control_scale().as_slice()),
+        ),
+        ("steps".to_string(), episode.steps.to_string()),
+        ("simulator".to_string(), scenario.physics.name().to_string()),
+    ])
+}
+
+/// The episodes of `net` on the test scenes of `scenario`: `states` `(B, T+1, n)`,
+/// `controls` `(B, T, m)`, `targets` `(B, n)`.
+pub fn test_episodes(scenario: &Scenario, net: &Mlp) -> crate::Result<Vec<Array>> {
+    let trainer = Trainer::new(scenario)?;
+    let ctx = trainer.context();
+    let scenes = trainer.test_scenes();
+    let episodes = rollout(ctx.physics, ctx.policy, net, scenes)?;
+    let sim = scenario.physics.sim();
+    let (n, m, steps) = (sim.state_dim(), sim.control_dim(), ctx.policy.steps());
+    let flat = |rows: &[Vec<crate::sim::Vector>]| -> Vec<f64> {
+        rows.iter()
+            .flat_map(|episode| episode.iter().flat_map(|v| v.iter().copied()))
+            .collect()
+    };
+    let batch = scenes.len();
+    Ok(vec![
+        Array {
+            name: "states".into(),
+            shape: vec![batch, steps + 1, n],
+            values: flat(&episodes.states),
+        },
+        Array {
+            name: "controls".into(),
+            shape: vec![batch, steps, m],
+            values: flat(&episodes.controls),
+        },
+        Array {
+            name: "targets".into(),
+            shape: vec![batch, n],
+            values: scenes
+                .iter()
+                .flat_map(|s| s.target.iter().copied())
+                .collect(),
+        },
+    ])
+}
+
+/// Writes `exported` as `<out_dir>/<stem>.safetensors` and, given `scenario` (whose network
+/// shape it must have), its test episodes as `<out_dir>/<stem>_episodes.npz`. Returns the
+/// files written.
+pub fn export_network(
+    exported: &ExportedNetwork,
+    scenario: Option<&Scenario>,
+    out_dir: &Path,
+    stem: &str,
+) -> crate::Result<Vec<PathBuf>> {
+    let mut metadata = exported.metadata.clone();
+    if let Some(scenario) = scenario {
+        let expected = scenario.network_config();
+        if exported.config != expected {
+            return Err(crate::Error::Network(format!(
+                "'{stem}' has widths {:?} ({} hidden, {} output), scenario '{}' needs {:?} ({} hidden, {} output)",
+                exported.config.widths(),
+                exported.config.activation.name(),
+                exported.config.output_activation.name(),
+                scenario.spec.name,
+                expected.widths(),
+                expected.activation.name(),
+                expected.output_activation.name()
+            )));
+        }
+        metadata.extend(policy_metadata(scenario));
+    }
+    let weights = out_dir.join(format!("{stem}.safetensors"));
+    network::write_safetensors(&weights, &exported.config, &exported.parameters, &metadata)?;
+    let mut written = vec![weights];
+    if let Some(scenario) = scenario {
+        let episodes = out_dir.join(format!("{stem}_episodes.npz"));
+        npz::write_npz(&episodes, &test_episodes(scenario, &exported.to_mlp()?)?)?;
+        written.push(episodes);
+    }
+    Ok(written)
+}

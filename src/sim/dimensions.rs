@@ -1,0 +1,96 @@
+//! Dimension checks of simulator output: user code that returns a vector of the wrong length
+//! is an error naming the simulator, the call and the lengths, never a panic deep inside
+//! nalgebra.
+//!
+//! [`check_physics`] calls every capability of a [`Physics`] once, at the zero state and zero
+//! control, and compares the lengths returned with `state_dim` and `control_dim`; scenario
+//! validation runs it, so everything that trains on a scenario sees consistent sizes. The
+//! rollouts, which consume the step at every time step, also check each step's length with
+//! [`checked_step`] (one comparison per step).
+
+use super::{Matrix, Physics, Simulator, Vector};
+
+/// [`crate::Error::SimulatorOutput`] for simulator `name` unless `got == expected`.
+pub fn check_len(name: &str, call: &str, expected: usize, got: usize) -> crate::Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(output_error(name, call.to_string(), expected, got))
+    }
+}
+
+/// `sim.step(state, control)`, or an error if the result's length is not `state_dim`.
+pub fn checked_step(
+    sim: &dyn Simulator,
+    state: &Vector,
+    control: &Vector,
+) -> crate::Result<Vector> {
+    let next = sim.step(state, control);
+    check_len(sim.name(), "step", sim.state_dim(), next.len())?;
+    Ok(next)
+}
+
+/// Checks the two parts `(Aᵀ w, Bᵀ w)` a VJP returned against the lengths `n` and `m`.
+pub fn check_vjp_lengths(
+    name: &str,
+    (n, m): (usize, usize),
+    (state_part, control_part): (&Vector, &Vector),
+) -> crate::Result<()> {
+    check_len(name, "vjp (state cotangent Aᵀw)", n, state_part.len())?;
+    check_len(name, "vjp (control cotangent Bᵀw)", m, control_part.len())
+}
+
+/// Checks that a matrix returned by `call` is `rows × cols`; the error counts elements and
+/// gives both shapes in the call's description.
+fn check_shape(
+    sim: &dyn Simulator,
+    call: &str,
+    matrix: &Matrix,
+    rows: usize,
+    cols: usize,
+) -> crate::Result<()> {
+    if matrix.shape() == (rows, cols) {
+        return Ok(());
+    }
+    let (r, c) = matrix.shape();
+    let call = format!("{call} ({r}×{c} instead of {rows}×{cols})");
+    Err(output_error(sim.name(), call, rows * cols, matrix.len()))
+}
+
+fn output_error(name: &str, call: String, expected: usize, got: usize) -> crate::Error {
+    crate::Error::SimulatorOutput {
+        simulator: name.to_string(),
+        call,
+        expected,
+        got,
+    }
+}
+
+/// Calls the step, the JVP (and the dense Jacobians it offers), the VJP, the control Hessian
+/// and the control scale of `physics` at the zero state and control, in that order, and
+/// checks every returned length. Values are not checked: a simulator may be undefined at
+/// zero.
+pub fn check_physics(physics: &Physics) -> crate::Result<()> {
+    let sim = physics.sim();
+    let (n, m) = (sim.state_dim(), sim.control_dim());
+    let (s, u) = (Vector::zeros(n), Vector::zeros(m));
+    checked_step(sim, &s, &u)?;
+    if let Some(jvp) = physics.jvp() {
+        check_len(sim.name(), "jvp", n, jvp.jvp(&s, &u, &s, &u).len())?;
+        let (a, b) = jvp.jacobians(&s, &u);
+        check_shape(sim, "jacobians: A = ∂P/∂s", &a, n, n)?;
+        check_shape(sim, "jacobians: B = ∂P/∂u", &b, n, m)?;
+    }
+    if let Some(vjp) = physics.vjp() {
+        let (ws, wu) = vjp.vjp(&s, &u, &s);
+        check_vjp_lengths(sim.name(), (n, m), (&ws, &wu))?;
+    }
+    if let Some(hessian) = physics.hessian() {
+        let h = hessian.control_hessian(&s, &u, &s);
+        check_shape(sim, "control_hessian", &h, m, m)?;
+    }
+    if let Some(scale) = sim.control_scale() {
+        check_len(sim.name(), "control_scale", m, scale.len())?;
+    }
+    Ok(())
+}
