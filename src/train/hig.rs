@@ -181,10 +181,11 @@ fn spectrum_error(what: &str, r: usize, p: usize, e: impl std::fmt::Debug) -> cr
     }
 }
 
+/// `(U, s, V)` of a thin SVD.
+type ThinSvd = (faer::Mat<f64>, faer::Col<f64>, faer::Mat<f64>);
+
 /// faer's thin SVD `A = U diag(s) Vᵀ` of a column-major `nalgebra` matrix, on one thread.
-fn thin_svd(
-    a: &DMatrix<f64>,
-) -> Result<(faer::Mat<f64>, faer::Col<f64>, faer::Mat<f64>), faer::linalg::svd::SvdError> {
+fn thin_svd(a: &DMatrix<f64>) -> Result<ThinSvd, faer::linalg::svd::SvdError> {
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
     let (rows, cols) = a.shape();
