@@ -11,9 +11,10 @@
 //! `ℓ = (1/B) Σ_b ‖r_b‖²`, the batch mean of the squared residuals (twice the objective's
 //! `½‖r‖²` convention), so that `g = 2r/B` and the learning rates of the references carry over.
 //!
-//! The SVD is faer's (measured against nalgebra's on the oscillators' Jacobians: see
-//! `benches/hig.rs`); it runs on one thread so the result does not depend on the thread
-//! count.
+//! The spectrum comes from the Gram matrix `𝒥𝒥ᵀ` or, when its kept range is too wide, from
+//! faer's thin SVD ([`Route`]); faer was chosen over nalgebra on measured times (thin SVD of a
+//! 128 × 1444 Jacobian 24 ms vs 91 ms, 512 × 2956 529 ms vs 4650 ms, one thread). Both run on
+//! one thread so the result does not depend on the thread count.
 
 use super::residuals::residual_jacobian;
 use super::{Context, Update, UpdateRule, UpdateStats};
