@@ -3,7 +3,7 @@
 //! through the same trainer.
 
 use physinv::episode::Rollout;
-use physinv::net::Mlp;
+use physinv::net::Network;
 use physinv::scenario::limits::{MemoryPart, RunSizes};
 use physinv::scenario::{Scenario, ScenarioSpec};
 use physinv::sim::{ParamError, Registry, Scene};
@@ -29,7 +29,7 @@ impl UpdateRule for ScaledRule {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> physinv::Result<Update> {

@@ -25,7 +25,7 @@ pub mod supervised;
 pub mod trainer;
 
 use crate::episode::{stack_for_backward, Policy, Rollout};
-use crate::net::{Mlp, ParamGrads};
+use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
 use crate::scenario::MethodSpec;
 use crate::sim::{Physics, Scene, Vector};
@@ -84,7 +84,7 @@ pub trait UpdateRule: Send + Sync {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update>;
@@ -99,7 +99,7 @@ pub fn rule_for(method: &MethodSpec, ctx: &Context<'_>) -> Box<dyn UpdateRule> {
 /// the batch.
 pub fn backward_control_cotangents(
     ctx: &Context<'_>,
-    net: &Mlp,
+    net: &dyn Network,
     rollout: &Rollout,
     control_cotangents: &[Vec<Vector>],
 ) -> ParamGrads {
