@@ -1,6 +1,6 @@
 //! The built-in update rules as scenarios write them — `Sip(…)`, `Dp(…)`, `Supervised`,
 //! `Hig(…)`, `GaussNewton(…)` — each a parameter struct implementing [`RuleSpec`], registered
-//! in [`register`] the same way a user's crate registers its own rules.
+//! for [`Rules::builtin`] the same way a user's crate registers its own rules.
 
 use super::rules::{require, Problem, RuleSpec, Rules};
 use super::{dp, hig, sip, supervised, Context, UpdateRule};
