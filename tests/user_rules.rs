@@ -54,7 +54,7 @@ impl RuleSpec for Scaled {
 
     fn memory(&self, _spec: &ScenarioSpec, sizes: &RunSizes) -> Vec<MemoryPart> {
         vec![MemoryPart {
-            what: "scaled buffers",
+            what: "scaled buffers".to_string(),
             driven_by: "update.buffer_bytes × batch",
             bytes: self.buffer_bytes.saturating_mul(sizes.batch),
         }]

@@ -92,8 +92,9 @@ impl ResourceLimits {
 /// One part of a [`MemoryEstimate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryPart {
-    /// What is stored, e.g. `training episodes`.
-    pub what: &'static str,
+    /// What is stored, e.g. `training episodes` (with its sizes where they help, e.g. the
+    /// rows and columns of a Jacobian).
+    pub what: String,
     /// The scenario fields that drive it, e.g. `training.batch × episode.steps`.
     pub driven_by: &'static str,
     /// Estimated bytes (`u64::MAX` if the size overflows).
@@ -327,8 +328,8 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
     let scenes = held_out.saturating_mul(one_scene);
     let evaluation = chunk.saturating_mul(one_episode);
 
-    let part = |what, driven_by, bytes| MemoryPart {
-        what,
+    let part = |what: &str, driven_by, bytes| MemoryPart {
+        what: what.to_string(),
         driven_by,
         bytes,
     };

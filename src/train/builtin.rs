@@ -145,7 +145,7 @@ impl RuleSpec for SipSpec {
             _ => 0,
         };
         vec![MemoryPart {
-            what: "inversion Gramians",
+            what: "inversion Gramians".to_string(),
             driven_by: "training.batch × state dimension²",
             bytes: sizes.batch.saturating_mul(per_episode),
         }]
@@ -345,7 +345,10 @@ fn jacobian_memory(spec: &ScenarioSpec, sizes: &RunSizes) -> Vec<MemoryPart> {
         .batch
         .saturating_mul(terminal.saturating_add(force).saturating_add(tracking));
     vec![MemoryPart {
-        what: "residual Jacobian and its SVD",
+        what: format!(
+            "residual Jacobian ({rows} rows × {} parameters) and its SVD",
+            sizes.parameters
+        ),
         driven_by: "batch × residual rows per episode × network parameters",
         bytes: product(&[JACOBIAN_COPIES, rows, sizes.parameters, F64_BYTES]),
     }]
