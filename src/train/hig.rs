@@ -22,6 +22,7 @@ use crate::episode::Rollout;
 use crate::net::Network;
 use crate::sim::Scene;
 use crate::values::NamedValues;
+use faer::linalg::matmul::triangular::BlockStructure;
 use nalgebra::{DMatrix, DVector};
 
 /// Exponent `κ` of half-inverse gradients.
@@ -87,7 +88,19 @@ impl<'a> Spectrum<'a> {
     pub fn from_gram(jacobian_t: &'a DMatrix<f64>, truncation: f64) -> crate::Result<Spectrum<'a>> {
         let (p, r) = jacobian_t.shape();
         let view = faer::MatRef::from_column_major_slice(jacobian_t.as_slice(), p, r);
-        let gram = view.transpose() * view;
+        // Only the lower triangle: half the multiply-adds, and all the eigen-solver reads.
+        let mut gram = faer::Mat::<f64>::zeros(r, r);
+        faer::linalg::matmul::triangular::matmul(
+            gram.as_mut(),
+            BlockStructure::TriangularLower,
+            faer::Accum::Replace,
+            view.transpose(),
+            BlockStructure::Rectangular,
+            view,
+            BlockStructure::Rectangular,
+            1.0,
+            faer::Par::Seq,
+        );
         let eigen = gram
             .self_adjoint_eigen(faer::Side::Lower)
             .map_err(|e| spectrum_error("eigen-decomposition of the Gram matrix", r, p, e))?;
