@@ -245,14 +245,7 @@ impl UpdateSpec {
 
     /// The name in method labels: snake case, e.g. `gauss_newton` (so `gauss_newton+sgd`).
     pub fn label(&self) -> String {
-        let mut label = String::new();
-        for (i, c) in self.name.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                label.push('_');
-            }
-            label.extend(c.to_lowercase());
-        }
-        label
+        snake_case(&self.name)
     }
 
     /// The update as RON with every parameter resolved (defaults included), e.g.
@@ -274,6 +267,21 @@ impl UpdateSpec {
     pub fn downcast<R: RuleSpec>(&self) -> Option<&R> {
         (self.rule.as_ref() as &dyn Any).downcast_ref()
     }
+}
+
+/// `GaussNewton` → `gauss_newton`, `LBFGS` → `lbfgs`: an underscore where a capital follows a
+/// lower-case letter or digit.
+fn snake_case(name: &str) -> String {
+    let mut label = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && previous_lower {
+            label.push('_');
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        label.extend(c.to_lowercase());
+    }
+    label
 }
 
 impl Serialize for UpdateSpec {
@@ -355,5 +363,22 @@ impl<'de> Visitor<'de> for ParamsVisitor<'_> {
         let mut params =
             <dyn erased_serde::Deserializer>::erase(de::value::MapAccessDeserializer::new(map));
         (self.0.parse)(&mut params).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn labels_are_snake_case() {
+        for (name, label) in [
+            ("Sip", "sip"),
+            ("GaussNewton", "gauss_newton"),
+            ("LBFGS", "lbfgs"),
+            ("Hig2Step", "hig2_step"),
+        ] {
+            assert_eq!(snake_case(name), label);
+        }
     }
 }
