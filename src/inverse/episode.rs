@@ -25,9 +25,9 @@
 //! The outcome carries the corrected trajectory `s̃_0..s̃_T` that the controls produce, so that a
 //! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
 
-use crate::episode::simulate;
 use crate::inverse::{solve, InverseMethod};
 use crate::scenario::LinearSolver;
+use crate::sim::dimensions::checked_step_into;
 use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
 use crate::sweep::{jvp_sweep, jvp_trajectory, vjp_sweep};
 use crate::InverseError;
@@ -150,6 +150,42 @@ pub fn invert_episode_with_feedback(
     settings: &EpisodeInverseSettings,
     feedback: Option<Feedback<'_>>,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
+    invert_episode_from(physics, initial, controls, None, target, settings, feedback)
+}
+
+/// [`invert_episode_with_feedback`] for controls whose open-loop trajectory is already known:
+/// `visited` (`s_0..s_T` with `s_0 = initial`, the states `controls` reach simulated open loop,
+/// e.g. a rollout's) saves the first simulation. Ignored with feedback. Same result as
+/// [`invert_episode_with_feedback`] bit for bit when `visited` is that trajectory.
+pub fn invert_episode_visited(
+    physics: &Physics,
+    visited: &[Vector],
+    controls: &[Vector],
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+    feedback: Option<Feedback<'_>>,
+) -> Result<EpisodeInverseOutcome, InverseError> {
+    let initial = visited
+        .first()
+        .ok_or_else(|| InverseError::Singular("empty visited trajectory".into()))?;
+    let visited = (visited.len() == controls.len() + 1).then_some(visited);
+    invert_episode_from(
+        physics, initial, controls, visited, target, settings, feedback,
+    )
+}
+
+/// The inversion itself. The line search reuses its trial buffers (controls, states, applied
+/// controls), swapped with the current ones on acceptance, so that an iteration allocates
+/// only in the Gauss-Newton solve.
+fn invert_episode_from(
+    physics: &Physics,
+    initial: &Vector,
+    controls: &[Vector],
+    visited: Option<&[Vector]>,
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+    feedback: Option<Feedback<'_>>,
+) -> Result<EpisodeInverseOutcome, InverseError> {
     let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
@@ -158,38 +194,65 @@ pub fn invert_episode_with_feedback(
         None => v,
     };
     let threshold = settings.tolerance * (1.0 + weighted(target.clone()).norm());
-    let residual_of = |states: &[Vector]| weighted(target - states.last().unwrap_or(initial));
+    // `‖W (s̃_T − s_T)‖²` through a reused buffer: the same numbers as
+    // `weighted(target − s_T).norm_squared()`.
+    let mut residual_buffer = Vector::zeros(target.len());
+    let mut residual_sq = |states: &[Vector]| {
+        let last = states.last().unwrap_or(initial);
+        for i in 0..target.len() {
+            residual_buffer[i] = target[i] - last[i];
+        }
+        if let Some(w) = &settings.weight {
+            residual_buffer.component_mul_assign(w);
+        }
+        residual_buffer.norm_squared()
+    };
     let sim_error = |e: crate::Error| InverseError::Singular(e.to_string());
-    let run = |u: &[Vector]| simulate_with_feedback(physics, initial, u, feedback);
+    let run = |u: &[Vector], states: &mut Vec<Vector>, applied: &mut Vec<Vector>| {
+        simulate_with_feedback_into(physics, initial, u, feedback, states, applied)
+    };
     let gains = feedback.map(|f| f.gains);
     let mut u = controls.to_vec();
-    let (mut states, mut applied) = run(&u).map_err(sim_error)?;
-    let merit = |states: &[Vector], u: &[Vector]| {
-        let prior: f64 = u
-            .iter()
+    // Without feedback the applied controls are `u` itself and `applied` stays empty.
+    let (mut states, mut applied) = (Vec::new(), Vec::new());
+    match visited.filter(|_| feedback.is_none()) {
+        Some(visited) => states = visited.to_vec(),
+        None => run(&u, &mut states, &mut applied).map_err(sim_error)?,
+    }
+    // Prior terms through a reused buffer: the same numbers as
+    // `α ‖x − ρ x⁰‖² + μ ‖x − x⁰‖²` summed over the steps.
+    let mut prior_buffer = Vector::zeros(controls.first().map_or(0, |x| x.len()));
+    let mut prior = |u: &[Vector]| -> f64 {
+        u.iter()
             .zip(controls)
             .map(|(x, x0)| {
-                settings.alpha * (x - x0 * settings.force_anchor).norm_squared()
-                    + settings.mu * (x - x0).norm_squared()
+                for i in 0..x.len() {
+                    prior_buffer[i] = x[i] - x0[i] * settings.force_anchor;
+                }
+                let force = settings.alpha * prior_buffer.norm_squared();
+                for i in 0..x.len() {
+                    prior_buffer[i] = x[i] - x0[i];
+                }
+                force + settings.mu * prior_buffer.norm_squared()
             })
-            .sum();
-        0.5 * residual_of(states).norm_squared() + 0.5 * prior
+            .sum()
     };
-    let initial_residual = residual_of(&states).norm();
-    let mut current = merit(&states, &u);
+    let initial_residual = residual_sq(&states).sqrt();
+    let mut current = 0.5 * residual_sq(&states) + 0.5 * prior(&u);
     let mut iterations = 0;
     let mut stationary = false;
     let mut line_search_failed = false;
     let mut gramian_range = None;
+    let (mut trial, mut trial_states, mut trial_applied) = (u.clone(), Vec::new(), Vec::new());
     while iterations < settings.max_iterations {
-        if residual_of(&states).norm() <= threshold {
+        if residual_sq(&states).sqrt() <= threshold {
             break;
         }
         let r = target - states.last().unwrap_or(initial);
         iterations += 1;
         let point = Linearisation {
             states: &states,
-            applied: &applied,
+            applied: if feedback.is_some() { &applied } else { &u },
             gains,
         };
         let step = gauss_newton_step(jvp, vjp, &point, &u, controls, &r, settings)?;
@@ -201,19 +264,19 @@ pub fn invert_episode_with_feedback(
         let mut scale = 1.0;
         let mut accepted = false;
         for _ in 0..=MAX_HALVINGS {
-            let trial: Vec<Vector> = u
-                .iter()
-                .zip(&step.delta)
-                .map(|(a, d)| a + d * scale)
-                .collect();
-            if let Ok((trial_states, trial_applied)) = run(&trial) {
-                let value = merit(&trial_states, &trial);
+            for ((x, a), d) in trial.iter_mut().zip(&u).zip(&step.delta) {
+                for i in 0..a.len() {
+                    x[i] = a[i] + d[i] * scale;
+                }
+            }
+            if run(&trial, &mut trial_states, &mut trial_applied).is_ok() {
+                let value = 0.5 * residual_sq(&trial_states) + 0.5 * prior(&trial);
                 if value.is_finite() && value < current {
                     // With α + μ > 0 the residual need not vanish: stop once the merit stalls.
                     stationary = current - value <= STALL * current;
-                    u = trial;
-                    states = trial_states;
-                    applied = trial_applied;
+                    std::mem::swap(&mut u, &mut trial);
+                    std::mem::swap(&mut states, &mut trial_states);
+                    std::mem::swap(&mut applied, &mut trial_applied);
                     current = value;
                     accepted = true;
                     break;
@@ -229,12 +292,15 @@ pub fn invert_episode_with_feedback(
             break;
         }
     }
-    let residual = residual_of(&states).norm();
+    let residual = residual_sq(&states).sqrt();
     if !residual.is_finite() {
         return Err(InverseError::Singular("non-finite residual".into()));
     }
     let regularised = settings.alpha + settings.mu > 0.0;
     let converged = residual <= threshold || (regularised && stationary && !line_search_failed);
+    if feedback.is_none() {
+        applied = u.clone();
+    }
     Ok(EpisodeInverseOutcome {
         controls: u,
         states,
@@ -261,34 +327,50 @@ struct Linearisation<'a> {
     gains: Option<&'a [Matrix]>,
 }
 
-/// Simulates feed-forward controls `u`, adding the linearised feedback if any; returns the
-/// states and the controls applied.
-fn simulate_with_feedback(
+/// Simulates feed-forward controls `u`, adding the linearised feedback if any, into `states`
+/// (`s_0..s_T`) and, with feedback, `applied` (the controls applied; without feedback they
+/// are `u` and `applied` is left alone), reusing their vectors.
+fn simulate_with_feedback_into(
     physics: &Physics,
     initial: &Vector,
     u: &[Vector],
     feedback: Option<Feedback<'_>>,
-) -> crate::Result<(Vec<Vector>, Vec<Vector>)> {
-    let Some(fb) = feedback else {
-        return Ok((simulate(physics, initial, u, 0)?, u.to_vec()));
-    };
+    states: &mut Vec<Vector>,
+    applied: &mut Vec<Vector>,
+) -> crate::Result<()> {
     let sim = physics.sim();
-    let mut states = Vec::with_capacity(u.len() + 1);
-    let mut applied = Vec::with_capacity(u.len());
-    states.push(initial.clone());
+    states.resize_with(u.len() + 1, || Vector::zeros(0));
+    if feedback.is_some() {
+        applied.resize_with(u.len(), || Vector::zeros(0));
+    }
+    assign(&mut states[0], initial);
     for (t, ut) in u.iter().enumerate() {
-        let a = ut + &fb.gains[t] * (&states[t] - &fb.reference[t]);
-        let next = sim.step(&states[t], &a);
+        let (done, rest) = states.split_at_mut(t + 1);
+        let (state, next) = (&done[t], &mut rest[0]);
+        match feedback {
+            Some(fb) => {
+                applied[t] = ut + &fb.gains[t] * (state - &fb.reference[t]);
+                sim.step_into(state, &applied[t], next);
+            }
+            None => checked_step_into(sim, state, ut, next)?,
+        }
         if !next.iter().all(|x| x.is_finite()) {
             return Err(crate::Error::NonFinite {
                 episode: 0,
                 step: t + 1,
             });
         }
-        states.push(next);
-        applied.push(a);
     }
-    Ok((states, applied))
+    Ok(())
+}
+
+/// `dst ← src`, in place when the lengths agree (nalgebra's `clone_from` reallocates).
+fn assign(dst: &mut Vector, src: &Vector) {
+    if dst.len() == src.len() {
+        dst.copy_from(src);
+    } else {
+        *dst = src.clone();
+    }
 }
 
 /// Whether `solver` forms the Gramian densely for state dimension `n`.
