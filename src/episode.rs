@@ -224,7 +224,14 @@ fn rollout_closed_loop(
 ) -> crate::Result<Rollout> {
     let sim = physics.sim();
     let batch = scenes.len();
-    let mut states: Vec<Vec<Vector>> = scenes.iter().map(|s| vec![s.initial.clone()]).collect();
+    let mut states: Vec<Vec<Vector>> = scenes
+        .iter()
+        .map(|s| {
+            let mut traj = Vec::with_capacity(policy.steps + 1);
+            traj.push(s.initial.clone());
+            traj
+        })
+        .collect();
     let mut controls: Vec<Vec<Vector>> = vec![Vec::with_capacity(policy.steps); batch];
     let mut inputs = Vec::with_capacity(policy.steps);
     let in_dim = policy.input_dim();
@@ -238,12 +245,18 @@ fn rollout_closed_loop(
         let step_controls: Vec<Vector> = (0..batch)
             .map(|b| policy.control(output.column(b).as_slice()))
             .collect();
-        let next: Vec<Vector> = states
+        // Collected as results into an exact-size vector (a `Result` collect grows its vector).
+        let next: Vec<crate::Result<Vector>> = states
             .par_iter()
             .zip(&step_controls)
             .with_min_len(MIN_EPISODES_PER_TASK)
             .map(|(traj, u)| checked_step(sim, &traj[t], u))
-            .collect::<crate::Result<_>>()?;
+            .collect();
+        let mut next_states = Vec::with_capacity(batch);
+        for s in next {
+            next_states.push(s?);
+        }
+        let next = next_states;
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
             check_finite(&s, b, t + 1)?;
             traj.push(s);
@@ -324,12 +337,17 @@ pub fn simulate_batch(
     scenes: &[Scene],
     controls: &[Vec<Vector>],
 ) -> crate::Result<Vec<Vec<Vector>>> {
-    scenes
+    let simulated: Vec<crate::Result<Vec<Vector>>> = scenes
         .par_iter()
         .zip(controls)
         .enumerate()
         .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
-        .collect()
+        .collect();
+    let mut states = Vec::with_capacity(simulated.len());
+    for episode in simulated {
+        states.push(episode?);
+    }
+    Ok(states)
 }
 
 /// Simulates one control sequence open loop; `episode` names it in a non-finite error.

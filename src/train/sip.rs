@@ -88,12 +88,24 @@ struct Regularisation {
 
 /// `‖W (reached − goal)‖ / ‖W (start − goal)‖`, or 0 when the start is on the goal.
 fn residual_ratio(objective: &Objective, reached: &Vector, start: &Vector, goal: &Vector) -> f64 {
-    let before = objective.weighted_sq(&(start - goal));
+    let before = weighted_distance_sq(objective, start, goal);
     if before > 0.0 {
-        (objective.weighted_sq(&(reached - goal)) / before).sqrt()
+        (weighted_distance_sq(objective, reached, goal) / before).sqrt()
     } else {
         0.0
     }
+}
+
+/// `objective.weighted_sq(&(a − b))` without forming `a − b`: the same terms in the same order.
+fn weighted_distance_sq(objective: &Objective, a: &Vector, b: &Vector) -> f64 {
+    a.iter()
+        .zip(b.iter())
+        .zip(objective.weight_sq.iter())
+        .map(|((x, y), w)| {
+            let e = x - y;
+            w * e * e
+        })
+        .sum()
 }
 
 impl Sip {
