@@ -169,7 +169,11 @@ impl Burgers {
         let d = &burgers.diffusion;
         burgers.diffusion_support = (0..d.nrows())
             // Every entry that is not exactly `+0` (a `−0` counts as support).
-            .map(|i| (0..d.ncols()).filter(|&k| d[(i, k)].to_bits() != 0).collect())
+            .map(|i| {
+                (0..d.ncols())
+                    .filter(|&k| d[(i, k)].to_bits() != 0)
+                    .collect()
+            })
             .collect();
         Ok(burgers)
     }
@@ -388,8 +392,9 @@ impl Jvp for Burgers {
         for i in 0..n {
             let d = self.departure(i, w[i]);
             let slope = -self.courant * (w[d.j1] - w[d.j]);
-            let entry =
-                |k: usize| (1.0 - d.alpha) * dk[(d.j, k)] + d.alpha * dk[(d.j1, k)] + slope * dk[(i, k)];
+            let entry = |k: usize| {
+                (1.0 - d.alpha) * dk[(d.j, k)] + d.alpha * dk[(d.j1, k)] + slope * dk[(i, k)]
+            };
             if d.alpha.is_finite() && slope.is_finite() {
                 // Outside the supports of rows `j`, `j + 1` and `i` of `Dᵏ` the three terms are
                 // `(1 − α)·(+0) = +0`, `α·(+0) = +0` (`0 ≤ α < 1`) and `slope·(+0) = ±0`, so the
