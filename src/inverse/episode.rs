@@ -599,9 +599,42 @@ fn controllability_gramian(
         if let Some(k) = gains {
             a += &b * &k[t];
         }
-        p = &a * &p * a.transpose() + &b * b.transpose();
+        let apa = &a * &p * a.transpose();
+        p = match diagonal_squares(&b) {
+            // `B Bᵀ = diag(b_ii²)` exactly: every other product in the matrix product is a
+            // signed zero, and sums of signed zeros onto `+0` stay `+0`; adding `+0` off the
+            // diagonal keeps the sign rule of the matrix sum.
+            Some(d) => {
+                let mut p = apa;
+                for j in 0..n {
+                    for i in 0..n {
+                        p[(i, j)] += if i == j { d[i] } else { 0.0 };
+                    }
+                }
+                p
+            }
+            None => apa + &b * b.transpose(),
+        };
     }
     p
+}
+
+/// `b_ii · b_ii` for a square `b` whose off-diagonal entries are all zero and whose diagonal is
+/// finite (Burgers' `B = Δt I`), else `None`.
+fn diagonal_squares(b: &Matrix) -> Option<Vec<f64>> {
+    let n = b.nrows();
+    if b.ncols() != n {
+        return None;
+    }
+    for j in 0..n {
+        for i in 0..n {
+            let x = b[(i, j)];
+            if (i == j && !x.is_finite()) || (i != j && x != 0.0) {
+                return None;
+            }
+        }
+    }
+    Some((0..n).map(|i| b[(i, i)] * b[(i, i)]).collect())
 }
 
 /// Solves `G y = b` for symmetric positive (semi-)definite `G`: Cholesky, then LU.
