@@ -605,11 +605,12 @@ fn controllability_gramian(
             // signed zero, and sums of signed zeros onto `+0` stay `+0`; adding `+0` off the
             // diagonal keeps the sign rule of the matrix sum.
             Some(d) => {
+                // `x + 0` everywhere, then `+ b_ii²` on the diagonal: `(x + 0) + y = x + y` for
+                // the `y = b_ii² ≥ +0` here.
                 let mut p = apa;
-                for j in 0..n {
-                    for i in 0..n {
-                        p[(i, j)] += if i == j { d[i] } else { 0.0 };
-                    }
+                p.as_mut_slice().iter_mut().for_each(|x| *x += 0.0);
+                for (i, di) in d.iter().enumerate() {
+                    p[(i, i)] += di;
                 }
                 p
             }
@@ -626,12 +627,10 @@ fn diagonal_squares(b: &Matrix) -> Option<Vec<f64>> {
     if b.ncols() != n {
         return None;
     }
-    for j in 0..n {
-        for i in 0..n {
-            let x = b[(i, j)];
-            if (i == j && !x.is_finite()) || (i != j && x != 0.0) {
-                return None;
-            }
+    let zero = |x: &[f64]| x.iter().fold(true, |all, v| all & (*v == 0.0));
+    for (j, column) in b.as_slice().chunks_exact(n.max(1)).enumerate() {
+        if !(column[j].is_finite() && zero(&column[..j]) && zero(&column[j + 1..])) {
+            return None;
         }
     }
     Some((0..n).map(|i| b[(i, i)] * b[(i, i)]).collect())
