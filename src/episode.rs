@@ -6,7 +6,7 @@
 //! `c` is the scenario's `control_scale` (per control component, applied component-wise);
 //! states enter the network divided by `state_scale`.
 
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::pool::MIN_EPISODES_PER_TASK;
 use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
 use crate::sim::dimensions::checked_step;
@@ -207,7 +207,7 @@ fn columns_to_matrix(columns: &[Vec<f64>]) -> DMatrix<f64> {
 pub fn rollout(
     physics: &Physics,
     policy: &Policy,
-    net: &Mlp,
+    net: &dyn Network,
     scenes: &[Scene],
 ) -> crate::Result<Rollout> {
     match policy.kind {
@@ -219,7 +219,7 @@ pub fn rollout(
 fn rollout_closed_loop(
     physics: &Physics,
     policy: &Policy,
-    net: &Mlp,
+    net: &dyn Network,
     scenes: &[Scene],
 ) -> crate::Result<Rollout> {
     let sim = physics.sim();
@@ -276,7 +276,12 @@ fn rollout_closed_loop(
 /// of them in one batched forward pass. The result has the layout of a closed-loop
 /// [`Rollout`], so a proxy fitted at these inputs is back-propagated like one at the visited
 /// states (METHOD §4.1: the corrected trajectory).
-pub fn policy_at(policy: &Policy, net: &Mlp, scenes: &[Scene], states: &[Vec<Vector>]) -> Rollout {
+pub fn policy_at(
+    policy: &Policy,
+    net: &dyn Network,
+    scenes: &[Scene],
+    states: &[Vec<Vector>],
+) -> Rollout {
     let batch = scenes.len();
     let steps = policy.steps;
     let in_dim = policy.input_dim();
@@ -308,7 +313,7 @@ pub fn policy_at(policy: &Policy, net: &Mlp, scenes: &[Scene], states: &[Vec<Vec
 fn rollout_open_loop(
     physics: &Physics,
     policy: &Policy,
-    net: &Mlp,
+    net: &dyn Network,
     scenes: &[Scene],
 ) -> crate::Result<Rollout> {
     let m = policy.control_dim;

@@ -195,3 +195,24 @@ fn hig_is_deterministic_across_thread_counts() {
     };
     assert_eq!(run(1), run(2));
 }
+
+#[test]
+fn a_jacobian_too_large_for_memory_is_refused_naming_its_sizes() {
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/oscillators_book.ron"
+    ))
+    .expect("book scenario")
+    .replace("batch: 32", "batch: 100000");
+    let e = Scenario::parse(
+        &source,
+        std::path::Path::new("book.ron"),
+        &physinv::sim::Registry::with_builtins(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("residual Jacobian (400000 rows × 1524 parameters) and its SVD"),
+        "{e}"
+    );
+}

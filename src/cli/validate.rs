@@ -117,7 +117,7 @@ pub fn describe(scenario: &Scenario) -> String {
         let mut text = format!(
             "  {:<12} update {}  optimizer {}",
             scenario.method_name(i),
-            ron_text(&method.update),
+            method.update.text(),
             ron_text(&method.optimizer)
         );
         if let Some(b) = method.batch {

@@ -12,6 +12,8 @@
 //!   with global-norm clipping and checkpointable state.
 //! - [`jacobian`]: [`Linearisation`], rows of the parameter Jacobian one per output cotangent
 //!   (for half-inverse gradients and Gauss-Newton).
+//! - [`network`]: [`Network`], what update rules, rollouts and evaluations see of a network
+//!   (implemented by [`Mlp`]).
 //! - [`io`]: [`Mlp::save`] / [`Mlp::load`], exact and atomic.
 //! - [`enable_flush_to_zero`]: avoids subnormal slow-downs in long training runs.
 //!
@@ -45,10 +47,12 @@ pub mod grads;
 pub mod io;
 pub mod jacobian;
 pub mod mlp;
+pub mod network;
 pub mod optim;
 
 pub use ftz::enable_flush_to_zero;
 pub use grads::ParamGrads;
 pub use jacobian::Linearisation;
 pub use mlp::{Activation, Mlp, MlpConfig};
+pub use network::Network;
 pub use optim::{Optimizer, OptimizerConfig};

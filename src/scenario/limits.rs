@@ -5,15 +5,14 @@
 //!
 //! The estimate is an order of magnitude, not an account: it adds up the large buffers a run
 //! holds (the network and optimizer state, a checkpoint being written, the training batch's
-//! episodes and the network's activations over them, the Gramians of the inversions, the
+//! episodes and the network's activations over them, the update rule's own matrices, the
 //! held-out scenes and an evaluation chunk) and ignores everything proportional to a single
 //! state, and the process's own few MiB. Every product is
 //! saturating, so a size that overflows `u64` is an estimate of `u64::MAX` bytes, which is
 //! over any ceiling.
 
 use super::{network_inputs, network_outputs, ScenarioSpec};
-use super::{LinearSolver, PolicyKind, SceneSource, SipInverse, TargetSpec, UpdateSpec};
-use crate::inverse::episode::DENSE_MAX_STATE_DIM;
+use super::{PolicyKind, SceneSource, TargetSpec};
 use std::fmt;
 
 /// One gibibyte (2³⁰ bytes).
@@ -37,7 +36,7 @@ pub const MAX_THREADS: usize = 1024;
 /// Bytes of one `f32` (network parameters and activations).
 const F32_BYTES: u64 = 4;
 /// Bytes of one `f64` (states, controls, network inputs before conversion).
-const F64_BYTES: u64 = 8;
+pub const F64_BYTES: u64 = 8;
 /// Bytes per stored vector besides its elements: nalgebra's `DVector` header (pointer,
 /// capacity, length, rows) and the allocator's bookkeeping. Dominates for small states.
 const VECTOR_OVERHEAD_BYTES: u64 = 32;
@@ -93,19 +92,36 @@ impl ResourceLimits {
 /// One part of a [`MemoryEstimate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryPart {
-    /// What is stored, e.g. `training episodes`.
-    pub what: &'static str,
+    /// What is stored, e.g. `training episodes` (with its sizes where they help, e.g. the
+    /// rows and columns of a Jacobian).
+    pub what: String,
     /// The scenario fields that drive it, e.g. `training.batch × episode.steps`.
     pub driven_by: &'static str,
     /// Estimated bytes (`u64::MAX` if the size overflows).
     pub bytes: u64,
 }
 
+/// The sizes an update rule's memory estimate ([`crate::train::rules::RuleSpec::memory`])
+/// depends on, saturated to `u64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSizes {
+    /// State dimension `n`.
+    pub state_dim: u64,
+    /// Control dimension `m`.
+    pub control_dim: u64,
+    /// Episode steps `T`.
+    pub steps: u64,
+    /// Episodes per iteration of the method.
+    pub batch: u64,
+    /// Network parameters `P`.
+    pub parameters: u64,
+}
+
 /// The estimated memory of a run, by part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryEstimate {
-    /// Every part, in a fixed order (network, checkpoint, activations, episodes, inversions,
-    /// held-out scenes, evaluation).
+    /// Every part, in a fixed order (network, checkpoint, activations, episodes, held-out
+    /// scenes, evaluation, then the update rule's own).
     pub parts: Vec<MemoryPart>,
 }
 
@@ -206,7 +222,8 @@ impl fmt::Display for Bytes {
 }
 
 /// Saturating product of sizes.
-fn product(factors: &[u64]) -> u64 {
+/// Saturating product of `factors` (an overflowing size is `u64::MAX`).
+pub fn product(factors: &[u64]) -> u64 {
     factors.iter().fold(1u64, |p, f| p.saturating_mul(*f))
 }
 
@@ -244,11 +261,15 @@ fn parameters(widths: &[u64]) -> u64 {
 /// | checkpoint being written (vectors and JSON text) | `96 · P` |
 /// | network activations | `4 · S · (I + H + O) · 4`, `S = T·B` samples closed loop (`B` open loop), at least an evaluation chunk |
 /// | training episodes | `2 · B · ((T+1)·n + T·m) · 8` plus the network inputs `T·B·I · 8` (`B·I` open loop) |
-/// | inversion Gramians | `B · n² · 8` for dense episode inversions and chain plans, plus `B · T·m·n · 8` feedback gains |
 /// | held-out scenes | `(test + validation) · (2n + T·m) · 8` (`T·m` only with reference controls) |
 /// | evaluation rollouts | `min(max(test, validation), 1024) · ((T+1)·n + T·m) · 8` |
 ///
-/// Every stored vector also counts 32 bytes of overhead.
+/// plus the working memory of the update rule that needs the most
+/// ([`crate::train::rules::RuleSpec::memory`], at the method's own batch): for `Sip`, the
+/// inversion Gramians `B · n² · 8` of dense episode inversions and chain plans, plus
+/// `B · T·m·n · 8` feedback gains; for `Hig` and `GaussNewton`, three copies of the residual
+/// Jacobian, `3 · R · P · 8` with `R` residual rows per batch. Every stored vector also counts
+/// 32 bytes of overhead.
 pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimate {
     let (n, m) = (size(n), size(m));
     let steps = size(spec.episode.steps);
@@ -281,18 +302,22 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
     let episodes = product(&[EPISODE_COPIES, batch, one_episode])
         .saturating_add(vectors(train_samples, inputs));
 
-    let inversions = spec
+    // Methods run one after the other: the rule with the largest working memory counts.
+    let rules = spec
         .methods
         .iter()
-        .map(|method| inversion_bytes(&method.update, n, m, steps, batch))
-        .max()
-        .unwrap_or(0);
-
-    let jacobians = if spec.methods.iter().any(|m| m.update.inverts_network()) {
-        jacobian_bytes(spec, n, m, steps, batch, parameter_count)
-    } else {
-        0
-    };
+        .map(|method| {
+            let sizes = RunSizes {
+                state_dim: n,
+                control_dim: m,
+                steps,
+                batch: size(method.batch_size(&spec.training)),
+                parameters: parameter_count,
+            };
+            method.update.rule().memory(spec, &sizes)
+        })
+        .max_by_key(|parts| parts.iter().fold(0u64, |s, p| s.saturating_add(p.bytes)))
+        .unwrap_or_default();
 
     let references = match &spec.data.scenes {
         SceneSource::Generator(_) => true,
@@ -303,8 +328,8 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
     let scenes = held_out.saturating_mul(one_scene);
     let evaluation = chunk.saturating_mul(one_episode);
 
-    let part = |what, driven_by, bytes| MemoryPart {
-        what,
+    let part = |what: &str, driven_by, bytes| MemoryPart {
+        what: what.to_string(),
         driven_by,
         bytes,
     };
@@ -331,16 +356,6 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
                 episodes,
             ),
             part(
-                "inversion Gramians",
-                "training.batch × state dimension²",
-                inversions,
-            ),
-            part(
-                "residual Jacobian and its SVD (Hig, GaussNewton)",
-                "training.batch × residual rows per episode × network parameters",
-                jacobians,
-            ),
-            part(
                 "held-out scenes",
                 "data.test_count + data.validation_count",
                 scenes,
@@ -350,68 +365,11 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
                 "up to 1024 held-out scenes × episode.steps",
                 evaluation,
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(rules)
+        .collect(),
     }
-}
-
-/// Copies of the `(P × R)` residual Jacobian alive during a HIG iteration: the Jacobian,
-/// faer's left singular vectors and the kept ones.
-const JACOBIAN_COPIES: u64 = 3;
-
-/// Bytes of the residual Jacobian `R × P` (with `R = batch ×` rows per episode, see
-/// [`crate::train::residuals`]) and its SVD.
-fn jacobian_bytes(spec: &ScenarioSpec, n: u64, m: u64, steps: u64, batch: u64, p: u64) -> u64 {
-    let objective = &spec.objective;
-    let terminal = objective
-        .terminal_weight
-        .as_ref()
-        .map_or(n, |w| w.iter().filter(|w| **w != 0.0).count() as u64);
-    let force = if objective.force_weight > 0.0 {
-        steps.saturating_mul(m)
-    } else {
-        0
-    };
-    let tracking = if objective.tracking_weight > 0.0 {
-        steps.saturating_sub(1).saturating_mul(n)
-    } else {
-        0
-    };
-    let rows = batch.saturating_mul(terminal.saturating_add(force).saturating_add(tracking));
-    product(&[JACOBIAN_COPIES, rows, p, F64_BYTES])
-}
-
-/// Bytes of the dense matrices one batch of `update` holds: an `n×n` Gramian per episode for
-/// dense episode inversions and chain plans, and `T` feedback gains `m×n` per episode.
-fn inversion_bytes(update: &UpdateSpec, n: u64, m: u64, steps: u64, batch: u64) -> u64 {
-    let dense = |solver: LinearSolver| match solver {
-        LinearSolver::Dense => true,
-        LinearSolver::Auto => n <= size(DENSE_MAX_STATE_DIM),
-        LinearSolver::Cg { .. } => false,
-    };
-    let per_episode = match update {
-        UpdateSpec::Sip {
-            inverse: SipInverse::Episode(e),
-            ..
-        } => {
-            let gramian = if dense(e.solver) {
-                product(&[n, n, F64_BYTES])
-            } else {
-                0
-            };
-            let gains = if e.feedback {
-                product(&[steps, m, n, F64_BYTES])
-            } else {
-                0
-            };
-            gramian.saturating_add(gains)
-        }
-        UpdateSpec::Sip {
-            inverse: SipInverse::Chain(c),
-            ..
-        } if dense(c.solver) => product(&[n, n, F64_BYTES]),
-        _ => 0,
-    };
-    batch.saturating_mul(per_episode)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::net::MlpConfig;
 use crate::scenes::{fresh_start, SceneSplit};
 use crate::sim::registry::BuildError;
 use crate::sim::{Physics, Registry, Vector};
+use crate::train::rules::Problem;
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -142,12 +143,13 @@ impl Scenario {
         limits: &ResourceLimits,
     ) -> crate::Result<Scenario> {
         let source = source.strip_prefix(BYTE_ORDER_MARK).unwrap_or(source);
-        let spec: ScenarioSpec = ron::Options::default()
-            .with_default_extension(
-                ron::extensions::Extensions::IMPLICIT_SOME
-                    | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
-            )
-            .from_str(source)
+        let options = ron::Options::default().with_default_extension(
+            ron::extensions::Extensions::IMPLICIT_SOME
+                | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+        );
+        let spec: ScenarioSpec = registry
+            .rules()
+            .activate(|| options.from_str(source))
             .map_err(|e| {
                 let mut message = e.code.to_string();
                 if let Some(field) = locate::field_at(source, e.position.line, e.position.col) {
@@ -304,7 +306,7 @@ impl Scenario {
                 "training.batch".into(),
                 method.batch_size(&spec.training).to_string(),
             ),
-            ("update".into(), text(&method.update)),
+            ("update".into(), method.update.text()),
             ("optimizer".into(), kind),
         ]
     }
@@ -320,13 +322,7 @@ pub fn method_name(m: &MethodSpec) -> String {
     if let Some(name) = &m.name {
         return name.clone();
     }
-    let update = match &m.update {
-        UpdateSpec::Sip { .. } => "sip",
-        UpdateSpec::Dp { .. } => "dp",
-        UpdateSpec::Supervised => "supervised",
-        UpdateSpec::Hig { .. } => "hig",
-        UpdateSpec::GaussNewton { .. } => "gauss_newton",
-    };
+    let update = m.update.label();
     format!("{update}+{}", m.optimizer.name())
 }
 
@@ -655,166 +651,18 @@ fn validate_method(
             "must be > 0",
         )?;
     }
-    // Names the capabilities of `what` the simulator lacks, e.g. "needs a JVP and a VJP;
-    // simulator 'x' provides no JVP".
-    let needs = |what: &[(&str, bool)]| {
-        let missing: Vec<&str> = what.iter().filter(|c| !c.1).map(|c| c.0).collect();
-        let all: Vec<String> = what.iter().map(|c| format!("a {}", c.0)).collect();
-        check(
-            missing.is_empty(),
-            field("update"),
-            format!(
-                "needs {}; simulator '{}' provides no {} (see Physics::differentiable, \
-                 sim::autodiff, sim::finite_difference)",
-                all.join(" and "),
-                physics.name(),
-                missing.join(" and no ")
-            ),
-        )
+    let problem = Problem {
+        spec,
+        method,
+        physics,
     };
-    let check_truncation = |t: f64| {
-        check(
-            t.is_finite() && (0.0..1.0).contains(&t),
-            field("update.truncation"),
-            format!("must be in [0, 1), got {t}"),
-        )
-    };
-    let both = [
-        ("JVP", physics.jvp().is_some()),
-        ("VJP", physics.vjp().is_some()),
-    ];
-    match &method.update {
-        UpdateSpec::Dp { truncation } => {
-            needs(&both[1..])?;
-            if let Some(k) = truncation {
-                check(*k >= 1, field("update.truncation"), "must be ≥ 1")?;
-            }
-        }
-        UpdateSpec::Hig {
-            truncation,
-            exponent,
-        } => {
-            needs(&both[1..])?;
-            check_truncation(*truncation)?;
-            check(
-                exponent.is_finite() && (0.0..=1.0).contains(exponent),
-                field("update.exponent"),
-                format!("must be in [0, 1], got {exponent}"),
-            )?;
-        }
-        UpdateSpec::GaussNewton { truncation } => {
-            needs(&both[1..])?;
-            check_truncation(*truncation)?;
-        }
-        UpdateSpec::Supervised => {
-            let has_reference = match &spec.data.scenes {
-                SceneSource::Generator(_) => true,
-                SceneSource::Sampled { target, .. } => {
-                    matches!(target, TargetSpec::ReachedBy { .. })
-                }
-            };
-            check(
-                has_reference,
-                field("update"),
-                "supervised training needs ground-truth controls: use target ReachedBy(…) or a scene generator",
-            )?;
-        }
-        UpdateSpec::Sip { eta, inverse, .. } => {
-            let eta = eta.unwrap_or(1.0);
-            check(
-                eta > 0.0 && eta <= 1.0,
-                field("update.eta"),
-                format!("must be in (0, 1], got {eta}"),
-            )?;
-            check(
-                spec.objective.tracking_weight == 0.0,
-                field("update"),
-                "SIP inverts the terminal objective; per-step tracking terms \
-                 (objective.tracking_weight > 0) are supported by Dp only",
-            )?;
-            match inverse {
-                SipInverse::Step(method) => {
-                    check(
-                        spec.episode.steps == 1,
-                        field("update.inverse"),
-                        "Step(…) inverts a single step; for episodes with steps > 1 use Episode(…) or Chain(…)",
-                    )?;
-                    method
-                        .validate()
-                        .map_err(|msg| invalid(field("update.inverse"), msg))?;
-                    method
-                        .check_capabilities(physics)
-                        .map_err(|e| invalid(field("update.inverse"), e.to_string()))?;
-                }
-                SipInverse::Chain(c) => {
-                    needs(&both)?;
-                    for (name, value) in [
-                        ("mu", Some(c.mu)),
-                        ("damping", Some(c.damping)),
-                        ("alpha", c.alpha),
-                    ] {
-                        if let Some(v) = value {
-                            check(
-                                v >= 0.0 && v.is_finite(),
-                                field(&format!("update.inverse.{name}")),
-                                "must be ≥ 0",
-                            )?;
-                        }
-                    }
-                }
-                SipInverse::Episode(e) => {
-                    needs(&both)?;
-                    check(
-                        e.mu >= 0.0 && e.mu.is_finite(),
-                        field("update.inverse.mu"),
-                        "must be ≥ 0",
-                    )?;
-                    check(
-                        e.damping >= 0.0 && e.damping.is_finite(),
-                        field("update.inverse.damping"),
-                        "must be ≥ 0",
-                    )?;
-                    if let Some(a) = e.alpha {
-                        check(
-                            a >= 0.0 && a.is_finite(),
-                            field("update.inverse.alpha"),
-                            "must be ≥ 0",
-                        )?;
-                    }
-                    check(
-                        !e.feedback || spec.episode.policy == PolicyKind::ClosedLoop,
-                        field("update.inverse.feedback"),
-                        "feedback linearises a closed-loop policy; this episode is open loop",
-                    )?;
-                    check(
-                        e.tolerance > 0.0,
-                        field("update.inverse.tolerance"),
-                        "must be > 0",
-                    )?;
-                    check(
-                        e.max_iterations >= 1,
-                        field("update.inverse.max_iterations"),
-                        "must be ≥ 1",
-                    )?;
-                    if let LinearSolver::Cg {
-                        tolerance,
-                        max_iterations,
-                    } = e.solver
-                    {
-                        check(
-                            tolerance > 0.0,
-                            field("update.inverse.solver"),
-                            "CG tolerance must be > 0",
-                        )?;
-                        check(
-                            max_iterations >= 1,
-                            field("update.inverse.solver"),
-                            "CG max_iterations must be ≥ 1",
-                        )?;
-                    }
-                }
-            }
-        }
-    }
+    method.update.rule().check(&problem).map_err(|e| {
+        let path = if e.field.is_empty() {
+            field("update")
+        } else {
+            field(&format!("update.{}", e.field))
+        };
+        invalid(path, e.message)
+    })?;
     Ok(())
 }

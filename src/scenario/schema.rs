@@ -7,6 +7,8 @@ use crate::inverse::InverseMethod;
 use crate::net::{Activation, OptimizerConfig};
 use serde::{Deserialize, Serialize};
 
+pub use crate::train::rules::UpdateSpec;
+
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -330,72 +332,6 @@ impl ScenarioSpec {
             .map(|m| m.batch_size(&self.training))
             .max()
             .unwrap_or(self.training.batch)
-    }
-}
-
-/// Update rule: how an episode becomes a cotangent on every network output.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum UpdateSpec {
-    /// Scale-invariant physics: Newton step of the loss, local physics inverse, proxy loss.
-    Sip {
-        /// Newton step size `η ∈ (0, 1]` in state space (default: 1, and 0.5 for closed-loop
-        /// episodes, where the corrected-trajectory iteration at `η = 1` can overshoot).
-        #[serde(default)]
-        eta: Option<f64>,
-        /// How the physics is inverted.
-        inverse: SipInverse,
-        /// Closed loop: where the proxy `½‖u − sg(ũ)‖²` is fitted (default `Corrected`).
-        /// Ignored open loop, where the network input does not depend on the states.
-        #[serde(default)]
-        proxy: ProxyInputs,
-    },
-    /// Differentiable physics: back-propagation through the simulator (through time).
-    Dp {
-        /// Only propagate the terminal adjoint through the last `truncation` steps.
-        #[serde(default)]
-        truncation: Option<usize>,
-    },
-    /// Supervised regression on the scenes' ground-truth controls.
-    Supervised,
-    /// Half-inverse gradients (METHOD §4.5): the network and the physics inverted jointly by
-    /// a truncated SVD of the residual Jacobian, direction `V Σ^(−κ) Uᵀ g`. Use with
-    /// `Sgd(lr: 1.0)` as the references do.
-    Hig {
-        /// Relative truncation `τ`: singular values below `τ · σ_max` are dropped
-        /// (default 1e-10, the book's setting).
-        #[serde(default = "default_hig_truncation")]
-        truncation: f64,
-        /// Exponent `κ` (default ½; 1 is Gauss-Newton).
-        #[serde(default = "default_hig_exponent")]
-        exponent: f64,
-    },
-    /// Gauss-Newton: the truncated pseudo-inverse of the residual Jacobian (`Hig` with `κ = 1`).
-    GaussNewton {
-        /// Relative truncation `τ` (default 1e-6, the paper's rcond).
-        #[serde(default = "default_gauss_newton_truncation")]
-        truncation: f64,
-    },
-}
-
-fn default_hig_truncation() -> f64 {
-    1e-10
-}
-
-fn default_hig_exponent() -> f64 {
-    crate::train::hig::HIG_EXPONENT
-}
-
-fn default_gauss_newton_truncation() -> f64 {
-    1e-6
-}
-
-impl UpdateSpec {
-    /// Whether the rule inverts the network too (and so holds the residual Jacobian).
-    pub fn inverts_network(&self) -> bool {
-        matches!(
-            self,
-            UpdateSpec::Hig { .. } | UpdateSpec::GaussNewton { .. }
-        )
     }
 }
 

@@ -1,12 +1,15 @@
-//! Name → simulator constructor table.
+//! What scenario files can name: simulator constructors by name, and the table of update
+//! rules ([`Rules`]).
 //!
 //! Scenario files name a simulator and give its parameters; the registry turns the pair into
-//! a [`Physics`]. Built-in simulators are registered by [`Registry::with_builtins`]; users add
-//! their own with [`Registry::register`] (see `examples/custom_simulator.rs`) without changing
-//! the library.
+//! a [`Physics`]. Built-in simulators and rules are registered by [`Registry::with_builtins`];
+//! users add their own with [`Registry::register`] (see `examples/custom_simulator.rs`) and
+//! [`Registry::register_rule`] (see [`crate::train::rules`]) without changing the library.
 
 use super::Physics;
+use crate::train::rules::{RuleSpec, Rules};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A parameter that parsed but is not allowed, reported by a simulator constructor.
@@ -51,29 +54,50 @@ struct Entry {
     build: Builder,
 }
 
-/// Table of simulator constructors by name.
+/// Table of simulator constructors and update rules by name.
 #[derive(Default)]
 pub struct Registry {
     entries: BTreeMap<String, Entry>,
+    rules: Rules,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.entries.keys()).finish()
+        f.debug_struct("Registry")
+            .field("simulators", &self.entries.keys().collect::<Vec<_>>())
+            .field("rules", &self.rules)
+            .finish()
     }
 }
 
 impl Registry {
-    /// An empty registry.
+    /// A registry with no simulators and the built-in update rules.
     pub fn new() -> Self {
-        Self::default()
+        Registry {
+            entries: BTreeMap::new(),
+            rules: Rules::builtin().clone(),
+        }
     }
 
-    /// A registry holding every built-in simulator.
+    /// A registry holding every built-in simulator and update rule.
     pub fn with_builtins() -> Self {
         let mut r = Self::new();
         super::register_builtins(&mut r);
         r
+    }
+
+    /// Registers update rule `name` (as scenarios write it, e.g. `update: MyRule(…)`) with
+    /// parameter struct `R`, which is also its [`RuleSpec`] (see [`Rules::register`]).
+    pub fn register_rule<R>(&mut self, name: &str, description: &str)
+    where
+        R: RuleSpec + Serialize + DeserializeOwned,
+    {
+        self.rules.register::<R>(name, description);
+    }
+
+    /// The update rules scenarios parsed with this registry can name.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// Registers `name`. `P` is the simulator's parameter struct, read from the scenario's

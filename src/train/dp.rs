@@ -11,7 +11,7 @@
 
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::Rollout;
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::scenario::PolicyKind;
 use crate::sim::{Scene, Vector};
 use nalgebra::DMatrix;
@@ -36,7 +36,7 @@ impl UpdateRule for Dp {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {

@@ -8,7 +8,7 @@
 
 use super::Context;
 use crate::episode::rollout;
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::sim::Scene;
 
 /// Named metric values, averaged over the scenes.
@@ -28,7 +28,11 @@ pub fn metric_names(ctx: &Context<'_>) -> Vec<String> {
 }
 
 /// Runs `net` on `scenes` and averages the metrics.
-pub fn evaluate(ctx: &Context<'_>, net: &Mlp, scenes: &[Scene]) -> crate::Result<Evaluation> {
+pub fn evaluate(
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+) -> crate::Result<Evaluation> {
     let names = metric_names(ctx);
     let mut sums = vec![0.0; names.len()];
     let dt = ctx.physics.sim().dt();

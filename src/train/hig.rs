@@ -19,7 +19,7 @@
 use super::residuals::residual_jacobian;
 use super::{Context, Update, UpdateRule, UpdateStats};
 use crate::episode::Rollout;
-use crate::net::{Mlp, ParamGrads};
+use crate::net::Network;
 use crate::sim::Scene;
 use crate::values::NamedValues;
 use nalgebra::{DMatrix, DVector};
@@ -221,7 +221,7 @@ impl UpdateRule for Hig {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {
@@ -230,7 +230,7 @@ impl UpdateRule for Hig {
         let spectrum = Spectrum::new(&residuals.jacobian, self.truncation)?;
         let direction = spectrum.apply(&g, self.exponent);
         let values: Vec<f32> = direction.iter().map(|&v| v as f32).collect();
-        let grads = ParamGrads::from_vec(net, &values)?;
+        let grads = net.grads_from_vec(&values)?;
         let mut diagnostics = NamedValues::default();
         diagnostics.push("residual_rows", residuals.values.len() as f64);
         diagnostics.push("sigma_max", spectrum.sigma_max());

@@ -6,21 +6,28 @@
 //! between methods:
 //! - [`sip`]: Newton step of the loss, physics inversion, proxy loss `½‖u − sg(ũ)‖²`;
 //! - [`dp`]: back-propagation through the simulator (through time);
-//! - [`supervised`]: regression on ground-truth controls.
+//! - [`supervised`]: regression on ground-truth controls;
+//! - [`hig`]: half-inverse gradients and Gauss-Newton, network and physics inverted jointly.
+//!
+//! Rules are plug-ins ([`rules`]): a scenario names one, the registry's table builds its
+//! [`rules::RuleSpec`], and the spec builds the [`UpdateRule`]. The built-in rules are
+//! registered in [`builtin`] the way a user's crate registers its own.
 
+pub mod builtin;
 pub mod checkpoint;
 pub mod dp;
 pub mod evaluate;
 pub mod hig;
 pub mod residuals;
+pub mod rules;
 pub mod sip;
 pub mod supervised;
 pub mod trainer;
 
 use crate::episode::{stack_for_backward, Policy, Rollout};
-use crate::net::{Mlp, ParamGrads};
+use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
-use crate::scenario::{MethodSpec, UpdateSpec};
+use crate::scenario::MethodSpec;
 use crate::sim::{Physics, Scene, Vector};
 use crate::values::NamedValues;
 
@@ -77,7 +84,7 @@ pub trait UpdateRule: Send + Sync {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update>;
@@ -85,38 +92,14 @@ pub trait UpdateRule: Send + Sync {
 
 /// Builds the rule a method names, for the problem `ctx`.
 pub fn rule_for(method: &MethodSpec, ctx: &Context<'_>) -> Box<dyn UpdateRule> {
-    match &method.update {
-        UpdateSpec::Sip {
-            eta,
-            inverse,
-            proxy,
-        } => {
-            let eta = eta.unwrap_or_else(|| sip::default_eta(ctx));
-            Box::new(sip::Sip::new(eta, inverse.clone(), *proxy, ctx.objective))
-        }
-        UpdateSpec::Dp { truncation } => Box::new(dp::Dp {
-            truncation: *truncation,
-        }),
-        UpdateSpec::Supervised => Box::new(supervised::Supervised),
-        UpdateSpec::Hig {
-            truncation,
-            exponent,
-        } => Box::new(hig::Hig {
-            truncation: *truncation,
-            exponent: *exponent,
-        }),
-        UpdateSpec::GaussNewton { truncation } => Box::new(hig::Hig {
-            truncation: *truncation,
-            exponent: hig::GAUSS_NEWTON_EXPONENT,
-        }),
-    }
+    method.update.rule().build(ctx)
 }
 
 /// Parameter gradient of `Σ_b Σ_t ⟨g[b][t], u_t⟩` in one stacked backward pass, averaged over
 /// the batch.
 pub fn backward_control_cotangents(
     ctx: &Context<'_>,
-    net: &Mlp,
+    net: &dyn Network,
     rollout: &Rollout,
     control_cotangents: &[Vec<Vector>],
 ) -> ParamGrads {

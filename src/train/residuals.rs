@@ -16,7 +16,7 @@
 
 use super::Context;
 use crate::episode::Rollout;
-use crate::net::{Linearisation, Mlp};
+use crate::net::{Linearisation, Network};
 use crate::objective::Objective;
 use crate::scenario::PolicyKind;
 use crate::sim::{Scene, Vector};
@@ -134,7 +134,7 @@ impl RowLayout {
 /// Stacked residuals of `rollout` and their parameter Jacobian (see the module docs).
 pub fn residual_jacobian(
     ctx: &Context<'_>,
-    net: &Mlp,
+    net: &dyn Network,
     scenes: &[Scene],
     rollout: &Rollout,
 ) -> crate::Result<Residuals> {

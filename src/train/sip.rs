@@ -19,7 +19,7 @@ use crate::inverse::episode::{
     Feedback, Gramian,
 };
 use crate::inverse::solve;
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::objective::Objective;
 use crate::scenario::{LinearSolver, PolicyKind, ProxyInputs, SipInverse};
 use crate::sim::{Matrix, Scene, Vector};
@@ -273,7 +273,7 @@ impl Sip {
 /// Feedback gains `K_t = ∂u_t/∂s_t` (m×n) of the closed-loop policy at every visited state:
 /// `gains[b][t]`. Row `j` comes from one backward pass through the network with the output
 /// cotangent `e_j`, mapped from the network input to the state by the observation's VJP.
-pub fn feedback_gains(ctx: &Context<'_>, net: &Mlp, rollout: &Rollout) -> Vec<Vec<Matrix>> {
+pub fn feedback_gains(ctx: &Context<'_>, net: &dyn Network, rollout: &Rollout) -> Vec<Vec<Matrix>> {
     let batch = rollout.batch();
     let n = ctx.physics.sim().state_dim();
     let m = ctx.physics.sim().control_dim();
@@ -356,7 +356,7 @@ impl UpdateRule for Sip {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {

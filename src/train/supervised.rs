@@ -3,7 +3,7 @@
 
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::Rollout;
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::sim::{Scene, Vector};
 
 /// The supervised update rule.
@@ -14,7 +14,7 @@ impl UpdateRule for Supervised {
     fn update(
         &self,
         ctx: &Context<'_>,
-        net: &Mlp,
+        net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {

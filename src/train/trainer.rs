@@ -17,7 +17,7 @@ use super::{rule_for, Context, UpdateRule, UpdateStats};
 use crate::episode::{rollout, Policy};
 use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
 use crate::objective::Objective;
-use crate::scenario::{method_name, MethodSpec, Scenario, UpdateSpec};
+use crate::scenario::{method_name, MethodSpec, Scenario};
 use crate::scenes::SceneSampler;
 use crate::sim::Scene;
 use crate::values::NamedValues;
@@ -279,7 +279,7 @@ impl<'a> Trainer<'a> {
         let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
         let mut diagnostics = update.diagnostics;
         let next = state.iteration + 1;
-        let is_bptt = matches!(method.update, UpdateSpec::Dp { .. });
+        let is_bptt = method.update.rule().is_loss_gradient();
         if training.cosine_every > 0 && next.is_multiple_of(training.cosine_every) && !is_bptt {
             let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
             let cosine = update.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);

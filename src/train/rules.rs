@@ -1,0 +1,359 @@
+//! Update rules as plug-ins: a scenario names its rule (`update: Sip(…)`, `update: Hig(…)`,
+//! `update: MyRule(…)`), a table of registered rules turns the name and its parameters into a
+//! [`RuleSpec`], and the spec validates itself against the scenario, estimates its working
+//! memory and builds the [`UpdateRule`] the trainer runs.
+//!
+//! The built-in rules ([`super::builtin`]) are registered exactly the way a user's crate
+//! registers its own, through [`crate::sim::Registry::register_rule`]:
+//!
+//! ```
+//! use physinv::sim::Registry;
+//! use physinv::train::{dp::Dp, rules::{Problem, RuleSpec}, Context, UpdateRule};
+//! use physinv::sim::ParamError;
+//!
+//! /// Back-propagation through time, scaled (a toy rule).
+//! #[derive(Debug, serde::Serialize, serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Scaled {
+//!     scale: f64,
+//! }
+//!
+//! impl RuleSpec for Scaled {
+//!     fn check(&self, _: &Problem<'_>) -> Result<(), ParamError> {
+//!         if self.scale > 0.0 { Ok(()) } else { Err(ParamError::new("scale", "must be > 0")) }
+//!     }
+//!     fn build(&self, _: &Context<'_>) -> Box<dyn UpdateRule> {
+//!         Box::new(Dp::default()) // a real rule would use `scale`
+//!     }
+//! }
+//!
+//! let mut registry = Registry::with_builtins();
+//! registry.register_rule::<Scaled>("Scaled", "BPTT with a scaled gradient");
+//! assert!(registry.rules().names().contains(&"Scaled".to_string()));
+//! ```
+//!
+//! Parameters are the rule's own serde struct, read straight from the scenario text (so nested
+//! enums work and typos are reported at their position); a zero-sized type (a unit struct such
+//! as `Supervised`) is written as the bare name. While a scenario is parsed the registry's
+//! rules are the active table of the parsing thread ([`Rules::activate`]); outside a parse the
+//! built-in rules are.
+
+use super::{Context, UpdateRule};
+use crate::scenario::limits::{MemoryPart, RunSizes};
+use crate::scenario::{MethodSpec, ScenarioSpec};
+use crate::sim::{ParamError, Physics};
+use serde::de::{self, DeserializeOwned, EnumAccess, MapAccess, VariantAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// What a rule's [`RuleSpec::check`] sees: the whole scenario, the method and the simulator.
+#[derive(Debug, Clone, Copy)]
+pub struct Problem<'a> {
+    /// The scenario.
+    pub spec: &'a ScenarioSpec,
+    /// The method using the rule.
+    pub method: &'a MethodSpec,
+    /// The simulator.
+    pub physics: &'a Physics,
+}
+
+/// A validated-on-demand update rule as a scenario describes it: the rule's parameters, and
+/// what the library needs to know about it before training.
+pub trait RuleSpec: Any + fmt::Debug + Send + Sync {
+    /// Checks the parameters against the scenario. A [`ParamError`]'s field is relative to
+    /// the update (`"eta"`, `"inverse.mu"`), or empty for the update as a whole; the scenario
+    /// prefixes `methods[i].update`.
+    fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError>;
+
+    /// The rule's large buffers for one batch of `sizes.batch` episodes (e.g. Gramians,
+    /// Jacobians), counted in the scenario's memory estimate. Default: none.
+    fn memory(&self, _spec: &ScenarioSpec, _sizes: &RunSizes) -> Vec<MemoryPart> {
+        Vec::new()
+    }
+
+    /// Builds the rule for the problem `ctx`.
+    fn build(&self, ctx: &Context<'_>) -> Box<dyn UpdateRule>;
+
+    /// Whether the rule's update is the exact loss gradient (back-propagation through time),
+    /// so that the `cosine_bptt` diagnostic would be 1 and is skipped. Default `false`.
+    fn is_loss_gradient(&self) -> bool {
+        false
+    }
+}
+
+/// Checks that the simulator provides the derivatives a rule needs, naming what is missing.
+pub fn require(physics: &Physics, jvp: bool, vjp: bool) -> Result<(), ParamError> {
+    let wanted = [
+        ("JVP", jvp, physics.jvp().is_some()),
+        ("VJP", vjp, physics.vjp().is_some()),
+    ];
+    let wanted: Vec<_> = wanted.iter().filter(|w| w.1).collect();
+    let missing: Vec<&str> = wanted.iter().filter(|w| !w.2).map(|w| w.0).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<String> = wanted.iter().map(|w| format!("a {}", w.0)).collect();
+    Err(ParamError::new(
+        "",
+        format!(
+            "needs {}; simulator '{}' provides no {} (see Physics::differentiable, \
+             sim::autodiff, sim::finite_difference)",
+            all.join(" and "),
+            physics.name(),
+            missing.join(" and no ")
+        ),
+    ))
+}
+
+type Parse = dyn for<'de> Fn(
+        &mut dyn erased_serde::Deserializer<'de>,
+    ) -> Result<(Arc<dyn RuleSpec>, String), erased_serde::Error>
+    + Send
+    + Sync;
+
+struct Entry {
+    description: String,
+    /// Parameter-less rule, written as a bare name.
+    unit: bool,
+    parse: Box<Parse>,
+}
+
+/// Table of update rules by the name scenarios use.
+#[derive(Clone, Default)]
+pub struct Rules {
+    entries: BTreeMap<String, Arc<Entry>>,
+}
+
+impl fmt::Debug for Rules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.entries.keys()).finish()
+    }
+}
+
+impl Rules {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in rules (`Sip`, `Dp`, `Supervised`, `Hig`, `GaussNewton`).
+    pub fn builtin() -> &'static Rules {
+        static BUILTIN: OnceLock<Rules> = OnceLock::new();
+        BUILTIN.get_or_init(|| {
+            let mut rules = Rules::new();
+            super::builtin::register(&mut rules);
+            rules
+        })
+    }
+
+    /// Registers rule `name` (as written in scenarios, e.g. `Hig`) with parameter struct `R`,
+    /// which is also its [`RuleSpec`]. Use `#[serde(deny_unknown_fields)]` on `R` so typos are
+    /// rejected; a zero-sized `R` (unit struct) is written as the bare name. A later
+    /// registration under the same name replaces the earlier one.
+    pub fn register<R>(&mut self, name: &str, description: &str)
+    where
+        R: RuleSpec + Serialize + DeserializeOwned,
+    {
+        let parse: Box<Parse> = Box::new(|d| {
+            let rule: R = erased_serde::deserialize(d)?;
+            let text = ron::to_string(&rule).map_err(de::Error::custom)?;
+            Ok((Arc::new(rule) as Arc<dyn RuleSpec>, text))
+        });
+        self.entries.insert(
+            name.to_string(),
+            Arc::new(Entry {
+                description: description.to_string(),
+                unit: std::mem::size_of::<R>() == 0,
+                parse,
+            }),
+        );
+    }
+
+    /// Registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
+    /// One-line description of a registered rule.
+    pub fn description(&self, name: &str) -> Option<&str> {
+        self.entries.get(name).map(|e| e.description.as_str())
+    }
+
+    /// Runs `f` with this table as the parsing thread's rules (what [`UpdateSpec`]'s
+    /// `Deserialize` resolves names in), restoring the previous table afterwards.
+    pub fn activate<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<Rules>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                ACTIVE.with(|a| *a.borrow_mut() = self.0.take());
+            }
+        }
+        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(self.clone())));
+        f()
+    }
+
+    /// Parses one update from RON text, e.g. `Hig(truncation: 1e-8)`.
+    pub fn parse(&self, text: &str) -> Result<UpdateSpec, ron::error::SpannedError> {
+        self.activate(|| ron::from_str(text))
+    }
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Rules>> = const { RefCell::new(None) };
+}
+
+/// The rule entry `name` of the active table (or the built-in rules), or the known names.
+fn lookup(name: &str) -> Result<Arc<Entry>, Vec<String>> {
+    let find = |rules: &Rules| {
+        rules
+            .entries
+            .get(name)
+            .cloned()
+            .ok_or_else(|| rules.names())
+    };
+    ACTIVE.with(|a| match a.borrow().as_ref() {
+        Some(rules) => find(rules),
+        None => find(Rules::builtin()),
+    })
+}
+
+/// A method's update rule as the scenario gives it: the registered name, the parameters and
+/// the rule's [`RuleSpec`].
+#[derive(Clone)]
+pub struct UpdateSpec {
+    name: String,
+    params: String,
+    unit: bool,
+    rule: Arc<dyn RuleSpec>,
+}
+
+impl fmt::Debug for UpdateSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl UpdateSpec {
+    /// The rule's name as written in the scenario, e.g. `GaussNewton`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name in method labels: snake case, e.g. `gauss_newton` (so `gauss_newton+sgd`).
+    pub fn label(&self) -> String {
+        let mut label = String::new();
+        for (i, c) in self.name.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                label.push('_');
+            }
+            label.extend(c.to_lowercase());
+        }
+        label
+    }
+
+    /// The update as RON with every parameter resolved (defaults included), e.g.
+    /// `Hig(truncation:1e-10,exponent:0.5)`.
+    pub fn text(&self) -> String {
+        if self.unit {
+            self.name.clone()
+        } else {
+            format!("{}{}", self.name, self.params)
+        }
+    }
+
+    /// The rule's spec.
+    pub fn rule(&self) -> &dyn RuleSpec {
+        self.rule.as_ref()
+    }
+
+    /// The rule's spec as its concrete type, if it is an `R`.
+    pub fn downcast<R: RuleSpec>(&self) -> Option<&R> {
+        (self.rule.as_ref() as &dyn Any).downcast_ref()
+    }
+}
+
+impl Serialize for UpdateSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for UpdateSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_enum("UpdateSpec", &[], UpdateVisitor)
+    }
+}
+
+struct UpdateVisitor;
+
+impl<'de> Visitor<'de> for UpdateVisitor {
+    type Value = UpdateSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an update rule such as Sip(…), Dp(), Supervised or Hig(…)")
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<UpdateSpec, A::Error> {
+        let (RuleName(name), variant): (RuleName, A::Variant) = data.variant()?;
+        let entry = lookup(&name).map_err(|known| {
+            de::Error::custom(format!(
+                "unknown update rule `{name}`; registered rules: {}",
+                known.join(", ")
+            ))
+        })?;
+        let (rule, params) = if entry.unit {
+            variant.unit_variant()?;
+            let mut unit = <dyn erased_serde::Deserializer>::erase(de::value::UnitDeserializer::<
+                erased_serde::Error,
+            >::new());
+            (entry.parse)(&mut unit).map_err(de::Error::custom)?
+        } else {
+            variant.struct_variant(&[], ParamsVisitor(&entry))?
+        };
+        Ok(UpdateSpec {
+            name,
+            params,
+            unit: entry.unit,
+            rule,
+        })
+    }
+}
+
+/// A rule name, read as an identifier (the enum variant's name).
+struct RuleName(String);
+
+impl<'de> Deserialize<'de> for RuleName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = RuleName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the name of an update rule")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<RuleName, E> {
+                Ok(RuleName(name.to_string()))
+            }
+        }
+        deserializer.deserialize_identifier(NameVisitor)
+    }
+}
+
+struct ParamsVisitor<'a>(&'a Entry);
+
+impl<'de> Visitor<'de> for ParamsVisitor<'_> {
+    type Value = (Arc<dyn RuleSpec>, String);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the rule's parameters in parentheses")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        let mut params =
+            <dyn erased_serde::Deserializer>::erase(de::value::MapAccessDeserializer::new(map));
+        (self.0.parse)(&mut params).map_err(de::Error::custom)
+    }
+}
