@@ -6,6 +6,7 @@
 //! `(batch, in)` activation.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use dfdx::prelude::{Axes2, Cpu, HasShape, NoneTape, Shape, Tensor, TensorFromVec, TryMatMul};
 #[cfg(test)]
@@ -162,11 +163,39 @@ pub(super) struct Layer {
 /// row-major (PyTorch layout), then the bias `(out,)`.
 ///
 /// Cloning is cheap (tensors share storage copy-on-write).
-#[derive(Clone)]
 pub struct Mlp {
     pub(super) config: MlpConfig,
     pub(super) dev: Cpu,
     pub(super) layers: Vec<Layer>,
+    /// The activations of the last forward pass, keyed by its inputs; emptied by every
+    /// mutable access to the parameters ([`Mlp::layers_mut`]) and not shared with clones.
+    cache: Mutex<Option<ForwardCache>>,
+}
+
+impl Clone for Mlp {
+    /// Same configuration and parameters; an empty forward cache.
+    fn clone(&self) -> Self {
+        Mlp {
+            config: self.config.clone(),
+            dev: self.dev.clone(),
+            layers: self.layers.clone(),
+            cache: Mutex::default(),
+        }
+    }
+}
+
+/// The layer activations of one forward pass, with the inputs (bit patterns) they belong to:
+/// a backward pass on the same inputs with unchanged parameters (SIP's proxy on the rollout's
+/// or the corrected inputs, right after their forward pass) starts from them instead of
+/// recomputing them. The activations are a function of the inputs and the parameters, so the
+/// result is the same bit for bit either way.
+struct ForwardCache {
+    inputs: Vec<u32>,
+    layers: Vec<Matrix>,
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
 }
 
 impl fmt::Debug for Mlp {
@@ -209,6 +238,7 @@ impl Mlp {
             config: config.clone(),
             dev,
             layers,
+            cache: Mutex::default(),
         })
     }
 
@@ -235,9 +265,11 @@ impl Mlp {
         if batch == 0 {
             return DMatrix::zeros(self.config.outputs, 0);
         }
-        let mut layers = self.forward_layers(self.input_tensor(inputs));
-        let out = layers.pop().expect("at least the input");
-        to_dmatrix(&data(&out), self.config.outputs, batch)
+        let x = to_f32(inputs);
+        let layers = self.forward_layers(self.tensor(x.clone()));
+        let out = data(layers.last().expect("at least the input"));
+        self.remember(&x, layers);
+        to_dmatrix(&out, self.config.outputs, batch)
     }
 
     /// Gradient with respect to the parameters of `L = Σ_{i,b} cot[i,b] · f(inputs)[i,b]`,
@@ -253,8 +285,7 @@ impl Mlp {
             return ParamGrads::zeros(self);
         }
         let cot = to_f32(output_cotangent);
-        self.backward_layers(self.input_tensor(inputs), &cot, false)
-            .0
+        self.backward_layers(to_f32(inputs), &cot, false).0
     }
 
     /// Like [`Mlp::backward`], and also returns the input cotangent `(∂f/∂x)ᵀ · cot` of each
@@ -276,7 +307,7 @@ impl Mlp {
             );
         }
         let cot = to_f32(output_cotangent);
-        let (grads, dx) = self.backward_layers(self.input_tensor(inputs), &cot, true);
+        let (grads, dx) = self.backward_layers(to_f32(inputs), &cot, true);
         let dx = to_dmatrix(
             &dx.expect("input cotangent requested"),
             self.config.inputs,
@@ -327,12 +358,15 @@ impl Mlp {
     /// formed as `0 + value` here (which only turns `−0` into `+0`).
     fn backward_layers(
         &self,
-        x: Matrix,
+        x: Vec<f32>,
         cot: &[f32],
         want_input: bool,
     ) -> (ParamGrads, Option<Vec<f32>>) {
-        let batch = x.shape().0;
-        let hs = self.forward_layers(x);
+        let batch = x.len() / self.config.inputs;
+        let hs = match self.recall(&x) {
+            Some(hs) => hs,
+            None => self.forward_layers(self.tensor(x)),
+        };
         let last = self.layers.len() - 1;
         // d(Σ out ⊙ cot)/d out = 0 + cot · (0 + 1).
         let mut g: Vec<f32> = cot.iter().map(|c| 0.0 + c * (0.0 + 1.0)).collect();
@@ -435,7 +469,7 @@ impl Mlp {
             )));
         }
         let mut rest = values;
-        for layer in &mut self.layers {
+        for layer in self.layers_mut() {
             let (w, r) = rest.split_at(layer.weight.shape().num_elements());
             layer.weight.copy_from(w);
             let (b, r) = r.split_at(layer.bias.shape().0);
@@ -467,7 +501,47 @@ impl Mlp {
         );
     }
 
+    /// Keeps the activations `layers` of the forward pass on `inputs` (row-major `f32`).
+    fn remember(&self, inputs: &[f32], layers: Vec<Matrix>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = Some(ForwardCache {
+                inputs: bits(inputs),
+                layers,
+            });
+        }
+    }
+
+    /// The kept activations, if they belong to `inputs` (the parameters have not changed since:
+    /// changing them empties the cache).
+    fn recall(&self, inputs: &[f32]) -> Option<Vec<Matrix>> {
+        let cache = self.cache.lock().ok()?;
+        let entry = cache.as_ref()?;
+        let same_inputs = entry.inputs.len() == inputs.len()
+            && entry
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(a, b)| *a == b.to_bits());
+        same_inputs.then(|| entry.layers.clone())
+    }
+
+    /// The layers for changing parameters in place (the optimizer): empties the forward cache.
+    pub(super) fn layers_mut(&mut self) -> &mut [Layer] {
+        match self.cache.get_mut() {
+            Ok(cache) => *cache = None,
+            Err(poisoned) => *poisoned.into_inner() = None,
+        }
+        &mut self.layers
+    }
+
+    /// A row-major `(batch, inputs)` tensor from row-major `f32` data.
+    fn tensor(&self, x: Vec<f32>) -> Matrix {
+        let batch = x.len() / self.config.inputs;
+        self.dev.tensor_from_vec(x, (batch, self.config.inputs))
+    }
+
     /// `(inputs × batch)` column-major ⇒ row-major `(batch, inputs)` tensor: same memory order.
+    #[cfg(test)]
     fn input_tensor(&self, inputs: &DMatrix<f64>) -> Matrix {
         self.dev
             .tensor_from_vec(to_f32(inputs), (inputs.ncols(), self.config.inputs))
@@ -620,6 +694,25 @@ mod tests {
                 assert_eq!(net.backward(&x, &cot), g, "backward {cfg:?}");
             }
         }
+    }
+
+    /// A forward pass kept for the backward pass is not used once the parameters changed.
+    #[test]
+    fn changing_parameters_empties_the_forward_cache() {
+        let mut net = Mlp::new(&config(), 5).unwrap();
+        let x = DMatrix::from_fn(3, 4, |i, b| (i + 2 * b) as f64 * 0.1);
+        let cot = DMatrix::from_element(2, 4, 1.0);
+        net.forward(&x);
+        let shifted: Vec<f32> = net.parameters().iter().map(|p| p + 0.25).collect();
+        net.set_parameters(&shifted).unwrap();
+        let mut fresh = Mlp::new(&config(), 5).unwrap();
+        fresh.set_parameters(&shifted).unwrap();
+        assert_eq!(net.backward(&x, &cot), fresh.backward(&x, &cot));
+        // A clone starts without the original's cache.
+        net.forward(&x);
+        let mut clone = net.clone();
+        clone.set_parameters(&net.parameters()).unwrap();
+        assert_eq!(clone.backward(&x, &cot), net.backward(&x, &cot));
     }
 
     #[test]
