@@ -104,6 +104,8 @@ fn benches(c: &mut Criterion) {
     bench_iterations(c, "exponential", "scenarios/exponential.ron", 100);
     bench_iterations(c, "oscillators", "scenarios/oscillators.ron", 100);
     bench_iterations(c, "burgers", "scenarios/burgers.ron", 100);
+    // The batch the scenario ships with.
+    bench_iterations(c, "burgers", "scenarios/burgers.ron", 32);
     bench_episode(c, "oscillators", "scenarios/oscillators.ron", 100);
     bench_episode(c, "burgers", "scenarios/burgers.ron", 100);
 }

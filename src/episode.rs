@@ -68,24 +68,76 @@ impl Policy {
 
     /// Closed-loop network input at step `t`.
     pub fn observation(&self, state: &Vector, target: &Vector, t: usize) -> Vec<f64> {
-        let mut obs = Vec::new();
+        let mut obs = vec![0.0; self.input_dim()];
+        self.observation_into(state, target, t, &mut obs);
+        obs
+    }
+
+    /// Length of the closed-loop network input: `n` per state, target or error block, 1 for
+    /// the time.
+    pub fn input_dim(&self) -> usize {
+        let n = self.inv_scale.len();
+        self.observe
+            .iter()
+            .map(|block| match block {
+                Observation::Time => 1,
+                _ => n,
+            })
+            .sum()
+    }
+
+    /// [`Policy::observation`] into `out` (length [`Policy::input_dim`]), e.g. a column of the
+    /// batch's input matrix.
+    ///
+    /// # Panics
+    /// If `out` is shorter than [`Policy::input_dim`] (a programming error).
+    pub fn observation_into(&self, state: &Vector, target: &Vector, t: usize, out: &mut [f64]) {
+        let scale = &self.inv_scale;
+        let n = scale.len();
+        let mut offset = 0;
         for block in &self.observe {
             match block {
-                Observation::State => obs.extend(state.component_mul(&self.inv_scale).iter()),
-                Observation::Target => obs.extend(target.component_mul(&self.inv_scale).iter()),
-                Observation::Error => {
-                    obs.extend((target - state).component_mul(&self.inv_scale).iter())
+                Observation::State => {
+                    for i in 0..n {
+                        out[offset + i] = state[i] * scale[i];
+                    }
+                    offset += n;
                 }
-                Observation::Time => obs.push(t as f64 / self.steps as f64),
+                Observation::Target => {
+                    for i in 0..n {
+                        out[offset + i] = target[i] * scale[i];
+                    }
+                    offset += n;
+                }
+                Observation::Error => {
+                    for i in 0..n {
+                        out[offset + i] = (target[i] - state[i]) * scale[i];
+                    }
+                    offset += n;
+                }
+                Observation::Time => {
+                    out[offset] = t as f64 / self.steps as f64;
+                    offset += 1;
+                }
             }
         }
-        obs
     }
 
     /// `(∂obs/∂s_t)ᵀ g` for an input cotangent `g` (one column of the network's input VJP).
     pub fn observation_state_vjp(&self, g: &[f64]) -> Vector {
+        let mut out = Vector::zeros(self.inv_scale.len());
+        self.observation_state_vjp_into(g, &mut out);
+        out
+    }
+
+    /// [`Policy::observation_state_vjp`] into `out` (length `n`), which is overwritten.
+    ///
+    /// # Panics
+    /// If `out` has another length than `n` (a programming error).
+    pub fn observation_state_vjp_into(&self, g: &[f64], out: &mut Vector) {
         let n = self.inv_scale.len();
-        let mut out = Vector::zeros(n);
+        assert_eq!(out.len(), n, "observation_state_vjp_into: output length");
+        out.fill(0.0);
         let mut offset = 0;
         for block in &self.observe {
             match block {
@@ -105,7 +157,6 @@ impl Policy {
                 Observation::Time => offset += 1,
             }
         }
-        out
     }
 
     /// Open-loop network input `[s_0, s*]` (scaled).
@@ -173,26 +224,39 @@ fn rollout_closed_loop(
 ) -> crate::Result<Rollout> {
     let sim = physics.sim();
     let batch = scenes.len();
-    let mut states: Vec<Vec<Vector>> = scenes.iter().map(|s| vec![s.initial.clone()]).collect();
+    let mut states: Vec<Vec<Vector>> = scenes
+        .iter()
+        .map(|s| {
+            let mut traj = Vec::with_capacity(policy.steps + 1);
+            traj.push(s.initial.clone());
+            traj
+        })
+        .collect();
     let mut controls: Vec<Vec<Vector>> = vec![Vec::with_capacity(policy.steps); batch];
     let mut inputs = Vec::with_capacity(policy.steps);
+    let in_dim = policy.input_dim();
     for t in 0..policy.steps {
-        let obs: Vec<Vec<f64>> = scenes
-            .iter()
-            .zip(&states)
-            .map(|(scene, traj)| policy.observation(&traj[t], &scene.target, t))
-            .collect();
-        let input = columns_to_matrix(&obs);
+        let mut input = DMatrix::zeros(in_dim, batch);
+        let columns = input.as_mut_slice().chunks_exact_mut(in_dim.max(1));
+        for ((scene, traj), column) in scenes.iter().zip(&states).zip(columns) {
+            policy.observation_into(&traj[t], &scene.target, t, column);
+        }
         let output = net.forward(&input);
         let step_controls: Vec<Vector> = (0..batch)
             .map(|b| policy.control(output.column(b).as_slice()))
             .collect();
-        let next: Vec<Vector> = states
+        // Collected as results into an exact-size vector (a `Result` collect grows its vector).
+        let next: Vec<crate::Result<Vector>> = states
             .par_iter()
             .zip(&step_controls)
             .with_min_len(MIN_EPISODES_PER_TASK)
             .map(|(traj, u)| checked_step(sim, &traj[t], u))
-            .collect::<crate::Result<_>>()?;
+            .collect();
+        let mut next_states = Vec::with_capacity(batch);
+        for s in next {
+            next_states.push(s?);
+        }
+        let next = next_states;
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
             check_finite(&s, b, t + 1)?;
             traj.push(s);
@@ -220,15 +284,14 @@ pub fn policy_at(
 ) -> Rollout {
     let batch = scenes.len();
     let steps = policy.steps;
-    let obs: Vec<Vec<f64>> = (0..steps)
-        .flat_map(|t| {
-            scenes
-                .iter()
-                .zip(states)
-                .map(move |(scene, traj)| policy.observation(&traj[t], &scene.target, t))
-        })
-        .collect();
-    let stacked = columns_to_matrix(&obs);
+    let in_dim = policy.input_dim();
+    let mut stacked = DMatrix::zeros(in_dim, steps * batch);
+    let mut columns = stacked.as_mut_slice().chunks_exact_mut(in_dim.max(1));
+    for t in 0..steps {
+        for ((scene, traj), column) in scenes.iter().zip(states).zip(columns.by_ref()) {
+            policy.observation_into(&traj[t], &scene.target, t, column);
+        }
+    }
     let output = net.forward(&stacked);
     let inputs = (0..steps)
         .map(|t| stacked.columns(t * batch, batch).into_owned())
@@ -279,12 +342,17 @@ pub fn simulate_batch(
     scenes: &[Scene],
     controls: &[Vec<Vector>],
 ) -> crate::Result<Vec<Vec<Vector>>> {
-    scenes
+    let simulated: Vec<crate::Result<Vec<Vector>>> = scenes
         .par_iter()
         .zip(controls)
         .enumerate()
         .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
-        .collect()
+        .collect();
+    let mut states = Vec::with_capacity(simulated.len());
+    for episode in simulated {
+        states.push(episode?);
+    }
+    Ok(states)
 }
 
 /// Simulates one control sequence open loop; `episode` names it in a non-finite error.
@@ -327,7 +395,9 @@ pub fn stack_for_backward(
                 for (t, g) in episode.iter().enumerate() {
                     let col = t * batch + b;
                     inputs.set_column(col, &rollout.inputs[t].column(b));
-                    cot.set_column(col, &g.component_mul(c));
+                    for (i, (x, ci)) in g.iter().zip(c.iter()).enumerate() {
+                        cot[(i, col)] = x * ci;
+                    }
                 }
             }
             (inputs, cot)
@@ -336,8 +406,9 @@ pub fn stack_for_backward(
             let mut cot = DMatrix::zeros(m * policy.steps, batch);
             for (b, episode) in control_cotangents.iter().enumerate() {
                 for (t, g) in episode.iter().enumerate() {
-                    cot.view_mut((t * m, b), (m, 1))
-                        .copy_from(&g.component_mul(c));
+                    for (i, (x, ci)) in g.iter().zip(c.iter()).enumerate() {
+                        cot[(t * m + i, b)] = x * ci;
+                    }
                 }
             }
             (rollout.inputs[0].clone(), cot)

@@ -25,11 +25,11 @@
 //! The outcome carries the corrected trajectory `s̃_0..s̃_T` that the controls produce, so that a
 //! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
 
-use crate::episode::simulate;
 use crate::inverse::{solve, InverseMethod};
 use crate::scenario::LinearSolver;
+use crate::sim::dimensions::checked_step_into;
 use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
-use crate::sweep::{jvp_sweep, jvp_trajectory, vjp_sweep};
+use crate::sweep::{jvp_sweep, jvp_trajectory};
 use crate::InverseError;
 use std::sync::Arc;
 
@@ -150,6 +150,42 @@ pub fn invert_episode_with_feedback(
     settings: &EpisodeInverseSettings,
     feedback: Option<Feedback<'_>>,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
+    invert_episode_from(physics, initial, controls, None, target, settings, feedback)
+}
+
+/// [`invert_episode_with_feedback`] for controls whose open-loop trajectory is already known:
+/// `visited` (`s_0..s_T` with `s_0 = initial`, the states `controls` reach simulated open loop,
+/// e.g. a rollout's) saves the first simulation. Ignored with feedback. Same result as
+/// [`invert_episode_with_feedback`] bit for bit when `visited` is that trajectory.
+pub fn invert_episode_visited(
+    physics: &Physics,
+    visited: &[Vector],
+    controls: &[Vector],
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+    feedback: Option<Feedback<'_>>,
+) -> Result<EpisodeInverseOutcome, InverseError> {
+    let initial = visited
+        .first()
+        .ok_or_else(|| InverseError::Singular("empty visited trajectory".into()))?;
+    let visited = (visited.len() == controls.len() + 1).then_some(visited);
+    invert_episode_from(
+        physics, initial, controls, visited, target, settings, feedback,
+    )
+}
+
+/// The inversion itself. The line search reuses its trial buffers (controls, states, applied
+/// controls), swapped with the current ones on acceptance, so that an iteration allocates
+/// only in the Gauss-Newton solve.
+fn invert_episode_from(
+    physics: &Physics,
+    initial: &Vector,
+    controls: &[Vector],
+    visited: Option<&[Vector]>,
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+    feedback: Option<Feedback<'_>>,
+) -> Result<EpisodeInverseOutcome, InverseError> {
     let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
@@ -158,38 +194,65 @@ pub fn invert_episode_with_feedback(
         None => v,
     };
     let threshold = settings.tolerance * (1.0 + weighted(target.clone()).norm());
-    let residual_of = |states: &[Vector]| weighted(target - states.last().unwrap_or(initial));
+    // `‖W (s̃_T − s_T)‖²` through a reused buffer: the same numbers as
+    // `weighted(target − s_T).norm_squared()`.
+    let mut residual_buffer = Vector::zeros(target.len());
+    let mut residual_sq = |states: &[Vector]| {
+        let last = states.last().unwrap_or(initial);
+        for i in 0..target.len() {
+            residual_buffer[i] = target[i] - last[i];
+        }
+        if let Some(w) = &settings.weight {
+            residual_buffer.component_mul_assign(w);
+        }
+        residual_buffer.norm_squared()
+    };
     let sim_error = |e: crate::Error| InverseError::Singular(e.to_string());
-    let run = |u: &[Vector]| simulate_with_feedback(physics, initial, u, feedback);
+    let run = |u: &[Vector], states: &mut Vec<Vector>, applied: &mut Vec<Vector>| {
+        simulate_with_feedback_into(physics, initial, u, feedback, states, applied)
+    };
     let gains = feedback.map(|f| f.gains);
     let mut u = controls.to_vec();
-    let (mut states, mut applied) = run(&u).map_err(sim_error)?;
-    let merit = |states: &[Vector], u: &[Vector]| {
-        let prior: f64 = u
-            .iter()
+    // Without feedback the applied controls are `u` itself and `applied` stays empty.
+    let (mut states, mut applied) = (Vec::new(), Vec::new());
+    match visited.filter(|_| feedback.is_none()) {
+        Some(visited) => states = visited.to_vec(),
+        None => run(&u, &mut states, &mut applied).map_err(sim_error)?,
+    }
+    // Prior terms through a reused buffer: the same numbers as
+    // `α ‖x − ρ x⁰‖² + μ ‖x − x⁰‖²` summed over the steps.
+    let mut prior_buffer = Vector::zeros(controls.first().map_or(0, |x| x.len()));
+    let mut prior = |u: &[Vector]| -> f64 {
+        u.iter()
             .zip(controls)
             .map(|(x, x0)| {
-                settings.alpha * (x - x0 * settings.force_anchor).norm_squared()
-                    + settings.mu * (x - x0).norm_squared()
+                for i in 0..x.len() {
+                    prior_buffer[i] = x[i] - x0[i] * settings.force_anchor;
+                }
+                let force = settings.alpha * prior_buffer.norm_squared();
+                for i in 0..x.len() {
+                    prior_buffer[i] = x[i] - x0[i];
+                }
+                force + settings.mu * prior_buffer.norm_squared()
             })
-            .sum();
-        0.5 * residual_of(states).norm_squared() + 0.5 * prior
+            .sum()
     };
-    let initial_residual = residual_of(&states).norm();
-    let mut current = merit(&states, &u);
+    let initial_residual = residual_sq(&states).sqrt();
+    let mut current = 0.5 * residual_sq(&states) + 0.5 * prior(&u);
     let mut iterations = 0;
     let mut stationary = false;
     let mut line_search_failed = false;
     let mut gramian_range = None;
+    let (mut trial, mut trial_states, mut trial_applied) = (u.clone(), Vec::new(), Vec::new());
     while iterations < settings.max_iterations {
-        if residual_of(&states).norm() <= threshold {
+        if residual_sq(&states).sqrt() <= threshold {
             break;
         }
         let r = target - states.last().unwrap_or(initial);
         iterations += 1;
         let point = Linearisation {
             states: &states,
-            applied: &applied,
+            applied: if feedback.is_some() { &applied } else { &u },
             gains,
         };
         let step = gauss_newton_step(jvp, vjp, &point, &u, controls, &r, settings)?;
@@ -201,19 +264,19 @@ pub fn invert_episode_with_feedback(
         let mut scale = 1.0;
         let mut accepted = false;
         for _ in 0..=MAX_HALVINGS {
-            let trial: Vec<Vector> = u
-                .iter()
-                .zip(&step.delta)
-                .map(|(a, d)| a + d * scale)
-                .collect();
-            if let Ok((trial_states, trial_applied)) = run(&trial) {
-                let value = merit(&trial_states, &trial);
+            for ((x, a), d) in trial.iter_mut().zip(&u).zip(&step.delta) {
+                for i in 0..a.len() {
+                    x[i] = a[i] + d[i] * scale;
+                }
+            }
+            if run(&trial, &mut trial_states, &mut trial_applied).is_ok() {
+                let value = 0.5 * residual_sq(&trial_states) + 0.5 * prior(&trial);
                 if value.is_finite() && value < current {
                     // With α + μ > 0 the residual need not vanish: stop once the merit stalls.
                     stationary = current - value <= STALL * current;
-                    u = trial;
-                    states = trial_states;
-                    applied = trial_applied;
+                    std::mem::swap(&mut u, &mut trial);
+                    std::mem::swap(&mut states, &mut trial_states);
+                    std::mem::swap(&mut applied, &mut trial_applied);
                     current = value;
                     accepted = true;
                     break;
@@ -229,12 +292,15 @@ pub fn invert_episode_with_feedback(
             break;
         }
     }
-    let residual = residual_of(&states).norm();
+    let residual = residual_sq(&states).sqrt();
     if !residual.is_finite() {
         return Err(InverseError::Singular("non-finite residual".into()));
     }
     let regularised = settings.alpha + settings.mu > 0.0;
     let converged = residual <= threshold || (regularised && stationary && !line_search_failed);
+    if feedback.is_none() {
+        applied = u.clone();
+    }
     Ok(EpisodeInverseOutcome {
         controls: u,
         states,
@@ -261,34 +327,50 @@ struct Linearisation<'a> {
     gains: Option<&'a [Matrix]>,
 }
 
-/// Simulates feed-forward controls `u`, adding the linearised feedback if any; returns the
-/// states and the controls applied.
-fn simulate_with_feedback(
+/// Simulates feed-forward controls `u`, adding the linearised feedback if any, into `states`
+/// (`s_0..s_T`) and, with feedback, `applied` (the controls applied; without feedback they
+/// are `u` and `applied` is left alone), reusing their vectors.
+fn simulate_with_feedback_into(
     physics: &Physics,
     initial: &Vector,
     u: &[Vector],
     feedback: Option<Feedback<'_>>,
-) -> crate::Result<(Vec<Vector>, Vec<Vector>)> {
-    let Some(fb) = feedback else {
-        return Ok((simulate(physics, initial, u, 0)?, u.to_vec()));
-    };
+    states: &mut Vec<Vector>,
+    applied: &mut Vec<Vector>,
+) -> crate::Result<()> {
     let sim = physics.sim();
-    let mut states = Vec::with_capacity(u.len() + 1);
-    let mut applied = Vec::with_capacity(u.len());
-    states.push(initial.clone());
+    states.resize_with(u.len() + 1, || Vector::zeros(0));
+    if feedback.is_some() {
+        applied.resize_with(u.len(), || Vector::zeros(0));
+    }
+    assign(&mut states[0], initial);
     for (t, ut) in u.iter().enumerate() {
-        let a = ut + &fb.gains[t] * (&states[t] - &fb.reference[t]);
-        let next = sim.step(&states[t], &a);
+        let (done, rest) = states.split_at_mut(t + 1);
+        let (state, next) = (&done[t], &mut rest[0]);
+        match feedback {
+            Some(fb) => {
+                applied[t] = ut + &fb.gains[t] * (state - &fb.reference[t]);
+                sim.step_into(state, &applied[t], next);
+            }
+            None => checked_step_into(sim, state, ut, next)?,
+        }
         if !next.iter().all(|x| x.is_finite()) {
             return Err(crate::Error::NonFinite {
                 episode: 0,
                 step: t + 1,
             });
         }
-        states.push(next);
-        applied.push(a);
     }
-    Ok((states, applied))
+    Ok(())
+}
+
+/// `dst ← src`, in place when the lengths agree (nalgebra's `clone_from` reallocates).
+fn assign(dst: &mut Vector, src: &Vector) {
+    if dst.len() == src.len() {
+        dst.copy_from(src);
+    } else {
+        *dst = src.clone();
+    }
 }
 
 /// Whether `solver` forms the Gramian densely for state dimension `n`.
@@ -405,14 +487,14 @@ fn gauss_newton_step(
             _ => (1e-12, 4 * n),
         };
         let gramian = |v: &Vector| {
-            let jt_v = vjp_sweep(vjp, states, applied, &rows.scatter(v), None, gains);
+            let jt_v = adjoint_sweep(vjp, states, applied, &rows.scatter(v), gains);
             rows.gather(&jvp_sweep(jvp, states, applied, &jt_v, gains))
         };
         let shift = c + settings.damping * largest_eigenvalue(&gramian, k);
         let apply = |v: &Vector| gramian(v) + v * shift;
         conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let mut delta = vjp_sweep(vjp, states, applied, &rows.scatter(&y), None, gains);
+    let mut delta = adjoint_sweep(vjp, states, applied, &rows.scatter(&y), gains);
     if let Some(w) = &w {
         delta.iter_mut().zip(w).for_each(|(d, wt)| *d -= wt);
     }
@@ -426,6 +508,29 @@ fn gauss_newton_step(
             "non-finite Gauss-Newton step".into(),
         ))
     }
+}
+
+/// `J_tᵀ λ` for every step: [`crate::sweep::vjp_sweep`] without tracking terms, with the
+/// state adjoint carried in two reused buffers ([`Vjp::vjp_into`]); the same numbers.
+fn adjoint_sweep(
+    vjp: &dyn Vjp,
+    states: &[Vector],
+    controls: &[Vector],
+    terminal: &Vector,
+    gains: Option<&[Matrix]>,
+) -> Vec<Vector> {
+    let steps = controls.len();
+    let mut out = vec![Vector::zeros(0); steps];
+    let mut lambda = terminal.clone();
+    let mut pulled = Vector::zeros(terminal.len());
+    for t in (0..steps).rev() {
+        vjp.vjp_into(&states[t], &controls[t], &lambda, &mut pulled, &mut out[t]);
+        match gains {
+            Some(k) => lambda = &pulled + k[t].tr_mul(&out[t]),
+            None => std::mem::swap(&mut lambda, &mut pulled),
+        }
+    }
+    out
 }
 
 /// The constrained rows of the terminal residual: components of non-zero weight, scaled by
@@ -517,9 +622,41 @@ fn controllability_gramian(
         if let Some(k) = gains {
             a += &b * &k[t];
         }
-        p = &a * &p * a.transpose() + &b * b.transpose();
+        let apa = &a * &p * a.transpose();
+        p = match diagonal_squares(&b) {
+            // `B Bᵀ = diag(b_ii²)` exactly: every other product in the matrix product is a
+            // signed zero, and sums of signed zeros onto `+0` stay `+0`; adding `+0` off the
+            // diagonal keeps the sign rule of the matrix sum.
+            Some(d) => {
+                // `x + 0` everywhere, then `+ b_ii²` on the diagonal: `(x + 0) + y = x + y` for
+                // the `y = b_ii² ≥ +0` here.
+                let mut p = apa;
+                p.as_mut_slice().iter_mut().for_each(|x| *x += 0.0);
+                for (i, di) in d.iter().enumerate() {
+                    p[(i, i)] += di;
+                }
+                p
+            }
+            None => apa + &b * b.transpose(),
+        };
     }
     p
+}
+
+/// `b_ii · b_ii` for a square `b` whose off-diagonal entries are all zero and whose diagonal is
+/// finite (Burgers' `B = Δt I`), else `None`.
+fn diagonal_squares(b: &Matrix) -> Option<Vec<f64>> {
+    let n = b.nrows();
+    if b.ncols() != n {
+        return None;
+    }
+    let zero = |x: &[f64]| x.iter().fold(true, |all, v| all & (*v == 0.0));
+    for (j, column) in b.as_slice().chunks_exact(n.max(1)).enumerate() {
+        if !(column[j].is_finite() && zero(&column[..j]) && zero(&column[j + 1..])) {
+            return None;
+        }
+    }
+    Some((0..n).map(|i| b[(i, i)] * b[(i, i)]).collect())
 }
 
 /// Solves `G y = b` for symmetric positive (semi-)definite `G`: Cholesky, then LU.

@@ -6,12 +6,14 @@
 //! `(batch, in)` activation.
 
 use std::fmt;
+use std::sync::Mutex;
 
-use dfdx::prelude::{
-    Axes2, Axis, Backward, Cpu, Gradients, HasShape, Merge, NoneTape, Shape, SumTo, Tape, Tensor,
-    TensorFromVec, Trace, TryMatMul,
-};
-use dfdx::tensor_ops::{BroadcastTo, PermuteTo};
+use dfdx::prelude::{Axes2, Cpu, HasShape, NoneTape, Shape, Tensor, TensorFromVec, TryMatMul};
+#[cfg(test)]
+use dfdx::prelude::{Axis, Backward, Gradients, Merge, SumTo, Tape, Trace};
+#[cfg(test)]
+use dfdx::tensor_ops::BroadcastTo;
+use dfdx::tensor_ops::PermuteTo;
 use nalgebra::DMatrix;
 use rand::distributions::{Distribution, Uniform};
 use rand::SeedableRng;
@@ -51,6 +53,36 @@ impl Activation {
         }
     }
 
+    /// The activation of one value, as dfdx's kernel computes it.
+    #[inline(always)]
+    fn f(self, x: f32) -> f32 {
+        match self {
+            Activation::Relu => x.max(0.0),
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Identity => x,
+        }
+    }
+
+    /// Its derivative from the activation's output `y` (dfdx: from the output for tanh and
+    /// sigmoid; for relu `x > 0` exactly when `y = max(x, 0) > 0`).
+    #[inline(always)]
+    fn df(self, y: f32) -> f32 {
+        match self {
+            Activation::Relu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Tanh => 1.0 - y.powi(2),
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Identity => 1.0,
+        }
+    }
+
+    #[cfg(test)]
     fn apply<T: Tape<f32, Cpu>>(self, x: Matrix<T>) -> Matrix<T> {
         match self {
             Activation::Relu => x.relu(),
@@ -131,11 +163,39 @@ pub(super) struct Layer {
 /// row-major (PyTorch layout), then the bias `(out,)`.
 ///
 /// Cloning is cheap (tensors share storage copy-on-write).
-#[derive(Clone)]
 pub struct Mlp {
     pub(super) config: MlpConfig,
     pub(super) dev: Cpu,
     pub(super) layers: Vec<Layer>,
+    /// The activations of the last forward pass, keyed by its inputs; emptied by every
+    /// mutable access to the parameters ([`Mlp::layers_mut`]) and not shared with clones.
+    cache: Mutex<Option<ForwardCache>>,
+}
+
+impl Clone for Mlp {
+    /// Same configuration and parameters; an empty forward cache.
+    fn clone(&self) -> Self {
+        Mlp {
+            config: self.config.clone(),
+            dev: self.dev.clone(),
+            layers: self.layers.clone(),
+            cache: Mutex::default(),
+        }
+    }
+}
+
+/// The layer activations of one forward pass, with the inputs (bit patterns) they belong to:
+/// a backward pass on the same inputs with unchanged parameters (SIP's proxy on the rollout's
+/// or the corrected inputs, right after their forward pass) starts from them instead of
+/// recomputing them. The activations are a function of the inputs and the parameters, so the
+/// result is the same bit for bit either way.
+struct ForwardCache {
+    inputs: Vec<u32>,
+    layers: Vec<Matrix>,
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
 }
 
 impl fmt::Debug for Mlp {
@@ -178,6 +238,7 @@ impl Mlp {
             config: config.clone(),
             dev,
             layers,
+            cache: Mutex::default(),
         })
     }
 
@@ -204,8 +265,11 @@ impl Mlp {
         if batch == 0 {
             return DMatrix::zeros(self.config.outputs, 0);
         }
-        let out = self.run(self.input_tensor(inputs));
-        to_dmatrix(&out.as_vec(), self.config.outputs, batch)
+        let x = to_f32(inputs);
+        let layers = self.forward_layers(self.tensor(x.clone()));
+        let out = data(layers.last().expect("at least the input"));
+        self.remember(&x, layers);
+        to_dmatrix(&out, self.config.outputs, batch)
     }
 
     /// Gradient with respect to the parameters of `L = Σ_{i,b} cot[i,b] · f(inputs)[i,b]`,
@@ -216,7 +280,12 @@ impl Mlp {
     /// # Panics
     /// If the shapes of `inputs` or `output_cotangent` do not match the network.
     pub fn backward(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) -> ParamGrads {
-        self.backward_with_input(inputs, output_cotangent).0
+        self.check_backward_shapes(inputs, output_cotangent);
+        if inputs.ncols() == 0 {
+            return ParamGrads::zeros(self);
+        }
+        let cot = to_f32(output_cotangent);
+        self.backward_layers(to_f32(inputs), &cot, false).0
     }
 
     /// Like [`Mlp::backward`], and also returns the input cotangent `(∂f/∂x)ᵀ · cot` of each
@@ -229,22 +298,138 @@ impl Mlp {
         inputs: &DMatrix<f64>,
         output_cotangent: &DMatrix<f64>,
     ) -> (ParamGrads, DMatrix<f64>) {
-        self.check_inputs(inputs);
+        self.check_backward_shapes(inputs, output_cotangent);
         let batch = inputs.ncols();
-        assert!(
-            output_cotangent.nrows() == self.config.outputs && output_cotangent.ncols() == batch,
-            "output cotangent is {}×{}, expected {}×{} (outputs × batch)",
-            output_cotangent.nrows(),
-            output_cotangent.ncols(),
-            self.config.outputs,
-            batch
-        );
         if batch == 0 {
             return (
                 ParamGrads::zeros(self),
                 DMatrix::zeros(self.config.inputs, 0),
             );
         }
+        let cot = to_f32(output_cotangent);
+        let (grads, dx) = self.backward_layers(to_f32(inputs), &cot, true);
+        let dx = to_dmatrix(
+            &dx.expect("input cotangent requested"),
+            self.config.inputs,
+            batch,
+        );
+        (grads, dx)
+    }
+
+    /// The layer activations `h_0 = x, h_1, …, h_L = f(x)` (row-major `(batch, width)`
+    /// tensors) of a forward pass. Each layer is dfdx's matrix product `h Wᵀ` followed by the
+    /// bias and the activation applied here, element by element in `f32` exactly as dfdx's
+    /// kernels do (`z + b`, `max(z, 0)`, `tanh z`, `1/(1 + e^{−z})`), without dfdx's
+    /// broadcasting kernel or a tape.
+    fn forward_layers(&self, x: Matrix) -> Vec<Matrix> {
+        let last = self.layers.len() - 1;
+        let batch = x.shape().0;
+        let mut hs = Vec::with_capacity(self.layers.len() + 1);
+        hs.push(x);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let out = layer.weight.shape().0;
+            let wt = layer
+                .weight
+                .clone()
+                .permute::<(usize, usize), Axes2<1, 0>>();
+            let mut z = data(&hs[i].clone().matmul(wt));
+            let bias = data(&layer.bias);
+            let act = if i == last {
+                self.config.output_activation
+            } else {
+                self.config.activation
+            };
+            for row in z.chunks_exact_mut(out) {
+                for (v, b) in row.iter_mut().zip(&bias) {
+                    *v = act.f(*v + *b);
+                }
+            }
+            hs.push(self.dev.tensor_from_vec(z, (batch, out)));
+        }
+        hs
+    }
+
+    /// Parameter gradients of `Σ cot ⊙ f(x)` for the row-major `(batch, outputs)` cotangent
+    /// `cot`, and the input cotangent (row-major `(batch, inputs)`) if `want_input`.
+    ///
+    /// The same numbers as dfdx's tape on `(f(x) ⊙ cot).sum()` bit for bit: the matrix
+    /// products are dfdx's with the operands in the layout its matmul backward uses (so the
+    /// same gemm problem), and every gradient that dfdx accumulates into a zeroed buffer is
+    /// formed as `0 + value` here (which only turns `−0` into `+0`).
+    fn backward_layers(
+        &self,
+        x: Vec<f32>,
+        cot: &[f32],
+        want_input: bool,
+    ) -> (ParamGrads, Option<Vec<f32>>) {
+        let batch = x.len() / self.config.inputs;
+        let hs = match self.recall(&x) {
+            Some(hs) => hs,
+            None => self.forward_layers(self.tensor(x)),
+        };
+        let last = self.layers.len() - 1;
+        // d(Σ out ⊙ cot)/d out = 0 + cot · (0 + 1).
+        let mut g: Vec<f32> = cot.iter().map(|c| 0.0 + c * (0.0 + 1.0)).collect();
+        let mut tensors = vec![Vec::new(); 2 * self.layers.len()];
+        let mut dx = None;
+        for i in (0..self.layers.len()).rev() {
+            let layer = &self.layers[i];
+            let out = layer.weight.shape().0;
+            let act = if i == last {
+                self.config.output_activation
+            } else {
+                self.config.activation
+            };
+            // Activation (identity is no operation in dfdx, so no `0 +` either), then the
+            // bias addition: `∂z = 0 + 1·g`, `∂b = Σ_batch 1·∂z` in batch order.
+            if act != Activation::Identity {
+                let y = data(&hs[i + 1]);
+                for (gv, yv) in g.iter_mut().zip(&y) {
+                    *gv = 0.0 + act.df(*yv) * *gv;
+                }
+            }
+            let mut bias_grad = vec![0.0f32; out];
+            for row in g.chunks_exact_mut(out) {
+                for (gv, bg) in row.iter_mut().zip(bias_grad.iter_mut()) {
+                    *gv = 0.0 + 1.0 * *gv;
+                    *bg += 1.0 * *gv;
+                }
+            }
+            let g_t = self.dev.tensor_from_vec(g, (batch, out));
+            // ∂W = ∂zᵀ h (dfdx: hᵀ ∂z into the transposed view of W's gradient).
+            let mut dw = data(
+                &g_t.clone()
+                    .permute::<(usize, usize), Axes2<1, 0>>()
+                    .matmul(hs[i].clone()),
+            );
+            dw.iter_mut().for_each(|v| *v += 0.0);
+            tensors[2 * i] = dw;
+            tensors[2 * i + 1] = bias_grad;
+            if i > 0 || want_input {
+                // ∂h = ∂z W.
+                let mut dh = data(&g_t.matmul(layer.weight.clone()));
+                dh.iter_mut().for_each(|v| *v += 0.0);
+                if i == 0 {
+                    dx = Some(dh);
+                    break;
+                }
+                g = dh;
+            } else {
+                break;
+            }
+        }
+        (ParamGrads { tensors }, dx)
+    }
+
+    /// dfdx's own forward and backward on a tape: the reference that
+    /// [`Mlp::backward_layers`] reproduces bit for bit (tests).
+    #[cfg(test)]
+    fn backward_reference(
+        &self,
+        inputs: &DMatrix<f64>,
+        output_cotangent: &DMatrix<f64>,
+    ) -> (ParamGrads, DMatrix<f64>) {
+        let batch = inputs.ncols();
         let x = self.input_tensor(inputs);
         // A leaky tape keeps the gradient of the input leaf too (`alloc_grads` would not).
         let out = self.run(x.trace(Gradients::leaky()));
@@ -284,7 +469,7 @@ impl Mlp {
             )));
         }
         let mut rest = values;
-        for layer in &mut self.layers {
+        for layer in self.layers_mut() {
             let (w, r) = rest.split_at(layer.weight.shape().num_elements());
             layer.weight.copy_from(w);
             let (b, r) = r.split_at(layer.bias.shape().0);
@@ -292,6 +477,19 @@ impl Mlp {
             rest = r;
         }
         Ok(())
+    }
+
+    fn check_backward_shapes(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) {
+        self.check_inputs(inputs);
+        let batch = inputs.ncols();
+        assert!(
+            output_cotangent.nrows() == self.config.outputs && output_cotangent.ncols() == batch,
+            "output cotangent is {}×{}, expected {}×{} (outputs × batch)",
+            output_cotangent.nrows(),
+            output_cotangent.ncols(),
+            self.config.outputs,
+            batch
+        );
     }
 
     fn check_inputs(&self, inputs: &DMatrix<f64>) {
@@ -303,13 +501,55 @@ impl Mlp {
         );
     }
 
+    /// Keeps the activations `layers` of the forward pass on `inputs` (row-major `f32`).
+    fn remember(&self, inputs: &[f32], layers: Vec<Matrix>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = Some(ForwardCache {
+                inputs: bits(inputs),
+                layers,
+            });
+        }
+    }
+
+    /// The kept activations, if they belong to `inputs` (the parameters have not changed since:
+    /// changing them empties the cache).
+    fn recall(&self, inputs: &[f32]) -> Option<Vec<Matrix>> {
+        let cache = self.cache.lock().ok()?;
+        let entry = cache.as_ref()?;
+        let same_inputs = entry.inputs.len() == inputs.len()
+            && entry
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(a, b)| *a == b.to_bits());
+        same_inputs.then(|| entry.layers.clone())
+    }
+
+    /// The layers for changing parameters in place (the optimizer): empties the forward cache.
+    pub(super) fn layers_mut(&mut self) -> &mut [Layer] {
+        match self.cache.get_mut() {
+            Ok(cache) => *cache = None,
+            Err(poisoned) => *poisoned.into_inner() = None,
+        }
+        &mut self.layers
+    }
+
+    /// A row-major `(batch, inputs)` tensor from row-major `f32` data.
+    fn tensor(&self, x: Vec<f32>) -> Matrix {
+        let batch = x.len() / self.config.inputs;
+        self.dev.tensor_from_vec(x, (batch, self.config.inputs))
+    }
+
     /// `(inputs × batch)` column-major ⇒ row-major `(batch, inputs)` tensor: same memory order.
+    #[cfg(test)]
     fn input_tensor(&self, inputs: &DMatrix<f64>) -> Matrix {
         self.dev
             .tensor_from_vec(to_f32(inputs), (inputs.ncols(), self.config.inputs))
     }
 
-    /// Forward pass on a row-major `(batch, inputs)` tensor, with or without a tape.
+    /// Forward pass on a row-major `(batch, inputs)` tensor, with or without a tape: dfdx's
+    /// own operations, the reference for [`Mlp::forward_layers`] (tests).
+    #[cfg(test)]
     fn run<T: Tape<f32, Cpu> + Merge<NoneTape>>(&self, x: Matrix<T>) -> Matrix<T> {
         let last = self.layers.len() - 1;
         let mut h = x;
@@ -333,6 +573,14 @@ impl Mlp {
         }
         h
     }
+}
+
+/// The storage of a contiguous tensor (a product's result, a parameter) in memory order: a copy
+/// (dfdx's `as_vec` walks the tensor's index space element by element instead).
+fn data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
+    let mut v = vec![0.0; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
 }
 
 fn to_f32(m: &DMatrix<f64>) -> Vec<f32> {
@@ -390,6 +638,81 @@ mod tests {
                 assert!((y[(o, b)] - want).abs() < 1e-5, "{} vs {want}", y[(o, b)]);
             }
         }
+    }
+
+    /// The hand-assembled forward and backward passes give dfdx's tape results bit for bit
+    /// (compared as bits, so that a `−0` against `+0` would fail too), for every activation,
+    /// several shapes and batch sizes, including large stacked batches.
+    #[test]
+    fn passes_match_dfdx_tape_bit_for_bit() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let activations = [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Identity,
+        ];
+        for (k, &activation) in activations.iter().enumerate() {
+            for (inputs, hidden, outputs, batch) in [
+                (2, vec![32, 64, 32], 2, 100),
+                (8, vec![64, 64], 24, 256),
+                (65, vec![128, 128], 32, 1024),
+                (3, vec![5], 1, 1),
+                (4, vec![], 3, 7),
+            ] {
+                let cfg = MlpConfig {
+                    inputs,
+                    hidden,
+                    outputs,
+                    activation,
+                    output_activation: activations[(k + 1) % activations.len()],
+                };
+                let net = Mlp::new(&cfg, 3).unwrap();
+                let x = DMatrix::from_fn(inputs, batch, |i, b| ((i * 7 + b * 3) as f64).sin());
+                // Some exact zeros in the cotangent, where signed zeros would show.
+                let cot = DMatrix::from_fn(outputs, batch, |i, b| {
+                    if (i + b) % 5 == 0 {
+                        0.0
+                    } else {
+                        ((i * 5 + b) as f64).cos()
+                    }
+                });
+                let reference = net.run(net.input_tensor(&x)).as_vec();
+                let out = net.forward(&x);
+                let out: Vec<f32> = out.iter().map(|&v| v as f32).collect();
+                assert_eq!(bits(&out), bits(&reference), "forward {cfg:?}");
+                let (g_ref, dx_ref) = net.backward_reference(&x, &cot);
+                let (g, dx) = net.backward_with_input(&x, &cot);
+                for (a, b) in g.tensors.iter().zip(&g_ref.tensors) {
+                    assert_eq!(bits(a), bits(b), "parameter gradients {cfg:?}");
+                }
+                let (dx, dx_ref): (Vec<f32>, Vec<f32>) = (
+                    dx.iter().map(|&v| v as f32).collect(),
+                    dx_ref.iter().map(|&v| v as f32).collect(),
+                );
+                assert_eq!(bits(&dx), bits(&dx_ref), "input cotangent {cfg:?}");
+                assert_eq!(net.backward(&x, &cot), g, "backward {cfg:?}");
+            }
+        }
+    }
+
+    /// A forward pass kept for the backward pass is not used once the parameters changed.
+    #[test]
+    fn changing_parameters_empties_the_forward_cache() {
+        let mut net = Mlp::new(&config(), 5).unwrap();
+        let x = DMatrix::from_fn(3, 4, |i, b| (i + 2 * b) as f64 * 0.1);
+        let cot = DMatrix::from_element(2, 4, 1.0);
+        net.forward(&x);
+        let shifted: Vec<f32> = net.parameters().iter().map(|p| p + 0.25).collect();
+        net.set_parameters(&shifted).unwrap();
+        let mut fresh = Mlp::new(&config(), 5).unwrap();
+        fresh.set_parameters(&shifted).unwrap();
+        assert_eq!(net.backward(&x, &cot), fresh.backward(&x, &cot));
+        // A clone starts without the original's cache.
+        net.forward(&x);
+        let mut clone = net.clone();
+        clone.set_parameters(&net.parameters()).unwrap();
+        assert_eq!(clone.backward(&x, &cot), net.backward(&x, &cot));
     }
 
     #[test]

@@ -316,7 +316,7 @@ impl Optimizer {
         self.steps += 1;
         let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
         let mut k = 0;
-        for layer in &mut net.layers {
+        for layer in net.layers_mut() {
             update(
                 &self.config,
                 t,

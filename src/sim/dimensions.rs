@@ -30,6 +30,18 @@ pub fn checked_step(
     Ok(next)
 }
 
+/// `out ← sim.step(state, control)` ([`Simulator::step_into`]), or an error if the result's
+/// length is not `state_dim`.
+pub fn checked_step_into(
+    sim: &dyn Simulator,
+    state: &Vector,
+    control: &Vector,
+    out: &mut Vector,
+) -> crate::Result<()> {
+    sim.step_into(state, control, out);
+    check_len(sim.name(), "step", sim.state_dim(), out.len())
+}
+
 /// Checks the two parts `(Aᵀ w, Bᵀ w)` a VJP returned against the lengths `n` and `m`.
 pub fn check_vjp_lengths(
     name: &str,
@@ -75,14 +87,21 @@ pub fn check_physics(physics: &Physics) -> crate::Result<()> {
     let (n, m) = (sim.state_dim(), sim.control_dim());
     let (s, u) = (Vector::zeros(n), Vector::zeros(m));
     checked_step(sim, &s, &u)?;
+    let mut out = Vector::zeros(n);
+    checked_step_into(sim, &s, &u, &mut out)?;
     if let Some(jvp) = physics.jvp() {
         check_len(sim.name(), "jvp", n, jvp.jvp(&s, &u, &s, &u).len())?;
+        jvp.jvp_into(&s, &u, &s, &u, &mut out);
+        check_len(sim.name(), "jvp_into", n, out.len())?;
         let (a, b) = jvp.jacobians(&s, &u);
         check_shape(sim, "jacobians: A = ∂P/∂s", &a, n, n)?;
         check_shape(sim, "jacobians: B = ∂P/∂u", &b, n, m)?;
     }
     if let Some(vjp) = physics.vjp() {
         let (ws, wu) = vjp.vjp(&s, &u, &s);
+        check_vjp_lengths(sim.name(), (n, m), (&ws, &wu))?;
+        let (mut ws, mut wu) = (Vector::zeros(n), Vector::zeros(m));
+        vjp.vjp_into(&s, &u, &s, &mut ws, &mut wu);
         check_vjp_lengths(sim.name(), (n, m), (&ws, &wu))?;
     }
     if let Some(hessian) = physics.hessian() {
@@ -93,4 +112,44 @@ pub fn check_physics(physics: &Physics) -> crate::Result<()> {
         check_len(sim.name(), "control_scale", m, scale.len())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Registry;
+    use super::*;
+
+    fn point(n: usize, phase: f64) -> Vector {
+        Vector::from_fn(n, |i, _| 0.3 * ((i as f64) * 0.7 + phase).sin())
+    }
+
+    /// The in-place step, JVP and VJP of every built-in simulator give exactly (bit for bit)
+    /// what the allocating ones give, also into buffers of the wrong length.
+    #[test]
+    fn in_place_calls_match_the_allocating_ones_exactly() {
+        let registry = Registry::with_builtins();
+        for name in registry.names() {
+            let params = ron::Value::Map(ron::Map::new());
+            let physics = registry.build(&name, params).expect("builds with defaults");
+            let sim = physics.sim();
+            let (n, m) = (sim.state_dim(), sim.control_dim());
+            let (s, u) = (point(n, 0.1), point(m, 0.4));
+            let (ds, du, w) = (point(n, 1.0), point(m, 2.0), point(n, 3.0));
+            for start in [0, n] {
+                let mut out = Vector::zeros(start);
+                sim.step_into(&s, &u, &mut out);
+                assert_eq!(out, sim.step(&s, &u), "{name}: step_into");
+                if let Some(jvp) = physics.jvp() {
+                    let mut out = Vector::zeros(start);
+                    jvp.jvp_into(&s, &u, &ds, &du, &mut out);
+                    assert_eq!(out, jvp.jvp(&s, &u, &ds, &du), "{name}: jvp_into");
+                }
+                if let Some(vjp) = physics.vjp() {
+                    let (mut a, mut b) = (Vector::zeros(start), Vector::zeros(0));
+                    vjp.vjp_into(&s, &u, &w, &mut a, &mut b);
+                    assert_eq!((a, b), vjp.vjp(&s, &u, &w), "{name}: vjp_into");
+                }
+            }
+        }
+    }
 }

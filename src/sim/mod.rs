@@ -99,6 +99,15 @@ pub trait Simulator: Send + Sync {
     }
     /// `s' = P(s, u)`. `state` has length `n`, `control` length `m`; the result length `n`.
     fn step(&self, state: &Vector, control: &Vector) -> Vector;
+
+    /// `out ← P(s, u)`: [`Simulator::step`] into a provided buffer, which the hot loops
+    /// (rollouts, line searches) reuse. `out` has length `n` on return (it is resized if it
+    /// had another length). The default calls [`Simulator::step`] and moves its result into
+    /// `out`; simulators override it to avoid the allocation. An override must give exactly
+    /// the numbers `step` gives.
+    fn step_into(&self, state: &Vector, control: &Vector, out: &mut Vector) {
+        *out = self.step(state, control);
+    }
 }
 
 /// Jacobian-vector product of one step.
@@ -106,6 +115,20 @@ pub trait Jvp: Simulator {
     /// `A δs + B δu` at `(s, u)`, with `A = ∂P/∂s` (n×n) and `B = ∂P/∂u` (n×m).
     fn jvp(&self, state: &Vector, control: &Vector, d_state: &Vector, d_control: &Vector)
         -> Vector;
+
+    /// `out ← A δs + B δu`: [`Jvp::jvp`] into a provided buffer (length `n` on return; `out`
+    /// must not alias the inputs). The default calls [`Jvp::jvp`]; overrides give exactly its
+    /// numbers without allocating.
+    fn jvp_into(
+        &self,
+        state: &Vector,
+        control: &Vector,
+        d_state: &Vector,
+        d_control: &Vector,
+        out: &mut Vector,
+    ) {
+        *out = self.jvp(state, control, d_state, d_control);
+    }
 
     /// Whether `A` and `B` are the same at every `(s, u)` (the step is affine,
     /// `P(s, u) = A s + B u + c`), so that quantities built from them, such as an episode's
@@ -153,6 +176,22 @@ pub fn vjp_from_jacobians<S: Jvp + ?Sized>(
 pub trait Vjp: Simulator {
     /// `(Aᵀ w, Bᵀ w)` at `(s, u)` for a cotangent `w` of length `n`.
     fn vjp(&self, state: &Vector, control: &Vector, cotangent: &Vector) -> (Vector, Vector);
+
+    /// `(d_state, d_control) ← (Aᵀ w, Bᵀ w)`: [`Vjp::vjp`] into provided buffers (lengths `n`
+    /// and `m` on return). The default calls [`Vjp::vjp`]; overrides give exactly its numbers
+    /// without allocating.
+    fn vjp_into(
+        &self,
+        state: &Vector,
+        control: &Vector,
+        cotangent: &Vector,
+        d_state: &mut Vector,
+        d_control: &mut Vector,
+    ) {
+        let (s, u) = self.vjp(state, control, cotangent);
+        *d_state = s;
+        *d_control = u;
+    }
 }
 
 /// Local inverse with respect to the control, supplied by the simulator (analytic).

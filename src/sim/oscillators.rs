@@ -115,13 +115,23 @@ impl Oscillators {
 
     /// `A s + B u` for raw components.
     fn apply(&self, s: &Vector, u: f64) -> Vector {
-        Vector::from_fn(4, |i, _| {
-            self.a[i][0] * s[0]
+        let mut out = Vector::zeros(4);
+        self.apply_into(s, u, &mut out);
+        out
+    }
+
+    /// `out ← A s + B u` (`out` resized to 4 if needed; must not alias `s`).
+    fn apply_into(&self, s: &Vector, u: f64, out: &mut Vector) {
+        if out.len() != 4 {
+            *out = Vector::zeros(4);
+        }
+        for i in 0..4 {
+            out[i] = self.a[i][0] * s[0]
                 + self.a[i][1] * s[1]
                 + self.a[i][2] * s[2]
                 + self.a[i][3] * s[3]
-                + self.b[i] * u
-        })
+                + self.b[i] * u;
+        }
     }
 }
 
@@ -141,6 +151,9 @@ impl Simulator for Oscillators {
     fn step(&self, state: &Vector, control: &Vector) -> Vector {
         self.apply(state, control[0])
     }
+    fn step_into(&self, state: &Vector, control: &Vector, out: &mut Vector) {
+        self.apply_into(state, control[0], out);
+    }
 }
 
 impl Jvp for Oscillators {
@@ -158,6 +171,17 @@ impl Jvp for Oscillators {
         self.apply(d_state, d_control[0])
     }
 
+    fn jvp_into(
+        &self,
+        _state: &Vector,
+        _control: &Vector,
+        d_state: &Vector,
+        d_control: &Vector,
+        out: &mut Vector,
+    ) {
+        self.apply_into(d_state, d_control[0], out);
+    }
+
     fn jacobians(&self, _state: &Vector, _control: &Vector) -> (Matrix, Matrix) {
         (
             Matrix::from_fn(4, 4, |i, j| self.a[i][j]),
@@ -167,10 +191,30 @@ impl Jvp for Oscillators {
 }
 
 impl Vjp for Oscillators {
-    fn vjp(&self, _state: &Vector, _control: &Vector, w: &Vector) -> (Vector, Vector) {
-        let ws = Vector::from_fn(4, |j, _| (0..4).map(|i| self.a[i][j] * w[i]).sum());
-        let wu = Vector::from_element(1, (0..4).map(|i| self.b[i] * w[i]).sum());
+    fn vjp(&self, state: &Vector, control: &Vector, w: &Vector) -> (Vector, Vector) {
+        let (mut ws, mut wu) = (Vector::zeros(4), Vector::zeros(1));
+        self.vjp_into(state, control, w, &mut ws, &mut wu);
         (ws, wu)
+    }
+
+    fn vjp_into(
+        &self,
+        _state: &Vector,
+        _control: &Vector,
+        w: &Vector,
+        d_state: &mut Vector,
+        d_control: &mut Vector,
+    ) {
+        if d_state.len() != 4 {
+            *d_state = Vector::zeros(4);
+        }
+        if d_control.len() != 1 {
+            *d_control = Vector::zeros(1);
+        }
+        for j in 0..4 {
+            d_state[j] = (0..4).map(|i| self.a[i][j] * w[i]).sum();
+        }
+        d_control[0] = (0..4).map(|i| self.b[i] * w[i]).sum();
     }
 }
 

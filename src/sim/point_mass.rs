@@ -226,13 +226,21 @@ impl<P> LinearPointMass<P> {
 
     /// `A s + B u` on raw components.
     fn apply(&self, s: &Vector, u: &Vector) -> Vector {
+        let mut out = Vector::zeros(4);
+        self.apply_into(s, u, &mut out);
+        out
+    }
+
+    /// `out ← A s + B u` (`out` resized to 4 if needed; must not alias `s` or `u`).
+    fn apply_into(&self, s: &Vector, u: &Vector, out: &mut Vector) {
         let (p, v) = (&self.bpos, &self.bvel);
-        Vector::from_column_slice(&[
-            s[0] + self.phi1 * s[2] + p[0][0] * u[0] + p[0][1] * u[1],
-            s[1] + self.phi1 * s[3] + p[1][0] * u[0] + p[1][1] * u[1],
-            self.e * s[2] + v[0][0] * u[0] + v[0][1] * u[1],
-            self.e * s[3] + v[1][0] * u[0] + v[1][1] * u[1],
-        ])
+        if out.len() != 4 {
+            *out = Vector::zeros(4);
+        }
+        out[0] = s[0] + self.phi1 * s[2] + p[0][0] * u[0] + p[0][1] * u[1];
+        out[1] = s[1] + self.phi1 * s[3] + p[1][0] * u[0] + p[1][1] * u[1];
+        out[2] = self.e * s[2] + v[0][0] * u[0] + v[0][1] * u[1];
+        out[3] = self.e * s[3] + v[1][0] * u[0] + v[1][1] * u[1];
     }
 }
 
@@ -262,6 +270,9 @@ impl<P: Send + Sync> Simulator for LinearPointMass<P> {
     fn step(&self, state: &Vector, control: &Vector) -> Vector {
         self.apply(state, control)
     }
+    fn step_into(&self, state: &Vector, control: &Vector, out: &mut Vector) {
+        self.apply_into(state, control, out);
+    }
 }
 
 impl<P: Send + Sync> Jvp for LinearPointMass<P> {
@@ -279,24 +290,51 @@ impl<P: Send + Sync> Jvp for LinearPointMass<P> {
         self.apply(d_state, d_control)
     }
 
+    fn jvp_into(
+        &self,
+        _state: &Vector,
+        _control: &Vector,
+        d_state: &Vector,
+        d_control: &Vector,
+        out: &mut Vector,
+    ) {
+        self.apply_into(d_state, d_control, out);
+    }
+
     fn jacobians(&self, _state: &Vector, _control: &Vector) -> (Matrix, Matrix) {
         (self.a_matrix(), self.b_matrix())
     }
 }
 
 impl<P: Send + Sync> Vjp for LinearPointMass<P> {
-    fn vjp(&self, _state: &Vector, _control: &Vector, w: &Vector) -> (Vector, Vector) {
-        let (p, v) = (&self.bpos, &self.bvel);
-        let ws = Vector::from_column_slice(&[
-            w[0],
-            w[1],
-            self.phi1 * w[0] + self.e * w[2],
-            self.phi1 * w[1] + self.e * w[3],
-        ]);
-        let wu = Vector::from_fn(2, |j, _| {
-            (p[0][j] * w[0] + v[0][j] * w[2]) + (p[1][j] * w[1] + v[1][j] * w[3])
-        });
+    fn vjp(&self, state: &Vector, control: &Vector, w: &Vector) -> (Vector, Vector) {
+        let (mut ws, mut wu) = (Vector::zeros(4), Vector::zeros(2));
+        self.vjp_into(state, control, w, &mut ws, &mut wu);
         (ws, wu)
+    }
+
+    fn vjp_into(
+        &self,
+        _state: &Vector,
+        _control: &Vector,
+        w: &Vector,
+        d_state: &mut Vector,
+        d_control: &mut Vector,
+    ) {
+        let (p, v) = (&self.bpos, &self.bvel);
+        if d_state.len() != 4 {
+            *d_state = Vector::zeros(4);
+        }
+        if d_control.len() != 2 {
+            *d_control = Vector::zeros(2);
+        }
+        d_state[0] = w[0];
+        d_state[1] = w[1];
+        d_state[2] = self.phi1 * w[0] + self.e * w[2];
+        d_state[3] = self.phi1 * w[1] + self.e * w[3];
+        for j in 0..2 {
+            d_control[j] = (p[0][j] * w[0] + v[0][j] * w[2]) + (p[1][j] * w[1] + v[1][j] * w[3]);
+        }
     }
 }
 

@@ -52,20 +52,31 @@ impl UpdateRule for Dp {
             .zip(&rollout.states)
             .map(|(scene, states)| objective.terminal_gradient(&states[steps], &scene.target))
             .collect();
+        let n = ctx.physics.sim().state_dim();
+        // Per episode: the state adjoint `λ`, the buffer its VJP is written into (swapped with
+        // it after every step) and the observation VJP; reused over the steps.
+        let mut pulled: Vec<Vector> = vec![Vector::zeros(n); batch];
+        let mut observed = Vector::zeros(n);
         let mut control_cotangents: Vec<Vec<Vector>> = vec![vec![Vector::zeros(0); steps]; batch];
         let mut grads = None;
+        let force_weight = objective.force_weight;
         for t in (0..steps).rev() {
-            let pulled: Vec<(Vector, Vector)> = lambda
-                .par_iter()
+            lambda
+                .par_iter_mut()
+                .zip(pulled.par_iter_mut())
+                .zip(control_cotangents.par_iter_mut())
                 .with_min_len(crate::pool::MIN_EPISODES_PER_TASK)
                 .enumerate()
-                .map(|(b, l)| vjp.vjp(&rollout.states[b][t], &rollout.controls[b][t], l))
-                .collect();
-            let mut next_lambda = Vec::with_capacity(batch);
-            for (b, (ls, lu)) in pulled.into_iter().enumerate() {
-                control_cotangents[b][t] = lu + objective.force_gradient(&rollout.controls[b][t]);
-                next_lambda.push(ls);
-            }
+                .for_each(|(b, ((l, ls), cotangents))| {
+                    let u = &rollout.controls[b][t];
+                    let lu = &mut cotangents[t];
+                    vjp.vjp_into(&rollout.states[b][t], u, l, ls, lu);
+                    // `Bᵀλ + α u`, as `lu + objective.force_gradient(u)`.
+                    lu.iter_mut()
+                        .zip(u.iter())
+                        .for_each(|(g, x)| *g += x * force_weight);
+                    std::mem::swap(l, ls);
+                });
             if closed {
                 let scale = ctx.policy.control_scale();
                 let m = control_cotangents[0][t].len();
@@ -75,13 +86,13 @@ impl UpdateRule for Dp {
                     None => grads = Some(g),
                     Some(acc) => acc.add_assign(&g),
                 }
-                for (b, l) in next_lambda.iter_mut().enumerate() {
-                    *l += ctx
-                        .policy
-                        .observation_state_vjp(input_cot.column(b).as_slice());
+                for (b, l) in lambda.iter_mut().enumerate() {
+                    ctx.policy
+                        .observation_state_vjp_into(input_cot.column(b).as_slice(), &mut observed);
+                    *l += &observed;
                 }
             }
-            for (b, l) in next_lambda.iter_mut().enumerate() {
+            for (b, l) in lambda.iter_mut().enumerate() {
                 if !self.within_window(t, steps) {
                     l.fill(0.0);
                 }
@@ -89,7 +100,6 @@ impl UpdateRule for Dp {
                     *l += objective.tracking_gradient(&rollout.states[b][t], &scenes[b].target);
                 }
             }
-            lambda = next_lambda;
         }
         let grads = match grads {
             Some(mut g) => {

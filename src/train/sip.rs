@@ -15,8 +15,8 @@
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{policy_at, Rollout};
 use crate::inverse::episode::{
-    constant_gramian, invert_chain, invert_episode_with_feedback, uses_dense,
-    EpisodeInverseSettings, Feedback, Gramian,
+    constant_gramian, invert_chain, invert_episode_visited, uses_dense, EpisodeInverseSettings,
+    Feedback, Gramian,
 };
 use crate::inverse::solve;
 use crate::net::Network;
@@ -88,12 +88,24 @@ struct Regularisation {
 
 /// `‖W (reached − goal)‖ / ‖W (start − goal)‖`, or 0 when the start is on the goal.
 fn residual_ratio(objective: &Objective, reached: &Vector, start: &Vector, goal: &Vector) -> f64 {
-    let before = objective.weighted_sq(&(start - goal));
+    let before = weighted_distance_sq(objective, start, goal);
     if before > 0.0 {
-        (objective.weighted_sq(&(reached - goal)) / before).sqrt()
+        (weighted_distance_sq(objective, reached, goal) / before).sqrt()
     } else {
         0.0
     }
+}
+
+/// `objective.weighted_sq(&(a − b))` without forming `a − b`: the same terms in the same order.
+fn weighted_distance_sq(objective: &Objective, a: &Vector, b: &Vector) -> f64 {
+    a.iter()
+        .zip(b.iter())
+        .zip(objective.weight_sq.iter())
+        .map(|((x, y), w)| {
+            let e = x - y;
+            w * e * e
+        })
+        .sum()
 }
 
 impl Sip {
@@ -151,9 +163,10 @@ impl Sip {
                     gains,
                     reference: states,
                 });
-                let out = invert_episode_with_feedback(
+                // `states` are the rollout's: the trajectory `controls` reach open loop.
+                let out = invert_episode_visited(
                     ctx.physics,
-                    &states[0],
+                    states,
                     controls,
                     &goal,
                     &settings,
@@ -351,7 +364,7 @@ impl UpdateRule for Sip {
             SipInverse::Episode(spec) if spec.feedback => Some(feedback_gains(ctx, net, rollout)),
             _ => None,
         };
-        let corrections: Vec<Result<Correction, InverseError>> = scenes
+        let mut corrections: Vec<Result<Correction, InverseError>> = scenes
             .par_iter()
             .zip(&rollout.states)
             .zip(&rollout.controls)
@@ -377,18 +390,19 @@ impl UpdateRule for Sip {
         };
         let mut stats = UpdateStats::default();
         let mut cotangents = Vec::with_capacity(scenes.len());
-        for (b, correction) in corrections.iter().enumerate() {
+        for (b, correction) in corrections.iter_mut().enumerate() {
             match correction {
                 Ok(c) => {
                     stats.inverse_unconverged += usize::from(!c.converged);
                     stats.line_search_failures += usize::from(c.line_search_failed);
-                    cotangents.push(
-                        fit.controls[b]
-                            .iter()
-                            .zip(&c.controls)
-                            .map(|(u, t)| u - t)
-                            .collect(),
-                    );
+                    // `u_t − ũ_t`, written over the teacher controls (not needed after this).
+                    let mut cotangent = std::mem::take(&mut c.controls);
+                    for (x, u) in cotangent.iter_mut().zip(&fit.controls[b]) {
+                        for (xi, ui) in x.iter_mut().zip(u.iter()) {
+                            *xi = ui - *xi;
+                        }
+                    }
+                    cotangents.push(cotangent);
                 }
                 Err(_) => {
                     stats.inverse_failures += 1;
