@@ -10,6 +10,11 @@
 //! ```
 
 use physinv::run::example_main;
+
+/// mimalloc, as in the `physinv` binary (allocation-heavy hot loops run 1.3–1.7× faster than
+/// with the system allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use physinv::sim::Registry;
 
 fn main() -> std::process::ExitCode {
