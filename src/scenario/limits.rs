@@ -11,8 +11,8 @@
 //! saturating, so a size that overflows `u64` is an estimate of `u64::MAX` bytes, which is
 //! over any ceiling.
 
+use super::PolicyKind;
 use super::{network_inputs, network_outputs, ScenarioSpec};
-use super::{PolicyKind, SceneSource, TargetSpec};
 use std::fmt;
 
 /// One gibibyte (2³⁰ bytes).
@@ -221,7 +221,6 @@ impl fmt::Display for Bytes {
     }
 }
 
-/// Saturating product of sizes.
 /// Saturating product of `factors` (an overflowing size is `u64::MAX`).
 pub fn product(factors: &[u64]) -> u64 {
     factors.iter().fold(1u64, |p, f| p.saturating_mul(*f))
@@ -319,10 +318,7 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
         .max_by_key(|parts| parts.iter().fold(0u64, |s, p| s.saturating_add(p.bytes)))
         .unwrap_or_default();
 
-    let references = match &spec.data.scenes {
-        SceneSource::Generator(_) => true,
-        SceneSource::Sampled { target, .. } => matches!(target, TargetSpec::ReachedBy { .. }),
-    };
+    let references = spec.data.scenes.has_reference_controls();
     let reference_controls = if references { vectors(steps, m) } else { 0 };
     let one_scene = vectors(2, n).saturating_add(reference_controls);
     let scenes = held_out.saturating_mul(one_scene);

@@ -172,6 +172,17 @@ pub enum SceneSource {
     },
 }
 
+impl SceneSource {
+    /// Whether the scenes carry ground-truth controls (a generator's, or the controls a
+    /// `ReachedBy` target was reached with).
+    pub fn has_reference_controls(&self) -> bool {
+        match self {
+            SceneSource::Generator(_) => true,
+            SceneSource::Sampled { target, .. } => matches!(target, TargetSpec::ReachedBy { .. }),
+        }
+    }
+}
+
 /// Initial-state distribution.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum InitialSpec {

@@ -6,9 +6,7 @@ use super::rules::{require, Problem, RuleSpec, Rules};
 use super::{dp, hig, sip, supervised, Context, UpdateRule};
 use crate::inverse::episode::DENSE_MAX_STATE_DIM;
 use crate::scenario::limits::{product, MemoryPart, RunSizes, F64_BYTES};
-use crate::scenario::{
-    LinearSolver, PolicyKind, ProxyInputs, ScenarioSpec, SceneSource, SipInverse, TargetSpec,
-};
+use crate::scenario::{LinearSolver, PolicyKind, ProxyInputs, ScenarioSpec, SipInverse};
 use crate::sim::ParamError;
 use serde::{Deserialize, Serialize};
 
@@ -215,12 +213,8 @@ pub struct SupervisedSpec;
 
 impl RuleSpec for SupervisedSpec {
     fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError> {
-        let has_reference = match &problem.spec.data.scenes {
-            SceneSource::Generator(_) => true,
-            SceneSource::Sampled { target, .. } => matches!(target, TargetSpec::ReachedBy { .. }),
-        };
         check(
-            has_reference,
+            problem.spec.data.scenes.has_reference_controls(),
             "",
             "supervised training needs ground-truth controls: use target ReachedBy(…) or a scene generator",
         )
