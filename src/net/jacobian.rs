@@ -46,7 +46,6 @@ impl Mlp {
         );
         let parameters = self.parameters();
         let widths = self.config.widths();
-        let last = widths.len() - 2;
         let mut offset = 0;
         let (mut weights, mut layer_inputs, mut slopes, mut offsets) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -68,11 +67,7 @@ impl Mlp {
                     .zip(bias)
                     .for_each(|(z, &b)| *z += f64::from(b));
             }
-            let activation = if l == last {
-                self.config.output_activation
-            } else {
-                self.config.activation
-            };
+            let activation = self.config.activation_of(l, self.layers.len());
             let (next, slope) = activate(activation, z);
             offsets.push(offset);
             offset += fan_in * fan_out + fan_out;

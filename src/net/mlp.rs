@@ -117,6 +117,16 @@ pub struct MlpConfig {
 }
 
 impl MlpConfig {
+    /// The nonlinearity after layer `i` of `layers`: `output_activation` for the last one,
+    /// `activation` for the hidden ones.
+    pub fn activation_of(&self, i: usize, layers: usize) -> Activation {
+        if i + 1 == layers {
+            self.output_activation
+        } else {
+            self.activation
+        }
+    }
+
     /// Checks that every width is at least 1. The message names the offending field.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.inputs == 0 {
@@ -322,7 +332,6 @@ impl Mlp {
     /// kernels do (`z + b`, `max(z, 0)`, `tanh z`, `1/(1 + e^{−z})`), without dfdx's
     /// broadcasting kernel or a tape.
     fn forward_layers(&self, x: Matrix) -> Vec<Matrix> {
-        let last = self.layers.len() - 1;
         let batch = x.shape().0;
         let mut hs = Vec::with_capacity(self.layers.len() + 1);
         hs.push(x);
@@ -334,11 +343,7 @@ impl Mlp {
                 .permute::<(usize, usize), Axes2<1, 0>>();
             let mut z = data(&hs[i].clone().matmul(wt));
             let bias = data(&layer.bias);
-            let act = if i == last {
-                self.config.output_activation
-            } else {
-                self.config.activation
-            };
+            let act = self.config.activation_of(i, self.layers.len());
             for row in z.chunks_exact_mut(out) {
                 for (v, b) in row.iter_mut().zip(&bias) {
                     *v = act.f(*v + *b);
@@ -367,7 +372,6 @@ impl Mlp {
             Some(hs) => hs,
             None => self.forward_layers(self.tensor(x)),
         };
-        let last = self.layers.len() - 1;
         // d(Σ out ⊙ cot)/d out = 0 + cot · (0 + 1).
         let mut g: Vec<f32> = cot.iter().map(|c| 0.0 + c * (0.0 + 1.0)).collect();
         let mut tensors = vec![Vec::new(); 2 * self.layers.len()];
@@ -375,11 +379,7 @@ impl Mlp {
         for i in (0..self.layers.len()).rev() {
             let layer = &self.layers[i];
             let out = layer.weight.shape().0;
-            let act = if i == last {
-                self.config.output_activation
-            } else {
-                self.config.activation
-            };
+            let act = self.config.activation_of(i, self.layers.len());
             // Activation (identity is no operation in dfdx, so no `0 +` either), then the
             // bias addition: `∂z = 0 + 1·g`, `∂b = Σ_batch 1·∂z` in batch order.
             if act != Activation::Identity {
@@ -551,7 +551,6 @@ impl Mlp {
     /// own operations, the reference for [`Mlp::forward_layers`] (tests).
     #[cfg(test)]
     fn run<T: Tape<f32, Cpu> + Merge<NoneTape>>(&self, x: Matrix<T>) -> Matrix<T> {
-        let last = self.layers.len() - 1;
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
             let shape = (h.shape().0, layer.weight.shape().0);
@@ -564,11 +563,7 @@ impl Mlp {
                 .clone()
                 .broadcast_like::<(usize, usize), Axis<0>>(&shape);
             let z = h.matmul(wt) + b;
-            let act = if i == last {
-                self.config.output_activation
-            } else {
-                self.config.activation
-            };
+            let act = self.config.activation_of(i, self.layers.len());
             h = act.apply(z);
         }
         h
