@@ -32,8 +32,8 @@
 //! `B = ∂s'/∂f = Δt·I`.
 
 use super::{
-    ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, Scene, SceneGenerator, Simulator,
-    Vector, Vjp,
+    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, Scene, SceneGenerator,
+    Simulator, Vector, Vjp,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -326,9 +326,7 @@ impl Simulator for Burgers {
     }
     fn step_into(&self, state: &Vector, control: &Vector, out: &mut Vector) {
         let n = self.params.cells;
-        if out.len() != n {
-            *out = Vector::zeros(n);
-        }
+        fit(out, n);
         with_scratch(|sc| {
             self.diffuse_into(state.as_slice(), &mut sc.w, &mut sc.tmp);
             let w = &sc.w;
@@ -365,9 +363,7 @@ impl Jvp for Burgers {
         out: &mut Vector,
     ) {
         let n = self.params.cells;
-        if out.len() != n {
-            *out = Vector::zeros(n);
-        }
+        fit(out, n);
         let dt = self.params.dt;
         with_scratch(|sc| {
             self.diffuse_into(state.as_slice(), &mut sc.w, &mut sc.tmp);
@@ -449,15 +445,11 @@ impl Vjp for Burgers {
             }
             let mut gs = std::mem::take(&mut sc.w);
             self.diffuse_into(&sc.dw, &mut gs, &mut sc.tmp);
-            if d_state.len() != n {
-                *d_state = Vector::zeros(n);
-            }
+            fit(d_state, n);
             d_state.as_mut_slice().copy_from_slice(&gs);
             sc.w = gs;
         });
-        if d_control.len() != n {
-            *d_control = Vector::zeros(n);
-        }
+        fit(d_control, n);
         for (o, g) in d_control.iter_mut().zip(w_out.iter()) {
             *o = g * self.params.dt;
         }

@@ -74,6 +74,15 @@ use std::sync::Arc;
 pub type Vector = DVector<f64>;
 /// Dense matrix of physical quantities (f64).
 pub type Matrix = DMatrix<f64>;
+
+/// Gives the output buffer of an in-place call ([`Simulator::step_into`], [`Jvp::jvp_into`],
+/// [`Vjp::vjp_into`]) length `len`: kept as it is if it has it (the caller overwrites every
+/// entry), else replaced by zeros.
+pub fn fit(out: &mut Vector, len: usize) {
+    if out.len() != len {
+        *out = Vector::zeros(len);
+    }
+}
 /// The random stream a [`SceneGenerator`] draws one scene from (ChaCha8, re-exported as
 /// [`crate::rand_chacha`] so that implementations need not pin the crate's version).
 pub type SceneRng = rand_chacha::ChaCha8Rng;

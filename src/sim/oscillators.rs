@@ -15,7 +15,7 @@
 //!
 //! Normal modes: `q₁ + q₂` oscillates with angular frequency 1, `q₁ − q₂` with `√(1 + 2c)`.
 
-use super::{Jvp, Matrix, ParamError, Physics, Registry, Simulator, Vector, Vjp};
+use super::{fit, Jvp, Matrix, ParamError, Physics, Registry, Simulator, Vector, Vjp};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Oscillators`]; every field has a default, so `params: ()` is the reference
@@ -122,9 +122,7 @@ impl Oscillators {
 
     /// `out ← A s + B u` (`out` resized to 4 if needed; must not alias `s`).
     fn apply_into(&self, s: &Vector, u: f64, out: &mut Vector) {
-        if out.len() != 4 {
-            *out = Vector::zeros(4);
-        }
+        fit(out, 4);
         for i in 0..4 {
             out[i] = self.a[i][0] * s[0]
                 + self.a[i][1] * s[1]
@@ -205,12 +203,8 @@ impl Vjp for Oscillators {
         d_state: &mut Vector,
         d_control: &mut Vector,
     ) {
-        if d_state.len() != 4 {
-            *d_state = Vector::zeros(4);
-        }
-        if d_control.len() != 1 {
-            *d_control = Vector::zeros(1);
-        }
+        fit(d_state, 4);
+        fit(d_control, 1);
         for j in 0..4 {
             d_state[j] = (0..4).map(|i| self.a[i][j] * w[i]).sum();
         }

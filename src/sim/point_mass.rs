@@ -25,7 +25,8 @@
 //! `B = (φ₂, φ₁)ᵀ ⊗ M⁻¹G` (4×2), exact JVP/VJP, and an analytic least-squares control inverse.
 
 use super::{
-    ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, SimMetrics, Simulator, Vector, Vjp,
+    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, SimMetrics, Simulator, Vector,
+    Vjp,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -234,9 +235,7 @@ impl<P> LinearPointMass<P> {
     /// `out ← A s + B u` (`out` resized to 4 if needed; must not alias `s` or `u`).
     fn apply_into(&self, s: &Vector, u: &Vector, out: &mut Vector) {
         let (p, v) = (&self.bpos, &self.bvel);
-        if out.len() != 4 {
-            *out = Vector::zeros(4);
-        }
+        fit(out, 4);
         out[0] = s[0] + self.phi1 * s[2] + p[0][0] * u[0] + p[0][1] * u[1];
         out[1] = s[1] + self.phi1 * s[3] + p[1][0] * u[0] + p[1][1] * u[1];
         out[2] = self.e * s[2] + v[0][0] * u[0] + v[0][1] * u[1];
@@ -322,12 +321,8 @@ impl<P: Send + Sync> Vjp for LinearPointMass<P> {
         d_control: &mut Vector,
     ) {
         let (p, v) = (&self.bpos, &self.bvel);
-        if d_state.len() != 4 {
-            *d_state = Vector::zeros(4);
-        }
-        if d_control.len() != 2 {
-            *d_control = Vector::zeros(2);
-        }
+        fit(d_state, 4);
+        fit(d_control, 2);
         d_state[0] = w[0];
         d_state[1] = w[1];
         d_state[2] = self.phi1 * w[0] + self.e * w[2];
