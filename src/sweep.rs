@@ -63,6 +63,7 @@ fn jvp_step<S: Jvp + ?Sized>(
 /// `J_tᵀ λ` for every step by a backward sweep of VJPs, for a terminal cotangent `λ`.
 /// `extra(t)`, if given, is added to the state adjoint before it is propagated through step
 /// `t − 1` (tracking terms). With `gains`, the adjoint runs through `Ã_tᵀ = A_tᵀ + K_tᵀ B_tᵀ`.
+/// The state adjoint is carried in two reused buffers ([`Vjp::vjp_into`]).
 pub fn vjp_sweep<S: Vjp + ?Sized>(
     sim: &S,
     states: &[Vector],
@@ -74,13 +75,13 @@ pub fn vjp_sweep<S: Vjp + ?Sized>(
     let steps = controls.len();
     let mut out = vec![Vector::zeros(0); steps];
     let mut lambda = terminal.clone();
+    let mut pulled = Vector::zeros(terminal.len());
     for t in (0..steps).rev() {
-        let (ls, lu) = sim.vjp(&states[t], &controls[t], &lambda);
-        lambda = match gains {
-            Some(k) => ls + k[t].tr_mul(&lu),
-            None => ls,
-        };
-        out[t] = lu;
+        sim.vjp_into(&states[t], &controls[t], &lambda, &mut pulled, &mut out[t]);
+        match gains {
+            Some(k) => lambda = &pulled + k[t].tr_mul(&out[t]),
+            None => std::mem::swap(&mut lambda, &mut pulled),
+        }
         if let (Some(f), true) = (extra, t > 0) {
             lambda += f(t);
         }

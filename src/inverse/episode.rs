@@ -29,7 +29,7 @@ use crate::inverse::{solve, InverseMethod};
 use crate::scenario::LinearSolver;
 use crate::sim::dimensions::checked_step_into;
 use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
-use crate::sweep::{jvp_sweep, jvp_trajectory};
+use crate::sweep::{jvp_sweep, jvp_trajectory, vjp_sweep};
 use crate::InverseError;
 use std::sync::Arc;
 
@@ -487,14 +487,14 @@ fn gauss_newton_step(
             _ => (1e-12, 4 * n),
         };
         let gramian = |v: &Vector| {
-            let jt_v = adjoint_sweep(vjp, states, applied, &rows.scatter(v), gains);
+            let jt_v = vjp_sweep(vjp, states, applied, &rows.scatter(v), None, gains);
             rows.gather(&jvp_sweep(jvp, states, applied, &jt_v, gains))
         };
         let shift = c + settings.damping * largest_eigenvalue(&gramian, k);
         let apply = |v: &Vector| gramian(v) + v * shift;
         conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let mut delta = adjoint_sweep(vjp, states, applied, &rows.scatter(&y), gains);
+    let mut delta = vjp_sweep(vjp, states, applied, &rows.scatter(&y), None, gains);
     if let Some(w) = &w {
         delta.iter_mut().zip(w).for_each(|(d, wt)| *d -= wt);
     }
@@ -508,29 +508,6 @@ fn gauss_newton_step(
             "non-finite Gauss-Newton step".into(),
         ))
     }
-}
-
-/// `J_tᵀ λ` for every step: [`crate::sweep::vjp_sweep`] without tracking terms, with the
-/// state adjoint carried in two reused buffers ([`Vjp::vjp_into`]); the same numbers.
-fn adjoint_sweep(
-    vjp: &dyn Vjp,
-    states: &[Vector],
-    controls: &[Vector],
-    terminal: &Vector,
-    gains: Option<&[Matrix]>,
-) -> Vec<Vector> {
-    let steps = controls.len();
-    let mut out = vec![Vector::zeros(0); steps];
-    let mut lambda = terminal.clone();
-    let mut pulled = Vector::zeros(terminal.len());
-    for t in (0..steps).rev() {
-        vjp.vjp_into(&states[t], &controls[t], &lambda, &mut pulled, &mut out[t]);
-        match gains {
-            Some(k) => lambda = &pulled + k[t].tr_mul(&out[t]),
-            None => std::mem::swap(&mut lambda, &mut pulled),
-        }
-    }
-    out
 }
 
 /// The constrained rows of the terminal residual: components of non-zero weight, scaled by
