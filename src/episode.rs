@@ -245,18 +245,13 @@ fn rollout_closed_loop(
         let step_controls: Vec<Vector> = (0..batch)
             .map(|b| policy.control(output.column(b).as_slice()))
             .collect();
-        // Collected as results into an exact-size vector (a `Result` collect grows its vector).
         let next: Vec<crate::Result<Vector>> = states
             .par_iter()
             .zip(&step_controls)
             .with_min_len(MIN_EPISODES_PER_TASK)
             .map(|(traj, u)| checked_step(sim, &traj[t], u))
             .collect();
-        let mut next_states = Vec::with_capacity(batch);
-        for s in next {
-            next_states.push(s?);
-        }
-        let next = next_states;
+        let next = all_ok(next)?;
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
             check_finite(&s, b, t + 1)?;
             traj.push(s);
@@ -336,6 +331,16 @@ fn rollout_open_loop(
     })
 }
 
+/// The values of `results`, or the first error: like collecting into `Result<Vec<_>>`, but
+/// into a vector allocated once at its final length (a `Result` collect grows its vector).
+fn all_ok<T>(results: Vec<crate::Result<T>>) -> crate::Result<Vec<T>> {
+    let mut values = Vec::with_capacity(results.len());
+    for r in results {
+        values.push(r?);
+    }
+    Ok(values)
+}
+
 /// Simulates given control sequences open loop from each scene's initial state, in parallel.
 pub fn simulate_batch(
     physics: &Physics,
@@ -348,11 +353,7 @@ pub fn simulate_batch(
         .enumerate()
         .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
         .collect();
-    let mut states = Vec::with_capacity(simulated.len());
-    for episode in simulated {
-        states.push(episode?);
-    }
-    Ok(states)
+    all_ok(simulated)
 }
 
 /// Simulates one control sequence open loop; `episode` names it in a non-finite error.
