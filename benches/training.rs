@@ -82,6 +82,7 @@ fn bench_episode(c: &mut Criterion, label: &str, path: &str, batch: usize) {
             tolerance: 1e-6,
             max_iterations: 5,
             solver,
+            spectrum: true,
         };
         group.bench_function(format!("sip_inversion_{name}"), |b| {
             b.iter(|| {

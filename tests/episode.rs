@@ -47,6 +47,7 @@ fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettin
         tolerance: 1e-10,
         max_iterations,
         solver,
+        spectrum: true,
     }
 }
 

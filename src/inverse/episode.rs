@@ -73,6 +73,10 @@ pub struct EpisodeInverseSettings {
     pub max_iterations: usize,
     /// Linear solver.
     pub solver: LinearSolver,
+    /// Whether to report the eigenvalue range of a Gramian formed per iteration
+    /// ([`EpisodeInverseOutcome::gramian_range`]), a diagnostic that costs an eigen-solve per
+    /// episode. It is found anyway when `damping > 0`, which needs `λ_max`.
+    pub spectrum: bool,
 }
 
 /// Result of an inversion.
@@ -97,7 +101,8 @@ pub struct EpisodeInverseOutcome {
     /// Whether the last line search found no step that lowers the merit (never convergence).
     pub line_search_failed: bool,
     /// Smallest and largest eigenvalue of the Gramian `G` (without `c I`) at the rollout, when
-    /// the dense solver formed it.
+    /// the dense solver formed it and [`EpisodeInverseSettings::spectrum`] asked for it (or
+    /// the Gramian was shared).
     pub gramian_range: Option<(f64, f64)>,
 }
 
@@ -393,8 +398,13 @@ pub struct Gramian {
 }
 
 impl Gramian {
-    fn new(matrix: Matrix) -> Self {
-        let range = eigenvalue_range(&matrix);
+    /// `matrix` with its eigenvalue range if `spectrum`, else without.
+    fn new(matrix: Matrix, spectrum: bool) -> Self {
+        let range = if spectrum {
+            eigenvalue_range(&matrix)
+        } else {
+            None
+        };
         Gramian { matrix, range }
     }
 }
@@ -413,7 +423,7 @@ pub fn constant_gramian(
     let states = vec![Vector::zeros(n); steps + 1];
     let controls = vec![Vector::zeros(m); steps];
     let g = controllability_gramian(jvp, &states, &controls, None);
-    Ok(Gramian::new(Rows::new(weight, n).project(&g)))
+    Ok(Gramian::new(Rows::new(weight, n).project(&g), true))
 }
 
 /// One regularised Gauss-Newton correction and what was learnt forming it.
@@ -467,7 +477,8 @@ fn gauss_newton_step(
             (Some(shared), None) => shared.as_ref(),
             _ => {
                 let g = controllability_gramian(jvp, states, applied, gains);
-                formed = Gramian::new(rows.project(&g));
+                let spectrum = settings.spectrum || settings.damping > 0.0;
+                formed = Gramian::new(rows.project(&g), spectrum);
                 &formed
             }
         };
@@ -586,38 +597,71 @@ fn eigenvalue_range(g: &Matrix) -> Option<(f64, f64)> {
 
 /// `G = Σ_t J_t J_tᵀ` by the forward recurrence `P ← A_t P A_tᵀ + B_t B_tᵀ` (the discrete
 /// controllability Gramian), without forming the `J_t`; `A_t + B_t K_t` with feedback gains.
+///
+/// The products run in faer on one thread into two buffers allocated once: at the small sizes
+/// of a dense Gramian (`n ≤ 64`) they take half the time of nalgebra's, which packs both
+/// operands and allocates the transpose and every intermediate.
 fn controllability_gramian(
     jvp: &dyn Jvp,
     states: &[Vector],
     applied: &[Vector],
     gains: Option<&[Matrix]>,
 ) -> Matrix {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, MatMut, Par};
     let n = jvp.state_dim();
     let mut p = Matrix::zeros(n, n);
+    let mut ap = Matrix::zeros(n, n);
     for (t, (state, control)) in states.iter().zip(applied).enumerate() {
         let (mut a, b) = jvp.jacobians(state, control);
         if let Some(k) = gains {
             a += &b * &k[t];
         }
-        let apa = &a * &p * a.transpose();
-        p = match diagonal_squares(&b) {
+        // `A P`, then `(A P) Aᵀ` into `p`.
+        matmul(
+            MatMut::from_column_major_slice_mut(ap.as_mut_slice(), n, n),
+            Accum::Replace,
+            view(&a),
+            view(&p),
+            1.0,
+            Par::Seq,
+        );
+        matmul(
+            MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
+            Accum::Replace,
+            view(&ap),
+            view(&a).transpose(),
+            1.0,
+            Par::Seq,
+        );
+        match diagonal_squares(&b) {
             // `B Bᵀ = diag(b_ii²)` exactly: every other product in the matrix product is a
             // signed zero, and sums of signed zeros onto `+0` stay `+0`; adding `+0` off the
             // diagonal keeps the sign rule of the matrix sum.
             Some(d) => {
                 // `x + 0` everywhere, then `+ b_ii²` on the diagonal: `(x + 0) + y = x + y` for
                 // the `y = b_ii² ≥ +0` here.
-                let mut p = apa;
                 p.as_mut_slice().iter_mut().for_each(|x| *x += 0.0);
                 for (i, di) in d.iter().enumerate() {
                     p[(i, i)] += di;
                 }
-                p
             }
-            None => apa + &b * b.transpose(),
-        };
+            None => matmul(
+                MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
+                Accum::Add,
+                view(&b),
+                view(&b).transpose(),
+                1.0,
+                Par::Seq,
+            ),
+        }
     }
     p
+}
+
+/// `m` as a faer view.
+fn view(m: &Matrix) -> faer::MatRef<'_, f64> {
+    faer::MatRef::from_column_major_slice(m.as_slice(), m.nrows(), m.ncols())
 }
 
 /// `b_ii · b_ii` for a square `b` whose off-diagonal entries are all zero and whose diagonal is

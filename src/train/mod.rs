@@ -43,6 +43,10 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// The episode objective.
     pub objective: &'a Objective,
+    /// Whether this update's diagnostics will be recorded. The trainer sets it on the
+    /// iterations it logs; a rule may skip diagnostics that cost time (SIP's Gramian
+    /// eigenvalue range) when it is `false`. It must not change the update itself.
+    pub diagnose: bool,
 }
 
 /// Counters an update reports.

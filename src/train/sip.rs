@@ -237,6 +237,7 @@ impl Sip {
             tolerance,
             max_iterations,
             solver: regularisation.solver,
+            spectrum: ctx.diagnose,
         }
     }
 

@@ -145,6 +145,7 @@ impl<'a> Trainer<'a> {
             physics: &self.scenario.physics,
             policy: &self.policy,
             objective: &self.objective,
+            diagnose: true,
         }
     }
 
@@ -268,7 +269,11 @@ impl<'a> Trainer<'a> {
         rule: &dyn UpdateRule,
     ) -> crate::Result<()> {
         let training = &self.scenario.spec.training;
-        let ctx = self.context();
+        let next = state.iteration + 1;
+        let ctx = Context {
+            diagnose: next.is_multiple_of(training.log_every) || training.iterations == Some(next),
+            ..self.context()
+        };
         let indices = self.sampler.train_indices(
             state.iteration as u64,
             method.batch_size(training),
@@ -278,7 +283,6 @@ impl<'a> Trainer<'a> {
         let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
         let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
         let mut diagnostics = update.diagnostics;
-        let next = state.iteration + 1;
         let is_bptt = method.update.rule().is_loss_gradient();
         if training.cosine_every > 0 && next.is_multiple_of(training.cosine_every) && !is_bptt {
             let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
