@@ -8,18 +8,18 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use dfdx::prelude::{Axes2, Cpu, HasShape, NoneTape, Shape, Tensor, TensorFromVec, TryMatMul};
 #[cfg(test)]
-use dfdx::prelude::{Axis, Backward, Gradients, Merge, SumTo, Tape, Trace};
+use dfdx::prelude::{Axes2, Axis, Backward, Gradients, Merge, SumTo, Tape, Trace, TryMatMul};
+use dfdx::prelude::{Cpu, HasShape, NoneTape, Shape, Tensor, TensorFromVec};
 #[cfg(test)]
-use dfdx::tensor_ops::BroadcastTo;
-use dfdx::tensor_ops::PermuteTo;
+use dfdx::tensor_ops::{BroadcastTo, PermuteTo};
 use nalgebra::DMatrix;
 use rand::distributions::{Distribution, Uniform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::grads::ParamGrads;
+use super::passes::{self, LayerData, Workspace};
 use crate::{Error, Result};
 
 /// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major.
@@ -55,7 +55,7 @@ impl Activation {
 
     /// The activation of one value, as dfdx's kernel computes it.
     #[inline(always)]
-    fn f(self, x: f32) -> f32 {
+    pub(super) fn f(self, x: f32) -> f32 {
         match self {
             Activation::Relu => x.max(0.0),
             Activation::Tanh => x.tanh(),
@@ -67,7 +67,7 @@ impl Activation {
     /// Its derivative from the activation's output `y` (dfdx: from the output for tanh and
     /// sigmoid; for relu `x > 0` exactly when `y = max(x, 0) > 0`).
     #[inline(always)]
-    fn df(self, y: f32) -> f32 {
+    pub(super) fn df(self, y: f32) -> f32 {
         match self {
             Activation::Relu => {
                 if y > 0.0 {
@@ -177,9 +177,14 @@ pub struct Mlp {
     pub(super) config: MlpConfig,
     pub(super) dev: Cpu,
     pub(super) layers: Vec<Layer>,
-    /// The activations of the last forward pass, keyed by its inputs; emptied by every
-    /// mutable access to the parameters ([`Mlp::layers_mut`]) and not shared with clones.
-    cache: Mutex<Option<ForwardCache>>,
+    /// Buffers of the passes: the parameters as plain data and the activations of the last
+    /// forward pass, keyed by its inputs. A backward pass on the same inputs with unchanged
+    /// parameters (SIP's proxy on the rollout's or the corrected inputs, right after their
+    /// forward pass) starts from those activations instead of recomputing them: they are a
+    /// function of the inputs and the parameters, so the result is the same bit for bit.
+    /// Invalidated by every mutable access to the parameters ([`Mlp::layers_mut`]); not shared
+    /// with clones. A pass that finds it in use by another thread runs on buffers of its own.
+    workspace: Mutex<Workspace>,
 }
 
 impl Clone for Mlp {
@@ -189,23 +194,9 @@ impl Clone for Mlp {
             config: self.config.clone(),
             dev: self.dev.clone(),
             layers: self.layers.clone(),
-            cache: Mutex::default(),
+            workspace: Mutex::default(),
         }
     }
-}
-
-/// The layer activations of one forward pass, with the inputs (bit patterns) they belong to:
-/// a backward pass on the same inputs with unchanged parameters (SIP's proxy on the rollout's
-/// or the corrected inputs, right after their forward pass) starts from them instead of
-/// recomputing them. The activations are a function of the inputs and the parameters, so the
-/// result is the same bit for bit either way.
-struct ForwardCache {
-    inputs: Vec<u32>,
-    layers: Vec<Matrix>,
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|x| x.to_bits()).collect()
 }
 
 impl fmt::Debug for Mlp {
@@ -248,7 +239,7 @@ impl Mlp {
             config: config.clone(),
             dev,
             layers,
-            cache: Mutex::default(),
+            workspace: Mutex::default(),
         })
     }
 
@@ -275,11 +266,11 @@ impl Mlp {
         if batch == 0 {
             return DMatrix::zeros(self.config.outputs, 0);
         }
-        let x = to_f32(inputs);
-        let layers = self.forward_layers(self.tensor(x.clone()));
-        let out = data(layers.last().expect("at least the input"));
-        self.remember(&x, layers);
-        to_dmatrix(&out, self.config.outputs, batch)
+        self.with_workspace(|ws| {
+            self.run_forward(ws, inputs);
+            let out = ws.activations.last().expect("at least the input");
+            to_dmatrix(out, self.config.outputs, batch)
+        })
     }
 
     /// Gradient with respect to the parameters of `L = Σ_{i,b} cot[i,b] · f(inputs)[i,b]`,
@@ -295,7 +286,7 @@ impl Mlp {
             return ParamGrads::zeros(self);
         }
         let cot = to_f32(output_cotangent);
-        self.backward_layers(to_f32(inputs), &cot, false).0
+        self.backward_layers(inputs, &cot, false).0
     }
 
     /// Like [`Mlp::backward`], and also returns the input cotangent `(∂f/∂x)ᵀ · cot` of each
@@ -317,7 +308,7 @@ impl Mlp {
             );
         }
         let cot = to_f32(output_cotangent);
-        let (grads, dx) = self.backward_layers(to_f32(inputs), &cot, true);
+        let (grads, dx) = self.backward_layers(inputs, &cot, true);
         let dx = to_dmatrix(
             &dx.expect("input cotangent requested"),
             self.config.inputs,
@@ -326,99 +317,75 @@ impl Mlp {
         (grads, dx)
     }
 
-    /// The layer activations `h_0 = x, h_1, …, h_L = f(x)` (row-major `(batch, width)`
-    /// tensors) of a forward pass. Each layer is dfdx's matrix product `h Wᵀ` followed by the
-    /// bias and the activation applied here, element by element in `f32` exactly as dfdx's
-    /// kernels do (`z + b`, `max(z, 0)`, `tanh z`, `1/(1 + e^{−z})`), without dfdx's
-    /// broadcasting kernel or a tape.
-    fn forward_layers(&self, x: Matrix) -> Vec<Matrix> {
-        let batch = x.shape().0;
-        let mut hs = Vec::with_capacity(self.layers.len() + 1);
-        hs.push(x);
-        for (i, layer) in self.layers.iter().enumerate() {
-            let out = layer.weight.shape().0;
-            let wt = layer
-                .weight
-                .clone()
-                .permute::<(usize, usize), Axes2<1, 0>>();
-            let mut z = data(&hs[i].clone().matmul(wt));
-            let bias = data(&layer.bias);
-            let act = self.config.activation_of(i, self.layers.len());
-            for row in z.chunks_exact_mut(out) {
-                for (v, b) in row.iter_mut().zip(&bias) {
-                    *v = act.f(*v + *b);
-                }
-            }
-            hs.push(self.dev.tensor_from_vec(z, (batch, out)));
+    /// Runs `f` with this network's [`Workspace`], or with a new one if another thread holds
+    /// it (or a panic poisoned it).
+    fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        match self.workspace.try_lock() {
+            Ok(mut ws) => f(&mut ws),
+            Err(_) => f(&mut Workspace::default()),
         }
-        hs
+    }
+
+    /// The parameters as plain row-major data, copied into `ws` if they changed since.
+    fn prepare(&self, ws: &mut Workspace) {
+        if ws.layers.is_some() {
+            return;
+        }
+        let count = self.layers.len();
+        ws.layers = Some(
+            self.layers
+                .iter()
+                .enumerate()
+                .map(|(i, layer)| LayerData {
+                    weight: data(&layer.weight),
+                    bias: data(&layer.bias),
+                    inputs: layer.weight.shape().1,
+                    outputs: layer.weight.shape().0,
+                    activation: self.config.activation_of(i, count),
+                })
+                .collect(),
+        );
+    }
+
+    /// The activations `h_0 = x, h_1, …, h_L = f(x)` of `inputs` in `ws`: kept from the last
+    /// pass if it had the same inputs (bit patterns) and parameters, else computed.
+    fn run_forward(&self, ws: &mut Workspace, inputs: &DMatrix<f64>) {
+        self.prepare(ws);
+        let same = ws.valid
+            && ws.activations.first().is_some_and(|x| {
+                x.len() == inputs.len()
+                    && x.iter()
+                        .zip(inputs.iter())
+                        .all(|(a, b)| a.to_bits() == (*b as f32).to_bits())
+            });
+        if same {
+            return;
+        }
+        ws.valid = false;
+        ws.activations.resize_with(1, Vec::new);
+        ws.activations[0].clear();
+        ws.activations[0].extend(inputs.iter().map(|&v| v as f32));
+        let layers = ws.layers.as_deref().expect("prepared");
+        passes::forward(layers, &mut ws.activations, inputs.ncols());
+        ws.valid = true;
     }
 
     /// Parameter gradients of `Σ cot ⊙ f(x)` for the row-major `(batch, outputs)` cotangent
-    /// `cot`, and the input cotangent (row-major `(batch, inputs)`) if `want_input`.
-    ///
-    /// The same numbers as dfdx's tape on `(f(x) ⊙ cot).sum()` bit for bit: the matrix
-    /// products are dfdx's with the operands in the layout its matmul backward uses (so the
-    /// same gemm problem), and every gradient that dfdx accumulates into a zeroed buffer is
-    /// formed as `0 + value` here (which only turns `−0` into `+0`).
+    /// `cot`, and the input cotangent (row-major `(batch, inputs)`) if `want_input`; the same
+    /// numbers as dfdx's tape bit for bit ([`passes::backward`]).
     fn backward_layers(
         &self,
-        x: Vec<f32>,
+        inputs: &DMatrix<f64>,
         cot: &[f32],
         want_input: bool,
     ) -> (ParamGrads, Option<Vec<f32>>) {
-        let batch = x.len() / self.config.inputs;
-        let hs = match self.recall(&x) {
-            Some(hs) => hs,
-            None => self.forward_layers(self.tensor(x)),
-        };
-        // d(Σ out ⊙ cot)/d out = 0 + cot · (0 + 1).
-        let mut g: Vec<f32> = cot.iter().map(|c| 0.0 + c * (0.0 + 1.0)).collect();
-        let mut tensors = vec![Vec::new(); 2 * self.layers.len()];
-        let mut dx = None;
-        for i in (0..self.layers.len()).rev() {
-            let layer = &self.layers[i];
-            let out = layer.weight.shape().0;
-            let act = self.config.activation_of(i, self.layers.len());
-            // Activation (identity is no operation in dfdx, so no `0 +` either), then the
-            // bias addition: `∂z = 0 + 1·g`, `∂b = Σ_batch 1·∂z` in batch order.
-            if act != Activation::Identity {
-                let y = data(&hs[i + 1]);
-                for (gv, yv) in g.iter_mut().zip(&y) {
-                    *gv = 0.0 + act.df(*yv) * *gv;
-                }
-            }
-            let mut bias_grad = vec![0.0f32; out];
-            for row in g.chunks_exact_mut(out) {
-                for (gv, bg) in row.iter_mut().zip(bias_grad.iter_mut()) {
-                    *gv = 0.0 + 1.0 * *gv;
-                    *bg += 1.0 * *gv;
-                }
-            }
-            let g_t = self.dev.tensor_from_vec(g, (batch, out));
-            // ∂W = ∂zᵀ h (dfdx: hᵀ ∂z into the transposed view of W's gradient).
-            let mut dw = data(
-                &g_t.clone()
-                    .permute::<(usize, usize), Axes2<1, 0>>()
-                    .matmul(hs[i].clone()),
-            );
-            dw.iter_mut().for_each(|v| *v += 0.0);
-            tensors[2 * i] = dw;
-            tensors[2 * i + 1] = bias_grad;
-            if i > 0 || want_input {
-                // ∂h = ∂z W.
-                let mut dh = data(&g_t.matmul(layer.weight.clone()));
-                dh.iter_mut().for_each(|v| *v += 0.0);
-                if i == 0 {
-                    dx = Some(dh);
-                    break;
-                }
-                g = dh;
-            } else {
-                break;
-            }
-        }
-        (ParamGrads { tensors }, dx)
+        self.with_workspace(|ws| {
+            self.run_forward(ws, inputs);
+            let layers = ws.layers.take().expect("prepared");
+            let (tensors, dx) = passes::backward(&layers, ws, inputs.ncols(), cot, want_input);
+            ws.layers = Some(layers);
+            (ParamGrads { tensors }, dx)
+        })
     }
 
     /// dfdx's own forward and backward on a tape: the reference that
@@ -501,43 +468,15 @@ impl Mlp {
         );
     }
 
-    /// Keeps the activations `layers` of the forward pass on `inputs` (row-major `f32`).
-    fn remember(&self, inputs: &[f32], layers: Vec<Matrix>) {
-        if let Ok(mut cache) = self.cache.lock() {
-            *cache = Some(ForwardCache {
-                inputs: bits(inputs),
-                layers,
-            });
-        }
-    }
-
-    /// The kept activations, if they belong to `inputs` (the parameters have not changed since:
-    /// changing them empties the cache).
-    fn recall(&self, inputs: &[f32]) -> Option<Vec<Matrix>> {
-        let cache = self.cache.lock().ok()?;
-        let entry = cache.as_ref()?;
-        let same_inputs = entry.inputs.len() == inputs.len()
-            && entry
-                .inputs
-                .iter()
-                .zip(inputs)
-                .all(|(a, b)| *a == b.to_bits());
-        same_inputs.then(|| entry.layers.clone())
-    }
-
     /// The layers for changing parameters in place (the optimizer): empties the forward cache.
     pub(super) fn layers_mut(&mut self) -> &mut [Layer] {
-        match self.cache.get_mut() {
-            Ok(cache) => *cache = None,
-            Err(poisoned) => *poisoned.into_inner() = None,
-        }
+        let ws = match self.workspace.get_mut() {
+            Ok(ws) => ws,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        ws.layers = None;
+        ws.valid = false;
         &mut self.layers
-    }
-
-    /// A row-major `(batch, inputs)` tensor from row-major `f32` data.
-    fn tensor(&self, x: Vec<f32>) -> Matrix {
-        let batch = x.len() / self.config.inputs;
-        self.dev.tensor_from_vec(x, (batch, self.config.inputs))
     }
 
     /// `(inputs × batch)` column-major ⇒ row-major `(batch, inputs)` tensor: same memory order.

@@ -49,6 +49,7 @@ pub mod jacobian;
 pub mod mlp;
 pub mod network;
 pub mod optim;
+mod passes;
 
 pub use ftz::enable_flush_to_zero;
 pub use grads::ParamGrads;

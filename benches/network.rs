@@ -1,0 +1,102 @@
+//! The network's forward and backward passes against their arithmetic: each entry's
+//! throughput is in FLOP/s (`2 × multiply-adds` of the layer products), so the report reads
+//! directly against the single-core FMA rate of the machine.
+//!
+//! `cargo bench --bench network`. Networks as the scenarios build them: the Burgers controller
+//! (65 → 128 → 128 → 32, ReLU) at the rollout's batch (32 episodes) and at the stacked proxy
+//! batch (32 episodes × 32 steps), and the sine network at batch 100, on one thread.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nalgebra::DMatrix;
+use physinv::net::MlpConfig;
+use physinv::scenario::Scenario;
+use physinv::train::Trainer;
+use std::hint::black_box;
+
+/// Multiply-adds of one sample through the layer products of `config`.
+fn multiply_adds(config: &MlpConfig) -> u64 {
+    config
+        .widths()
+        .windows(2)
+        .map(|w| (w[0] * w[1]) as u64)
+        .sum()
+}
+
+fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) {
+    let scenario = Scenario::load(path).expect("scenario loads");
+    let net = Trainer::new(&scenario)
+        .expect("trainer")
+        .initial_network()
+        .expect("network");
+    let config = net.config();
+    let mut group = c.benchmark_group(label);
+    for &batch in batches {
+        // Two input batches used in turn: the network keeps the activations of its last
+        // forward pass for a backward pass on the same inputs, and a bench repeating one batch
+        // would time that shortcut instead of the pass.
+        let inputs: Vec<DMatrix<f64>> = (0..2)
+            .map(|r| {
+                DMatrix::from_fn(config.inputs, batch, |i, j| {
+                    ((i * 31 + j * 17 + r) % 97) as f64 / 97.0 - 0.5
+                })
+            })
+            .collect();
+        let cotangent = DMatrix::from_fn(config.outputs, batch, |i, j| {
+            ((i * 13 + j * 7) % 89) as f64 / 89.0 - 0.5
+        });
+        let mut turn = 0;
+        let mut next = move || {
+            turn = 1 - turn;
+            turn
+        };
+        let flops = 2 * multiply_adds(config) * batch as u64;
+        // The first layer's input cotangent is not formed: three products per layer but two
+        // for the first.
+        let first = 2 * (config.inputs * config.widths()[1]) as u64 * batch as u64;
+        group.throughput(Throughput::Elements(flops));
+        group.bench_with_input(BenchmarkId::new("forward", batch), &batch, |b, _| {
+            b.iter(|| net.forward(black_box(&inputs[next()])))
+        });
+        // Forward then backward, as a training iteration runs them (the backward reuses the
+        // forward's activations).
+        group.throughput(Throughput::Elements(3 * flops - first));
+        group.bench_with_input(
+            BenchmarkId::new("forward_backward", batch),
+            &batch,
+            |b, _| {
+                b.iter(|| {
+                    let x = &inputs[next()];
+                    net.forward(black_box(x));
+                    net.backward(black_box(x), black_box(&cotangent))
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    // The matrix products may split over the global pool's workers: one, so that the
+    // throughput is one core's.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+        .expect("global pool");
+    bench_network(c, "network_burgers", "scenarios/burgers.ron", &[32, 1024]);
+    bench_network(
+        c,
+        "network_sine",
+        "benches/pytorch/sine_analytic.ron",
+        &[100],
+    );
+}
+
+criterion_group! {
+    name = network;
+    config = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(network);
