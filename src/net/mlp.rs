@@ -372,7 +372,7 @@ impl Mlp {
 
     /// Parameter gradients of `Σ cot ⊙ f(x)` for the row-major `(batch, outputs)` cotangent
     /// `cot`, and the input cotangent (row-major `(batch, inputs)`) if `want_input`; the same
-    /// numbers as dfdx's tape bit for bit ([`passes::backward`]).
+    /// numbers as dfdx's tape up to the rounding of the products ([`passes::backward`]).
     fn backward_layers(
         &self,
         inputs: &DMatrix<f64>,
@@ -389,7 +389,7 @@ impl Mlp {
     }
 
     /// dfdx's own forward and backward on a tape: the reference that
-    /// [`Mlp::backward_layers`] reproduces bit for bit (tests).
+    /// [`Mlp::backward_layers`] reproduces to the rounding of the products (tests).
     #[cfg(test)]
     fn backward_reference(
         &self,
@@ -574,12 +574,21 @@ mod tests {
         }
     }
 
-    /// The hand-assembled forward and backward passes give dfdx's tape results bit for bit
-    /// (compared as bits, so that a `−0` against `+0` would fail too), for every activation,
+    /// The hand-assembled forward and backward passes give dfdx's tape results to the rounding
+    /// of the matrix products (their kernels sum in another order), for every activation,
     /// several shapes and batch sizes, including large stacked batches.
     #[test]
-    fn passes_match_dfdx_tape_bit_for_bit() {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    fn passes_match_dfdx_tape() {
+        // ‖a − b‖∞ ≤ 1e-5 · max(1, ‖b‖∞): a few ulps of the largest entry, per product.
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            assert_eq!(a.len(), b.len(), "{what}");
+            let scale = b.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+            let worst = a
+                .iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(worst <= 1e-5 * scale, "{what}: {worst} against {scale}");
+        };
         let activations = [
             Activation::Relu,
             Activation::Tanh,
@@ -614,23 +623,54 @@ mod tests {
                 let reference = net.run(net.input_tensor(&x)).as_vec();
                 let out = net.forward(&x);
                 let out: Vec<f32> = out.iter().map(|&v| v as f32).collect();
-                assert_eq!(bits(&out), bits(&reference), "forward {cfg:?}");
+                close(&out, &reference, &format!("forward {cfg:?}"));
                 let (g_ref, dx_ref) = net.backward_reference(&x, &cot);
                 let (g, dx) = net.backward_with_input(&x, &cot);
                 for (a, b) in g.tensors.iter().zip(&g_ref.tensors) {
-                    assert_eq!(bits(a), bits(b), "parameter gradients {cfg:?}");
+                    close(a, b, &format!("parameter gradients {cfg:?}"));
                 }
                 let (dx, dx_ref): (Vec<f32>, Vec<f32>) = (
                     dx.iter().map(|&v| v as f32).collect(),
                     dx_ref.iter().map(|&v| v as f32).collect(),
                 );
-                assert_eq!(bits(&dx), bits(&dx_ref), "input cotangent {cfg:?}");
+                close(&dx, &dx_ref, &format!("input cotangent {cfg:?}"));
                 assert_eq!(net.backward(&x, &cot), g, "backward {cfg:?}");
             }
         }
     }
 
     /// A forward pass kept for the backward pass is not used once the parameters changed.
+    /// The passes give the same bits with the activations kept from the forward pass or
+    /// recomputed, and on one worker thread or two (the products may split over the pool).
+    #[test]
+    fn passes_are_the_same_bits_kept_or_recomputed_and_on_any_thread_count() {
+        let cfg = MlpConfig {
+            inputs: 65,
+            hidden: vec![128, 128],
+            outputs: 32,
+            activation: Activation::Relu,
+            output_activation: Activation::Identity,
+        };
+        let net = Mlp::new(&cfg, 5).unwrap();
+        let x = DMatrix::from_fn(65, 1024, |i, b| ((i * 11 + b * 5) as f64).sin());
+        let cot = DMatrix::from_fn(32, 1024, |i, b| ((i * 3 + b * 7) as f64).cos());
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let out = net.forward(&x);
+                let kept = net.backward_with_input(&x, &cot);
+                let fresh = net.clone().backward_with_input(&x, &cot);
+                assert_eq!(kept.0, fresh.0, "kept against recomputed activations");
+                assert_eq!(kept.1, fresh.1, "kept against recomputed activations");
+                (out, kept)
+            })
+        };
+        assert_eq!(run(1), run(2));
+    }
+
     #[test]
     fn changing_parameters_empties_the_forward_cache() {
         let mut net = Mlp::new(&config(), 5).unwrap();

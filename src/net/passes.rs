@@ -1,13 +1,20 @@
 //! The MLP's forward and backward passes on plain row-major `f32` buffers that a network
 //! keeps between calls ([`Workspace`]).
 //!
-//! Every layer product is one call of the `gemm` crate with exactly the problem dfdx's CPU
-//! matmul hands it (same dimensions, strides, `alpha`/`beta` and parallelism; the crate is
-//! pinned to the version dfdx uses), so the results are dfdx's bit for bit (tested against
-//! dfdx's tape in [`super::mlp`]). What is saved is everything around the products: dfdx
-//! zeroes a new output tensor for every product, and reading a result out of a tensor or a
-//! parameter into a buffer is another copy; here the parameters are copied once per change and
-//! the activations and cotangents live in buffers that are reused once their sizes are reached.
+//! Every layer product is one call of the `gemm` crate (0.19, with its AVX-512 kernels chosen
+//! at run time where the processor has them) with the problem dfdx's CPU matmul would hand
+//! its own older `gemm` 0.15 (same dimensions, strides, `alpha`/`beta` and parallelism). The
+//! newer kernels sum in another order, so the results equal dfdx's tape to the rounding of the
+//! products, not bit for bit (tested in [`super::mlp`]); they do not depend on the thread
+//! count, since a product splits over rows and columns, never over the summed dimension.
+//! Measured (`cargo bench --bench network`, one thread): the Burgers controller's forward and
+//! backward at batch 1024 at 118 GFLOP/s against 57 with dfdx's products, which run 0.15's
+//! AVX2 kernels on stable Rust.
+//!
+//! Around the products, nothing is allocated once the buffers have their sizes: dfdx zeroes a
+//! new output tensor for every product, and reading a result out of a tensor or a parameter is
+//! another copy; here the parameters are copied once per change and the activations and
+//! cotangents live in buffers that are reused.
 
 use super::mlp::Activation;
 
@@ -43,7 +50,7 @@ type Strides = [usize; 2];
 
 /// `dst (m×n) = lhs (m×k) · rhs (k×n)` with the given strides, as dfdx calls `gemm::gemm`
 /// for a product that does not accumulate (`alpha = 0`, `beta = 1`, no conjugation, the
-/// worker pool's thread count).
+/// worker pool's thread count, which splits the output's rows and columns only).
 ///
 /// # Panics
 /// If a slice is too short for its dimensions and strides.
@@ -144,9 +151,10 @@ pub(super) fn forward(layers: &[LayerData], activations: &mut Vec<Vec<f32>>, bat
 /// row-major `(batch, outputs)` cotangent, from the activations of a forward pass; and the
 /// input cotangent (row-major `(batch, inputs)`) if `want_input`.
 ///
-/// The same numbers as dfdx's tape on `(f(x) ⊙ cot).sum()` bit for bit: the products are the
-/// ones its matmul backward computes, and every gradient that dfdx accumulates into a zeroed
-/// buffer is formed as `0 + value` here (which only turns `−0` into `+0`).
+/// The same numbers as dfdx's tape on `(f(x) ⊙ cot).sum()` up to the rounding of the products:
+/// the products are the ones its matmul backward computes, and every gradient that dfdx
+/// accumulates into a zeroed buffer is formed as `0 + value` here (which only turns `−0` into
+/// `+0`), as with dfdx's own products.
 pub(super) fn backward(
     layers: &[LayerData],
     workspace: &mut Workspace,
