@@ -12,7 +12,7 @@ use physinv::net::{enable_flush_to_zero, Mlp, Optimizer};
 use physinv::pool::run_in_pool;
 use physinv::scenario::{method_name, Scenario};
 use physinv::scenes::SceneSampler;
-use physinv::train::{rule_for, Trainer};
+use physinv::train::{rule_for, Context, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
@@ -27,7 +27,11 @@ fn time_iterations(
     budget: Duration,
 ) -> f64 {
     enable_flush_to_zero();
-    let ctx = trainer.context();
+    // An iteration that is not logged: no costly diagnostics.
+    let ctx = Context {
+        diagnose: false,
+        ..trainer.context()
+    };
     let method = &scenario.spec.methods[index];
     let rule = rule_for(method, &ctx);
     let batch = method.batch_size(&scenario.spec.training);

@@ -10,7 +10,7 @@ use physinv::inverse::episode::{invert_episode, EpisodeInverseSettings};
 use physinv::net::Optimizer;
 use physinv::scenario::{method_name, LinearSolver, Scenario};
 use physinv::scenes::SceneSampler;
-use physinv::train::{rule_for, Trainer};
+use physinv::train::{rule_for, Context, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -21,7 +21,11 @@ fn bench_iterations(c: &mut Criterion, label: &str, path: &str, batch: usize) {
     let mut scenario = Scenario::load(path).expect("scenario loads");
     scenario.spec.training.batch = batch;
     let trainer = Trainer::new(&scenario).expect("trainer");
-    let ctx = trainer.context();
+    // An iteration that is not logged: no costly diagnostics.
+    let ctx = Context {
+        diagnose: false,
+        ..trainer.context()
+    };
     let sampler = SceneSampler::new(
         scenario.physics.clone(),
         scenario.spec.data.clone(),

@@ -252,8 +252,15 @@ impl Burgers {
         let n = self.params.cells;
         let p = i as f64 - self.courant * wi;
         let fl = floor(p);
-        // Non-finite `p` casts to 0 (saturating), and the NaN propagates through `alpha`.
-        let j = (fl as i64).rem_euclid(n as i64) as usize;
+        // Non-finite `p` casts to 0 (saturating), and the NaN propagates through `alpha`. Most
+        // departure points lie inside the domain: only the others pay for the division of the
+        // periodic wrap.
+        let (f, cells) = (fl as i64, n as i64);
+        let j = if (0..cells).contains(&f) {
+            f as usize
+        } else {
+            f.rem_euclid(cells) as usize
+        };
         Departure {
             j,
             j1: if j + 1 == n { 0 } else { j + 1 },
