@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench network`. Networks as the scenarios build them: the Burgers controller
 //! (65 → 128 → 128 → 32, ReLU) at the rollout's batch (32 episodes) and at the stacked proxy
-//! batch (32 episodes × 32 steps), and the sine network at batch 100, on one thread.
+//! batch (32 episodes × 32 steps), and the sine network at batch 100, on one worker thread (`PHYSINV_BENCH_THREADS`: more).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nalgebra::DMatrix;
@@ -76,10 +76,14 @@ fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) 
 }
 
 fn benches(c: &mut Criterion) {
-    // The matrix products may split over the global pool's workers: one, so that the
-    // throughput is one core's.
+    // The passes split large batches over the global pool's workers: one by default, so that
+    // the throughput is one core's; `PHYSINV_BENCH_THREADS=2` shows what the split buys.
+    let threads = std::env::var("PHYSINV_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(threads)
         .build_global()
         .expect("global pool");
     bench_network(c, "network_burgers", "scenarios/burgers.ron", &[32, 1024]);

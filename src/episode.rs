@@ -7,7 +7,7 @@
 //! states enter the network divided by `state_scale`.
 
 use crate::net::Network;
-use crate::pool::MIN_EPISODES_PER_TASK;
+use crate::pool::{MIN_EPISODES_PER_CHUNK, MIN_EPISODES_PER_TASK, MIN_STATE_STEPS_PER_TASK};
 use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
 use crate::sim::dimensions::checked_step;
 use crate::sim::{Physics, Scene, Vector};
@@ -216,11 +216,69 @@ pub fn rollout(
     }
 }
 
+/// The closed-loop rollout in chunks of episodes run in parallel, each chunk stepping its
+/// episodes together (one forward pass of the chunk per step). The chunks' size depends on the
+/// problem's size only ([`rollout_chunk`]), never on the thread count, so the result does not
+/// either.
 fn rollout_closed_loop(
     physics: &Physics,
     policy: &Policy,
     net: &dyn Network,
     scenes: &[Scene],
+) -> crate::Result<Rollout> {
+    let chunk = rollout_chunk(physics.sim().state_dim(), policy.steps);
+    if scenes.len() <= chunk {
+        return rollout_closed_loop_chunk(physics, policy, net, scenes, 0);
+    }
+    let parts: Vec<crate::Result<Rollout>> = scenes
+        .par_chunks(chunk)
+        .enumerate()
+        .map(|(c, part)| rollout_closed_loop_chunk(physics, policy, net, part, c * chunk))
+        .collect();
+    let parts = all_ok(parts)?;
+    let inputs = (0..policy.steps)
+        .map(|t| {
+            let mut input = DMatrix::zeros(policy.input_dim(), scenes.len());
+            let mut first = 0;
+            for part in &parts {
+                input
+                    .columns_mut(first, part.batch())
+                    .copy_from(&part.inputs[t]);
+                first += part.batch();
+            }
+            input
+        })
+        .collect();
+    let mut states = Vec::with_capacity(scenes.len());
+    let mut controls = Vec::with_capacity(scenes.len());
+    for part in parts {
+        states.extend(part.states);
+        controls.extend(part.controls);
+    }
+    Ok(Rollout {
+        states,
+        controls,
+        inputs,
+    })
+}
+
+/// Episodes per parallel chunk of a closed-loop rollout: enough that a chunk carries
+/// [`MIN_STATE_STEPS_PER_TASK`] state components × steps (the per-step forward pass and
+/// simulator steps of a smaller chunk cost less than handing it to another thread), and at
+/// least [`MIN_EPISODES_PER_CHUNK`] (the network's products lose efficiency on fewer rows).
+pub fn rollout_chunk(state_dim: usize, steps: usize) -> usize {
+    MIN_STATE_STEPS_PER_TASK
+        .div_ceil((state_dim * steps).max(1))
+        .max(MIN_EPISODES_PER_CHUNK)
+}
+
+/// Episodes `first..first + scenes.len()` of a closed-loop rollout, stepped together.
+fn rollout_closed_loop_chunk(
+    physics: &Physics,
+    policy: &Policy,
+    net: &dyn Network,
+    scenes: &[Scene],
+    first: usize,
 ) -> crate::Result<Rollout> {
     let sim = physics.sim();
     let batch = scenes.len();
@@ -253,7 +311,7 @@ fn rollout_closed_loop(
             .collect();
         let next = all_ok(next)?;
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
-            check_finite(&s, b, t + 1)?;
+            check_finite(&s, first + b, t + 1)?;
             traj.push(s);
             controls[b].push(u);
         }

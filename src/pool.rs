@@ -12,6 +12,15 @@
 /// between threads costs.
 pub const MIN_EPISODES_PER_TASK: usize = 64;
 
+/// State components × steps of simulation below which a closed-loop rollout is not split into
+/// parallel chunks of episodes: a chunk of this size (16 Burgers episodes of 32 cells and 32
+/// steps) costs a few hundred µs, well above a hand-off.
+pub const MIN_STATE_STEPS_PER_TASK: usize = 16_384;
+
+/// Episodes per parallel chunk of a closed-loop rollout at least: the per-step forward pass of
+/// fewer rows uses the matrix kernels poorly.
+pub const MIN_EPISODES_PER_CHUNK: usize = 16;
+
 /// Runs `f` inside a rayon pool of `threads` workers (`None`: one per core).
 ///
 /// # Errors

@@ -11,6 +11,23 @@ fn final_metric(scenario: &physinv::scenario::Scenario, method: usize, name: &st
     outcome.metrics.get(name).expect("metric is reported")
 }
 
+/// The metrics and weights of every method of `scenario`, trained on `threads` worker threads.
+fn train_all(scenario: &physinv::scenario::Scenario, threads: usize) -> Vec<(Vec<f64>, Vec<f32>)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| {
+        let trainer = Trainer::new(scenario).expect("trainer");
+        (0..scenario.spec.methods.len())
+            .map(|i| {
+                let o = trainer.train(i, &mut Silent).expect("train");
+                (o.metrics.values.clone(), o.net.parameters())
+            })
+            .collect()
+    })
+}
+
 /// Same seed ⇒ identical metrics and weights, with one or two rayon threads.
 #[test]
 fn training_is_deterministic_across_thread_counts() {
@@ -21,24 +38,37 @@ fn training_is_deterministic_across_thread_counts() {
            (update: Dp(), optimizer: Adam(lr: 1e-3))"#,
         30,
     );
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool");
-        pool.install(|| {
-            let trainer = Trainer::new(&scenario).expect("trainer");
-            (0..2)
-                .map(|i| {
-                    let o = trainer.train(i, &mut Silent).expect("train");
-                    (o.metrics.values.clone(), o.net.parameters())
-                })
-                .collect::<Vec<_>>()
-        })
-    };
+    let run = |threads: usize| train_all(&scenario, threads);
     let one = run(1);
     assert_eq!(one, run(1), "same seed, same thread count");
     assert_eq!(one, run(2), "same seed, two threads");
+}
+
+/// A closed-loop batch large enough for the rollout to run in parallel chunks of episodes
+/// (Burgers, 16 cells × 64 steps: chunks of 16, so a batch of 40 makes three, the last short):
+/// identical metrics and weights with one or two threads.
+#[test]
+fn chunked_rollouts_train_identically_across_thread_counts() {
+    assert!(
+        physinv::episode::rollout_chunk(16, 64) < 40,
+        "the batch spans several chunks"
+    );
+    let scenario = common::scenario(
+        r#"(
+    name: "burgers_chunks",
+    simulator: (name: "burgers", params: (cells: 16)),
+    episode: (steps: 64, policy: ClosedLoop, observe: [State, Target, Time]),
+    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 100, validation_count: 100),
+    network: (hidden: [16], activation: relu),
+    methods: [
+        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
+        (update: Dp(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
+)"#,
+    );
+    let run = |threads: usize| train_all(&scenario, threads);
+    assert_eq!(run(1), run(2));
 }
 
 /// METHOD §3.1: at ξ = 32, φ = 45° SIP reaches a far lower x_dist than Adam in the same budget.

@@ -6,7 +6,6 @@
 //! `(batch, in)` activation.
 
 use std::fmt;
-use std::sync::Mutex;
 
 #[cfg(test)]
 use dfdx::prelude::{Axes2, Axis, Backward, Gradients, Merge, SumTo, Tape, Trace, TryMatMul};
@@ -19,7 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::grads::ParamGrads;
-use super::passes::{self, LayerData, Workspace};
+use super::passes::{self, Buffers, LayerData, Workspace};
 use crate::{Error, Result};
 
 /// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major.
@@ -183,8 +182,8 @@ pub struct Mlp {
     /// forward pass) starts from those activations instead of recomputing them: they are a
     /// function of the inputs and the parameters, so the result is the same bit for bit.
     /// Invalidated by every mutable access to the parameters ([`Mlp::layers_mut`]); not shared
-    /// with clones. A pass that finds it in use by another thread runs on buffers of its own.
-    workspace: Mutex<Workspace>,
+    /// with clones. Passes on several threads at once each take a workspace of their own.
+    buffers: Buffers,
 }
 
 impl Clone for Mlp {
@@ -194,7 +193,7 @@ impl Clone for Mlp {
             config: self.config.clone(),
             dev: self.dev.clone(),
             layers: self.layers.clone(),
-            workspace: Mutex::default(),
+            buffers: Buffers::default(),
         }
     }
 }
@@ -239,7 +238,7 @@ impl Mlp {
             config: config.clone(),
             dev,
             layers,
-            workspace: Mutex::default(),
+            buffers: Buffers::default(),
         })
     }
 
@@ -266,8 +265,8 @@ impl Mlp {
         if batch == 0 {
             return DMatrix::zeros(self.config.outputs, 0);
         }
-        self.with_workspace(|ws| {
-            self.run_forward(ws, inputs);
+        self.with_workspace(inputs, |layers, ws| {
+            self.run_forward(layers, ws, inputs);
             let out = ws.activations.last().expect("at least the input");
             to_dmatrix(out, self.config.outputs, batch)
         })
@@ -317,55 +316,46 @@ impl Mlp {
         (grads, dx)
     }
 
-    /// Runs `f` with this network's [`Workspace`], or with a new one if another thread holds
-    /// it (or a panic poisoned it).
-    fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        match self.workspace.try_lock() {
-            Ok(mut ws) => f(&mut ws),
-            Err(_) => f(&mut Workspace::default()),
-        }
+    /// Runs `f` with the parameters and a workspace, preferably one that holds the forward
+    /// pass of `inputs`.
+    fn with_workspace<R>(
+        &self,
+        inputs: &DMatrix<f64>,
+        f: impl FnOnce(&[LayerData], &mut Workspace) -> R,
+    ) -> R {
+        let layers = self.buffers.layers(|| self.layer_data());
+        let mut ws = self.buffers.take(|ws| holds(ws, inputs));
+        let result = f(&layers, &mut ws);
+        self.buffers.give(ws);
+        result
     }
 
-    /// The parameters as plain row-major data, copied into `ws` if they changed since.
-    fn prepare(&self, ws: &mut Workspace) {
-        if ws.layers.is_some() {
-            return;
-        }
+    /// The parameters as plain row-major data.
+    fn layer_data(&self) -> Vec<LayerData> {
         let count = self.layers.len();
-        ws.layers = Some(
-            self.layers
-                .iter()
-                .enumerate()
-                .map(|(i, layer)| LayerData {
-                    weight: data(&layer.weight),
-                    bias: data(&layer.bias),
-                    inputs: layer.weight.shape().1,
-                    outputs: layer.weight.shape().0,
-                    activation: self.config.activation_of(i, count),
-                })
-                .collect(),
-        );
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| LayerData {
+                weight: data(&layer.weight),
+                bias: data(&layer.bias),
+                inputs: layer.weight.shape().1,
+                outputs: layer.weight.shape().0,
+                activation: self.config.activation_of(i, count),
+            })
+            .collect()
     }
 
     /// The activations `h_0 = x, h_1, …, h_L = f(x)` of `inputs` in `ws`: kept from the last
     /// pass if it had the same inputs (bit patterns) and parameters, else computed.
-    fn run_forward(&self, ws: &mut Workspace, inputs: &DMatrix<f64>) {
-        self.prepare(ws);
-        let same = ws.valid
-            && ws.activations.first().is_some_and(|x| {
-                x.len() == inputs.len()
-                    && x.iter()
-                        .zip(inputs.iter())
-                        .all(|(a, b)| a.to_bits() == (*b as f32).to_bits())
-            });
-        if same {
+    fn run_forward(&self, layers: &[LayerData], ws: &mut Workspace, inputs: &DMatrix<f64>) {
+        if holds(ws, inputs) {
             return;
         }
         ws.valid = false;
         ws.activations.resize_with(1, Vec::new);
         ws.activations[0].clear();
         ws.activations[0].extend(inputs.iter().map(|&v| v as f32));
-        let layers = ws.layers.as_deref().expect("prepared");
         passes::forward(layers, &mut ws.activations, inputs.ncols());
         ws.valid = true;
     }
@@ -379,11 +369,9 @@ impl Mlp {
         cot: &[f32],
         want_input: bool,
     ) -> (ParamGrads, Option<Vec<f32>>) {
-        self.with_workspace(|ws| {
-            self.run_forward(ws, inputs);
-            let layers = ws.layers.take().expect("prepared");
-            let (tensors, dx) = passes::backward(&layers, ws, inputs.ncols(), cot, want_input);
-            ws.layers = Some(layers);
+        self.with_workspace(inputs, |layers, ws| {
+            self.run_forward(layers, ws, inputs);
+            let (tensors, dx) = passes::backward(layers, ws, inputs.ncols(), cot, want_input);
             (ParamGrads { tensors }, dx)
         })
     }
@@ -470,12 +458,7 @@ impl Mlp {
 
     /// The layers for changing parameters in place (the optimizer): empties the forward cache.
     pub(super) fn layers_mut(&mut self) -> &mut [Layer] {
-        let ws = match self.workspace.get_mut() {
-            Ok(ws) => ws,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        ws.layers = None;
-        ws.valid = false;
+        self.buffers.invalidate();
         &mut self.layers
     }
 
@@ -519,6 +502,17 @@ fn data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
 
 fn to_f32(m: &DMatrix<f64>) -> Vec<f32> {
     m.iter().map(|&v| v as f32).collect()
+}
+
+/// Whether `ws` holds a valid forward pass of `inputs` (compared as `f32` bit patterns).
+fn holds(ws: &Workspace, inputs: &DMatrix<f64>) -> bool {
+    ws.valid
+        && ws.activations.first().is_some_and(|x| {
+            x.len() == inputs.len()
+                && x.iter()
+                    .zip(inputs.iter())
+                    .all(|(a, b)| a.to_bits() == (*b as f32).to_bits())
+        })
 }
 
 /// Row-major `(batch, rows)` data ⇒ `(rows × batch)` column-major matrix (same memory order).

@@ -17,6 +17,7 @@
 //! cotangents live in buffers that are reused.
 
 use super::mlp::Activation;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One layer's parameters as row-major `f32` data.
 #[derive(Debug, Clone)]
@@ -31,11 +32,9 @@ pub(super) struct LayerData {
     pub activation: Activation,
 }
 
-/// Buffers of the passes, reused from call to call.
+/// Buffers of one pass, reused from call to call.
 #[derive(Debug, Default)]
 pub(super) struct Workspace {
-    /// The parameters, copied out of the network's tensors; `None` after they changed.
-    pub layers: Option<Vec<LayerData>>,
     /// `h_0 = x, h_1, …, h_L` of the last forward pass (row-major `(batch, width)`).
     pub activations: Vec<Vec<f32>>,
     /// Whether `activations` belong to the current parameters (and to `activations[0]`).
@@ -43,6 +42,63 @@ pub(super) struct Workspace {
     /// Cotangent buffers of the backward pass.
     cotangent: Vec<f32>,
     previous: Vec<f32>,
+}
+
+/// Idle workspaces kept at most: one per pass that may run at the same time (a parallel
+/// rollout's chunks), without holding on to the buffers of a burst of them.
+const MAX_IDLE: usize = 4;
+
+/// A network's buffers: its parameters as plain data, shared by every pass, and the idle
+/// workspaces. A pass takes a workspace and gives it back, so passes on several threads at once
+/// each have their own; the parameters are copied out of the network's tensors once after each
+/// change.
+#[derive(Debug, Default)]
+pub(super) struct Buffers {
+    layers: Mutex<Option<Arc<[LayerData]>>>,
+    idle: Mutex<Vec<Workspace>>,
+}
+
+/// `mutex`'s contents; a panic in another pass leaves nothing half-written here (a workspace in
+/// use is outside the pool), so a poisoned lock is still sound.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Buffers {
+    /// The parameters, from `copy` if they changed since the last call.
+    pub fn layers(&self, copy: impl FnOnce() -> Vec<LayerData>) -> Arc<[LayerData]> {
+        lock(&self.layers)
+            .get_or_insert_with(|| copy().into())
+            .clone()
+    }
+
+    /// An idle workspace for which `wanted` holds, else the one given back last, else a new
+    /// one.
+    pub fn take(&self, wanted: impl Fn(&Workspace) -> bool) -> Workspace {
+        let mut idle = lock(&self.idle);
+        match idle.iter().rposition(wanted) {
+            Some(i) => idle.remove(i),
+            None => idle.pop().unwrap_or_default(),
+        }
+    }
+
+    /// Gives `workspace` back, dropping the oldest idle one beyond [`MAX_IDLE`].
+    pub fn give(&self, workspace: Workspace) {
+        let mut idle = lock(&self.idle);
+        if idle.len() == MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push(workspace);
+    }
+
+    /// Forgets the parameters and every kept forward pass: they changed.
+    pub fn invalidate(&mut self) {
+        *self.layers.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
+        let idle = self.idle.get_mut().unwrap_or_else(|p| p.into_inner());
+        idle.iter_mut().for_each(|w| w.valid = false);
+    }
 }
 
 /// A row-major or transposed view of a matrix in a slice: `(row stride, column stride)`.
