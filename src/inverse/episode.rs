@@ -600,7 +600,8 @@ fn eigenvalue_range(g: &Matrix) -> Option<(f64, f64)> {
 ///
 /// The products run in faer on one thread into two buffers allocated once: at the small sizes
 /// of a dense Gramian (`n ≤ 64`) they take half the time of nalgebra's, which packs both
-/// operands and allocates the transpose and every intermediate.
+/// operands and allocates the transpose and every intermediate. `A P Aᵀ` is added onto
+/// `B Bᵀ` by the product itself (a diagonal `B`, as Burgers' `Δt I`, needs no product for it).
 fn controllability_gramian(
     jvp: &dyn Jvp,
     states: &[Vector],
@@ -617,7 +618,7 @@ fn controllability_gramian(
         if let Some(k) = gains {
             a += &b * &k[t];
         }
-        // `A P`, then `(A P) Aᵀ` into `p`.
+        // `A P` from the old `P`; then `P ← B Bᵀ`, and `P ← P + (A P) Aᵀ`.
         matmul(
             MatMut::from_column_major_slice_mut(ap.as_mut_slice(), n, n),
             Accum::Replace,
@@ -626,35 +627,32 @@ fn controllability_gramian(
             1.0,
             Par::Seq,
         );
-        matmul(
-            MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
-            Accum::Replace,
-            view(&ap),
-            view(&a).transpose(),
-            1.0,
-            Par::Seq,
-        );
         match diagonal_squares(&b) {
-            // `B Bᵀ = diag(b_ii²)` exactly: every other product in the matrix product is a
-            // signed zero, and sums of signed zeros onto `+0` stay `+0`; adding `+0` off the
-            // diagonal keeps the sign rule of the matrix sum.
+            // `B Bᵀ = diag(b_ii²)` exactly (every other product is a signed zero, and their
+            // sums onto `+0` stay `+0`): no product needed.
             Some(d) => {
-                // `x + 0` everywhere, then `+ b_ii²` on the diagonal: `(x + 0) + y = x + y` for
-                // the `y = b_ii² ≥ +0` here.
-                p.as_mut_slice().iter_mut().for_each(|x| *x += 0.0);
-                for (i, di) in d.iter().enumerate() {
-                    p[(i, i)] += di;
+                p.fill(0.0);
+                for (i, di) in d.into_iter().enumerate() {
+                    p[(i, i)] = di;
                 }
             }
             None => matmul(
                 MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
-                Accum::Add,
+                Accum::Replace,
                 view(&b),
                 view(&b).transpose(),
                 1.0,
                 Par::Seq,
             ),
         }
+        matmul(
+            MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
+            Accum::Add,
+            view(&ap),
+            view(&a).transpose(),
+            1.0,
+            Par::Seq,
+        );
     }
     p
 }
