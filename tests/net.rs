@@ -273,7 +273,7 @@ fn training_is_deterministic_and_thread_count_independent() {
     let cfg: OptimizerConfig = ron("Adam(lr: 0.01)");
     assert_eq!(train(&cfg, 20).2, train(&cfg, 20).2);
 
-    // A batch large enough for dfdx to use rayon inside matmul (m·n·k ≥ 589,824).
+    // A batch large enough for the products to split over the pool (m·n·k ≥ 589,824).
     let net_cfg = MlpConfig {
         inputs: 64,
         hidden: vec![64],
@@ -290,8 +290,13 @@ fn training_is_deterministic_and_thread_count_independent() {
             .build()
             .unwrap();
         pool.install(|| {
+            let out = net.forward(&x);
+            // Backward from the activations the forward pass kept, and from scratch (a clone
+            // keeps none): the same bits.
             let (g, dx) = net.backward_with_input(&x, &cot);
-            (net.forward(&x), g.to_vec(), dx)
+            let (g_fresh, dx_fresh) = net.clone().backward_with_input(&x, &cot);
+            assert_eq!((&g, &dx), (&g_fresh, &dx_fresh), "kept against recomputed");
+            (out, g.to_vec(), dx)
         })
     };
     let one = run(1);

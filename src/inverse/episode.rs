@@ -608,8 +608,7 @@ fn controllability_gramian(
     applied: &[Vector],
     gains: Option<&[Matrix]>,
 ) -> Matrix {
-    use faer::linalg::matmul::matmul;
-    use faer::{Accum, MatMut, Par};
+    use faer::Accum::{Add, Replace};
     let n = jvp.state_dim();
     let mut p = Matrix::zeros(n, n);
     let mut ap = Matrix::zeros(n, n);
@@ -619,14 +618,7 @@ fn controllability_gramian(
             a += &b * &k[t];
         }
         // `A P` from the old `P`; then `P ← B Bᵀ`, and `P ← P + (A P) Aᵀ`.
-        matmul(
-            MatMut::from_column_major_slice_mut(ap.as_mut_slice(), n, n),
-            Accum::Replace,
-            view(&a),
-            view(&p),
-            1.0,
-            Par::Seq,
-        );
+        multiply(&mut ap, Replace, view(&a), view(&p));
         match diagonal_squares(&b) {
             // `B Bᵀ = diag(b_ii²)` exactly (every other product is a signed zero, and their
             // sums onto `+0` stay `+0`): no product needed.
@@ -636,25 +628,23 @@ fn controllability_gramian(
                     p[(i, i)] = di;
                 }
             }
-            None => matmul(
-                MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
-                Accum::Replace,
-                view(&b),
-                view(&b).transpose(),
-                1.0,
-                Par::Seq,
-            ),
+            None => multiply(&mut p, Replace, view(&b), view(&b).transpose()),
         }
-        matmul(
-            MatMut::from_column_major_slice_mut(p.as_mut_slice(), n, n),
-            Accum::Add,
-            view(&ap),
-            view(&a).transpose(),
-            1.0,
-            Par::Seq,
-        );
+        multiply(&mut p, Add, view(&ap), view(&a).transpose());
     }
     p
+}
+
+/// `dst ← lhs · rhs` (`Replace`) or `dst ← dst + lhs · rhs` (`Add`), in faer on this thread.
+fn multiply(
+    dst: &mut Matrix,
+    accum: faer::Accum,
+    lhs: faer::MatRef<'_, f64>,
+    rhs: faer::MatRef<'_, f64>,
+) {
+    let (rows, cols) = dst.shape();
+    let dst = faer::MatMut::from_column_major_slice_mut(dst.as_mut_slice(), rows, cols);
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, faer::Par::Seq);
 }
 
 /// `m` as a faer view.
