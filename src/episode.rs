@@ -7,7 +7,7 @@
 //! states enter the network divided by `state_scale`.
 
 use crate::net::Network;
-use crate::pool::{MIN_EPISODES_PER_CHUNK, MIN_EPISODES_PER_TASK, MIN_STATE_STEPS_PER_TASK};
+use crate::pool::{episodes_per_task, MIN_EPISODES_PER_CHUNK, MIN_EPISODES_PER_TASK};
 use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
 use crate::sim::dimensions::checked_step;
 use crate::sim::{Physics, Scene, Vector};
@@ -263,13 +263,11 @@ fn rollout_closed_loop(
 }
 
 /// Episodes per parallel chunk of a closed-loop rollout: enough that a chunk carries
-/// [`MIN_STATE_STEPS_PER_TASK`] state components × steps (the per-step forward pass and
+/// [`crate::pool::MIN_STATE_STEPS_PER_TASK`] state components × steps (the per-step forward pass and
 /// simulator steps of a smaller chunk cost less than handing it to another thread), and at
 /// least [`MIN_EPISODES_PER_CHUNK`] (the network's products lose efficiency on fewer rows).
 pub fn rollout_chunk(state_dim: usize, steps: usize) -> usize {
-    MIN_STATE_STEPS_PER_TASK
-        .div_ceil((state_dim * steps).max(1))
-        .max(MIN_EPISODES_PER_CHUNK)
+    episodes_per_task(state_dim * steps, MIN_EPISODES_PER_CHUNK)
 }
 
 /// Episodes `first..first + scenes.len()` of a closed-loop rollout, stepped together.
@@ -306,7 +304,7 @@ fn rollout_closed_loop_chunk(
         let next: Vec<crate::Result<Vector>> = states
             .par_iter()
             .zip(&step_controls)
-            .with_min_len(MIN_EPISODES_PER_TASK)
+            .with_min_len(episodes_per_task(sim.state_dim(), MIN_EPISODES_PER_TASK))
             .map(|(traj, u)| checked_step(sim, &traj[t], u))
             .collect();
         let next = all_ok(next)?;
@@ -405,9 +403,11 @@ pub fn simulate_batch(
     scenes: &[Scene],
     controls: &[Vec<Vector>],
 ) -> crate::Result<Vec<Vec<Vector>>> {
+    let work = physics.sim().state_dim() * controls.first().map_or(0, Vec::len);
     let simulated: Vec<crate::Result<Vec<Vector>>> = scenes
         .par_iter()
         .zip(controls)
+        .with_min_len(episodes_per_task(work, 1))
         .enumerate()
         .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
         .collect();

@@ -12,14 +12,22 @@
 /// between threads costs.
 pub const MIN_EPISODES_PER_TASK: usize = 64;
 
-/// State components × steps of simulation below which a closed-loop rollout is not split into
-/// parallel chunks of episodes: a chunk of this size (16 Burgers episodes of 32 cells and 32
-/// steps) costs a few hundred µs, well above a hand-off.
-pub const MIN_STATE_STEPS_PER_TASK: usize = 16_384;
+/// State components (× steps) of simulation below which a loop over episodes is not split
+/// further: a task of this size costs tens of µs (4 Burgers episodes of 32 cells and 32 steps,
+/// 43 oscillator episodes of 4 components and 24 steps), above the cost of a hand-off; one
+/// simulator step of 256 oscillator episodes is far below it and stays on one thread.
+pub const MIN_STATE_STEPS_PER_TASK: usize = 4_096;
 
 /// Episodes per parallel chunk of a closed-loop rollout at least: the per-step forward pass of
 /// fewer rows uses the matrix kernels poorly.
 pub const MIN_EPISODES_PER_CHUNK: usize = 16;
+
+/// Episodes per task of a parallel loop whose work per episode is `work` state components
+/// (× steps, where the loop runs whole trajectories): enough for [`MIN_STATE_STEPS_PER_TASK`],
+/// and at least `floor`. Depends on the problem's size only, never on the thread count.
+pub fn episodes_per_task(work: usize, floor: usize) -> usize {
+    MIN_STATE_STEPS_PER_TASK.div_ceil(work.max(1)).max(floor)
+}
 
 /// Runs `f` inside a rayon pool of `threads` workers (`None`: one per core).
 ///

@@ -65,7 +65,10 @@ impl UpdateRule for Dp {
                 .par_iter_mut()
                 .zip(pulled.par_iter_mut())
                 .zip(control_cotangents.par_iter_mut())
-                .with_min_len(crate::pool::MIN_EPISODES_PER_TASK)
+                .with_min_len(crate::pool::episodes_per_task(
+                    n,
+                    crate::pool::MIN_EPISODES_PER_TASK,
+                ))
                 .enumerate()
                 .for_each(|(b, ((l, ls), cotangents))| {
                     let u = &rollout.controls[b][t];
