@@ -191,11 +191,14 @@ impl SceneSampler {
         }
     }
 
-    /// Scenes for a list of indices, drawn in parallel; order follows `indices`.
+    /// Scenes for a list of indices, drawn in parallel; order follows `indices`. A scene that
+    /// is reached by simulation costs about `state_dim × steps` (a generator's, `ReachedBy`),
+    /// which sizes the parallel tasks.
     pub fn scenes(&self, indices: &[u64]) -> crate::Result<Vec<Scene>> {
+        let work = self.physics.sim().state_dim() * self.steps;
         indices
             .par_iter()
-            .with_min_len(crate::pool::MIN_EPISODES_PER_TASK)
+            .with_min_len(crate::pool::episodes_per_task(work, 1))
             .map(|&k| self.scene(k))
             .collect()
     }
