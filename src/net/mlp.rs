@@ -265,8 +265,7 @@ impl Mlp {
         if batch == 0 {
             return DMatrix::zeros(self.config.outputs, 0);
         }
-        self.with_workspace(inputs, |layers, ws| {
-            self.run_forward(layers, ws, inputs);
+        self.with_forward(inputs, |_, ws| {
             let out = ws.activations.last().expect("at least the input");
             to_dmatrix(out, self.config.outputs, batch)
         })
@@ -316,15 +315,24 @@ impl Mlp {
         (grads, dx)
     }
 
-    /// Runs `f` with the parameters and a workspace, preferably one that holds the forward
-    /// pass of `inputs`.
-    fn with_workspace<R>(
+    /// Runs `f` with the parameters and a workspace holding the activations `h_0 = x, h_1, …,
+    /// h_L = f(x)` of `inputs`: those kept from an earlier pass with the same inputs (bit
+    /// patterns) and parameters, else computed.
+    fn with_forward<R>(
         &self,
         inputs: &DMatrix<f64>,
         f: impl FnOnce(&[LayerData], &mut Workspace) -> R,
     ) -> R {
         let layers = self.buffers.layers(|| self.layer_data());
-        let mut ws = self.buffers.take(|ws| holds(ws, inputs));
+        let (mut ws, held) = self.buffers.take(|ws| holds(ws, inputs));
+        if !held {
+            ws.valid = false;
+            ws.activations.resize_with(1, Vec::new);
+            ws.activations[0].clear();
+            ws.activations[0].extend(inputs.iter().map(|&v| v as f32));
+            passes::forward(&layers, &mut ws.activations, inputs.ncols());
+            ws.valid = true;
+        }
         let result = f(&layers, &mut ws);
         self.buffers.give(ws);
         result
@@ -346,20 +354,6 @@ impl Mlp {
             .collect()
     }
 
-    /// The activations `h_0 = x, h_1, …, h_L = f(x)` of `inputs` in `ws`: kept from the last
-    /// pass if it had the same inputs (bit patterns) and parameters, else computed.
-    fn run_forward(&self, layers: &[LayerData], ws: &mut Workspace, inputs: &DMatrix<f64>) {
-        if holds(ws, inputs) {
-            return;
-        }
-        ws.valid = false;
-        ws.activations.resize_with(1, Vec::new);
-        ws.activations[0].clear();
-        ws.activations[0].extend(inputs.iter().map(|&v| v as f32));
-        passes::forward(layers, &mut ws.activations, inputs.ncols());
-        ws.valid = true;
-    }
-
     /// Parameter gradients of `Σ cot ⊙ f(x)` for the row-major `(batch, outputs)` cotangent
     /// `cot`, and the input cotangent (row-major `(batch, inputs)`) if `want_input`; the same
     /// numbers as dfdx's tape up to the rounding of the products ([`passes::backward`]).
@@ -369,8 +363,7 @@ impl Mlp {
         cot: &[f32],
         want_input: bool,
     ) -> (ParamGrads, Option<Vec<f32>>) {
-        self.with_workspace(inputs, |layers, ws| {
-            self.run_forward(layers, ws, inputs);
+        self.with_forward(inputs, |layers, ws| {
             let (tensors, dx) = passes::backward(layers, ws, inputs.ncols(), cot, want_input);
             (ParamGrads { tensors }, dx)
         })

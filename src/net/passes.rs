@@ -74,13 +74,13 @@ impl Buffers {
             .clone()
     }
 
-    /// An idle workspace for which `wanted` holds, else the one given back last, else a new
-    /// one.
-    pub fn take(&self, wanted: impl Fn(&Workspace) -> bool) -> Workspace {
+    /// An idle workspace for which `wanted` holds (and `true`), else the one given back last or
+    /// a new one (and `false`).
+    pub fn take(&self, wanted: impl Fn(&Workspace) -> bool) -> (Workspace, bool) {
         let mut idle = lock(&self.idle);
         match idle.iter().rposition(wanted) {
-            Some(i) => idle.remove(i),
-            None => idle.pop().unwrap_or_default(),
+            Some(i) => (idle.remove(i), true),
+            None => (idle.pop().unwrap_or_default(), false),
         }
     }
 
