@@ -3,7 +3,8 @@
 //! directly against the single-core FMA rate of the machine.
 //!
 //! `cargo bench --bench network`. Networks as the scenarios build them: the Burgers controller
-//! (65 → 128 → 128 → 32, ReLU) at the rollout's batch (32 episodes) and at the stacked proxy
+//! (65 → 128 → 128 → 32, ReLU) at the rollout's chunk and batch (16 and 32 episodes), at a
+//! group of the SIP update (16 episodes × 32 steps) and at the stacked proxy
 //! batch (32 episodes × 32 steps), and the sine network at batch 100, on one worker thread (`PHYSINV_BENCH_THREADS`: more).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -86,7 +87,12 @@ fn benches(c: &mut Criterion) {
         .num_threads(threads)
         .build_global()
         .expect("global pool");
-    bench_network(c, "network_burgers", "scenarios/burgers.ron", &[32, 1024]);
+    bench_network(
+        c,
+        "network_burgers",
+        "scenarios/burgers.ron",
+        &[16, 32, 512, 1024],
+    );
     bench_network(
         c,
         "network_sine",

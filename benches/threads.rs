@@ -2,8 +2,8 @@
 //! oscillators) at 2 worker threads against 1, in one process, the two pools alternating so that
 //! load from other processes hits both alike.
 //!
-//! `cargo bench --bench threads [-- ROUNDS [SECONDS]]` (defaults 3 rounds of 2 s per pool and
-//! method). Prints per round and method the time per iteration at 1 and 2 threads and the
+//! `cargo bench --bench threads [-- ROUNDS [SECONDS [SCENARIO]]]` (defaults 3 rounds of 2 s per
+//! pool and method, both scenarios; `SCENARIO`: `burgers` or `oscillators` only). Prints per round and method the time per iteration at 1 and 2 threads and the
 //! throughput ratio; the training loop is the trainer's (scenes, rollout, update, optimizer
 //! step), without evaluation.
 
@@ -68,7 +68,14 @@ fn main() {
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
     let seconds: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2.0);
     let budget = Duration::from_secs_f64(seconds);
+    let only = args.get(2).cloned();
     for path in ["scenarios/burgers.ron", "scenarios/oscillators.ron"] {
+        if only
+            .as_ref()
+            .is_some_and(|name| !path.contains(name.as_str()))
+        {
+            continue;
+        }
         let scenario = Scenario::load(path).expect("scenario loads");
         let trainer = Trainer::new(&scenario).expect("trainer");
         for (index, method) in scenario.spec.methods.iter().enumerate() {

@@ -188,6 +188,35 @@ impl Rollout {
     pub fn batch(&self) -> usize {
         self.states.len()
     }
+
+    /// The episodes `range` of this rollout: the rollout itself if `range` is the whole batch,
+    /// else a copy of those episodes.
+    ///
+    /// # Panics
+    /// If `range` reaches past the batch.
+    pub fn part(&self, range: std::ops::Range<usize>) -> std::borrow::Cow<'_, Rollout> {
+        if range == (0..self.batch()) {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            std::borrow::Cow::Owned(self.episodes(range))
+        }
+    }
+
+    /// The episodes `range` of this rollout, as a rollout of their own (a copy).
+    ///
+    /// # Panics
+    /// If `range` reaches past the batch.
+    pub fn episodes(&self, range: std::ops::Range<usize>) -> Rollout {
+        Rollout {
+            states: self.states[range.clone()].to_vec(),
+            controls: self.controls[range.clone()].to_vec(),
+            inputs: self
+                .inputs
+                .iter()
+                .map(|input| input.columns(range.start, range.len()).into_owned())
+                .collect(),
+        }
+    }
 }
 
 fn check_finite(state: &Vector, episode: usize, step: usize) -> crate::Result<()> {

@@ -45,7 +45,8 @@ fn training_is_deterministic_across_thread_counts() {
 }
 
 /// A closed-loop batch large enough for the rollout to run in parallel chunks of episodes
-/// (Burgers, 16 cells × 64 steps: chunks of 16, so a batch of 40 makes three, the last short):
+/// (Burgers, 16 cells × 64 steps: chunks of 16, so a batch of 40 makes three, the last short)
+/// and the updates in parallel groups (SIP: five groups of 8 episodes; BPTT: 32 and 8):
 /// identical metrics and weights with one or two threads.
 #[test]
 fn chunked_rollouts_train_identically_across_thread_counts() {
@@ -69,6 +70,61 @@ fn chunked_rollouts_train_identically_across_thread_counts() {
     );
     let run = |threads: usize| train_all(&scenario, threads);
     assert_eq!(run(1), run(2));
+}
+
+/// The updates of SIP and BPTT are means over episodes, computed in groups of episodes
+/// (`train::groups`): over a batch of several groups, the update equals the mean of the
+/// single-episode updates (each its own group) to the rounding of the `f32` sums.
+#[test]
+fn grouped_updates_are_the_mean_of_the_episodes_updates() {
+    use physinv::episode::rollout;
+    use physinv::train::rule_for;
+    let scenario = common::scenario(
+        r#"(
+    name: "burgers_groups",
+    simulator: (name: "burgers", params: (cells: 16)),
+    episode: (steps: 64, policy: ClosedLoop, observe: [State, Target, Time]),
+    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
+    network: (hidden: [16], activation: relu),
+    methods: [
+        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
+        (update: Dp(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 40, iterations: 1, seed: 0),
+)"#,
+    );
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx = trainer.context();
+    let net = trainer.initial_network().expect("net");
+    let scenes = trainer.test_scenes();
+    assert_eq!(scenes.len(), 40);
+    let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
+    for method in &scenario.spec.methods {
+        let rule = rule_for(method, &ctx);
+        let whole = rule.update(&ctx, &net, scenes, &r).expect("update").grads;
+        let mut mean = rule
+            .update(&ctx, &net, &scenes[..1], &r.episodes(0..1))
+            .expect("update")
+            .grads;
+        for b in 1..scenes.len() {
+            let one = rule
+                .update(&ctx, &net, &scenes[b..=b], &r.episodes(b..b + 1))
+                .expect("update")
+                .grads;
+            mean.add_assign(&one);
+        }
+        mean.scale(1.0 / scenes.len() as f32);
+        let (whole, mean) = (whole.to_vec(), mean.to_vec());
+        let largest = mean.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(largest > 0.0, "a gradient to compare");
+        for (a, b) in whole.iter().zip(&mean) {
+            assert!(
+                (a - b).abs() <= 1e-4 * largest,
+                "{}: {a} against the episodes' mean {b} (largest {largest})",
+                physinv::scenario::method_name(method)
+            );
+        }
+    }
 }
 
 /// METHOD §3.1: at ξ = 32, φ = 45° SIP reaches a far lower x_dist than Adam in the same budget.

@@ -17,6 +17,7 @@ pub mod builtin;
 pub mod checkpoint;
 pub mod dp;
 pub mod evaluate;
+pub mod groups;
 pub mod hig;
 pub mod residuals;
 pub mod rules;
@@ -107,8 +108,19 @@ pub fn backward_control_cotangents(
     rollout: &Rollout,
     control_cotangents: &[Vec<Vector>],
 ) -> ParamGrads {
-    let (inputs, cot) = stack_for_backward(ctx.policy, rollout, control_cotangents);
-    let mut grads = net.backward(&inputs, &cot);
+    let mut grads = backward_control_cotangent_sum(ctx, net, rollout, control_cotangents);
     grads.scale(1.0 / rollout.batch() as f32);
     grads
+}
+
+/// [`backward_control_cotangents`] summed over the batch instead of averaged: the
+/// contribution of one group of episodes to a batch's sum ([`groups`]).
+pub fn backward_control_cotangent_sum(
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    rollout: &Rollout,
+    control_cotangents: &[Vec<Vector>],
+) -> ParamGrads {
+    let (inputs, cot) = stack_for_backward(ctx.policy, rollout, control_cotangents);
+    net.backward(&inputs, &cot)
 }

@@ -12,14 +12,14 @@
 //! A failed inverse falls back to the open-loop gradient `J_tᵀ W²(s_T − s*) + α u_t` for that
 //! episode, at its visited states, and is counted.
 
-use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
+use super::{backward_control_cotangent_sum, groups, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{policy_at, Rollout};
 use crate::inverse::episode::{
     constant_gramian, invert_chain, invert_episode_visited, uses_dense, EpisodeInverseSettings,
     Feedback, Gramian,
 };
 use crate::inverse::solve;
-use crate::net::Network;
+use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
 use crate::scenario::{LinearSolver, PolicyKind, ProxyInputs, SipInverse};
 use crate::sim::{Matrix, Scene, Vector};
@@ -28,6 +28,8 @@ use crate::values::NamedValues;
 use crate::InverseError;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 /// Newton step size of closed-loop episodes unless the scenario sets one: the
@@ -353,7 +355,98 @@ fn diagnostics(corrections: &[Result<Correction, InverseError>]) -> NamedValues 
     d
 }
 
+/// One group's share of an update: the summed parameter gradient of its episodes, its
+/// counters, and its inversions (for the diagnostics).
+struct GroupUpdate {
+    grads: ParamGrads,
+    stats: UpdateStats,
+    corrections: Vec<Result<Correction, InverseError>>,
+}
+
+impl Sip {
+    /// The update's share of episodes `range`: their inversions, the proxy's network pass at
+    /// the states it is fitted at, and its backward pass, summed over the episodes.
+    fn update_group(
+        &self,
+        ctx: &Context<'_>,
+        net: &dyn Network,
+        scenes: &[Scene],
+        rollout: &Rollout,
+        gains: Option<&[Vec<Matrix>]>,
+        range: Range<usize>,
+    ) -> crate::Result<GroupUpdate> {
+        let first = range.start;
+        let mut corrections: Vec<Result<Correction, InverseError>> = range
+            .clone()
+            .into_par_iter()
+            .map(|b| {
+                let k = gains.map(|g| g[b].as_slice());
+                self.invert(ctx, &scenes[b], &rollout.states[b], &rollout.controls[b], k)
+            })
+            .collect();
+        let scenes = &scenes[range.clone()];
+        let visited = &rollout.states[range.clone()];
+        // Where the proxy is fitted: the corrected trajectory (visited states for episodes
+        // whose inverse failed), or the visited states.
+        let fit = if self.fits_corrected(ctx) {
+            let states: Vec<Vec<Vector>> = corrections
+                .iter()
+                .zip(visited)
+                .map(|(c, visited)| c.as_ref().map_or(visited, |c| &c.states).clone())
+                .collect();
+            Cow::Owned(policy_at(ctx.policy, net, scenes, &states))
+        } else {
+            rollout.part(range.clone())
+        };
+        let mut stats = UpdateStats::default();
+        let mut cotangents = Vec::with_capacity(scenes.len());
+        for (i, correction) in corrections.iter_mut().enumerate() {
+            match correction {
+                Ok(c) => {
+                    stats.inverse_unconverged += usize::from(!c.converged);
+                    stats.line_search_failures += usize::from(c.line_search_failed);
+                    // `u_t − ũ_t`, written over the teacher controls (not needed after this).
+                    let mut cotangent = std::mem::take(&mut c.controls);
+                    for (x, u) in cotangent.iter_mut().zip(&fit.controls[i]) {
+                        for (xi, ui) in x.iter_mut().zip(u.iter()) {
+                            *xi = ui - *xi;
+                        }
+                    }
+                    cotangents.push(cotangent);
+                }
+                Err(_) => {
+                    stats.inverse_failures += 1;
+                    cotangents.push(open_loop_gradient(
+                        ctx,
+                        &scenes[i],
+                        &rollout.states[first + i],
+                        &rollout.controls[first + i],
+                    )?);
+                }
+            }
+        }
+        Ok(GroupUpdate {
+            grads: backward_control_cotangent_sum(ctx, net, &fit, &cotangents),
+            stats,
+            corrections,
+        })
+    }
+
+    /// Episodes per group of the update ([`groups`]): the proxy's network pass has a row per
+    /// step closed loop, one per episode open loop.
+    fn episodes_per_group(&self, ctx: &Context<'_>) -> usize {
+        let steps = ctx.policy.steps();
+        let rows = match ctx.policy.kind() {
+            PolicyKind::ClosedLoop => steps,
+            PolicyKind::OpenLoop => 1,
+        };
+        groups::episodes_per_group(rows, ctx.physics.sim().state_dim() * steps)
+    }
+}
+
 impl UpdateRule for Sip {
+    /// The inversions, the proxy's network passes and its backward pass run on groups of
+    /// episodes in parallel ([`groups`]); the groups' gradients are summed in order.
     fn update(
         &self,
         ctx: &Context<'_>,
@@ -365,59 +458,21 @@ impl UpdateRule for Sip {
             SipInverse::Episode(spec) if spec.feedback => Some(feedback_gains(ctx, net, rollout)),
             _ => None,
         };
-        let mut corrections: Vec<Result<Correction, InverseError>> = scenes
-            .par_iter()
-            .zip(&rollout.states)
-            .zip(&rollout.controls)
-            .enumerate()
-            .map(|(b, ((scene, states), controls))| {
-                let k = gains.as_ref().map(|g| g[b].as_slice());
-                self.invert(ctx, scene, states, controls, k)
-            })
-            .collect();
-        // Where the proxy is fitted: the corrected trajectory (visited states for episodes
-        // whose inverse failed), or the visited states.
-        let corrected;
-        let fit = if self.fits_corrected(ctx) {
-            let states: Vec<Vec<Vector>> = corrections
-                .iter()
-                .zip(&rollout.states)
-                .map(|(c, visited)| c.as_ref().map_or(visited, |c| &c.states).clone())
-                .collect();
-            corrected = policy_at(ctx.policy, net, scenes, &states);
-            &corrected
-        } else {
-            rollout
-        };
+        let parts = groups::in_groups(scenes.len(), self.episodes_per_group(ctx), |range| {
+            self.update_group(ctx, net, scenes, rollout, gains.as_deref(), range)
+        })?;
         let mut stats = UpdateStats::default();
-        let mut cotangents = Vec::with_capacity(scenes.len());
-        for (b, correction) in corrections.iter_mut().enumerate() {
-            match correction {
-                Ok(c) => {
-                    stats.inverse_unconverged += usize::from(!c.converged);
-                    stats.line_search_failures += usize::from(c.line_search_failed);
-                    // `u_t − ũ_t`, written over the teacher controls (not needed after this).
-                    let mut cotangent = std::mem::take(&mut c.controls);
-                    for (x, u) in cotangent.iter_mut().zip(&fit.controls[b]) {
-                        for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                            *xi = ui - *xi;
-                        }
-                    }
-                    cotangents.push(cotangent);
-                }
-                Err(_) => {
-                    stats.inverse_failures += 1;
-                    cotangents.push(open_loop_gradient(
-                        ctx,
-                        &scenes[b],
-                        &rollout.states[b],
-                        &rollout.controls[b],
-                    )?);
-                }
-            }
+        let mut corrections = Vec::with_capacity(scenes.len());
+        let mut grads = Vec::with_capacity(parts.len());
+        for part in parts {
+            stats += part.stats;
+            corrections.extend(part.corrections);
+            grads.push(part.grads);
         }
+        let mut grads = groups::sum(grads);
+        grads.scale(1.0 / scenes.len() as f32);
         Ok(Update {
-            grads: backward_control_cotangents(ctx, net, fit, &cotangents),
+            grads,
             stats,
             diagnostics: diagnostics(&corrections),
         })
