@@ -1,63 +1,97 @@
 //! Thread scaling of training: iterations per second of the expensive scenarios (Burgers, the
-//! oscillators) at 2 worker threads against 1, in one process, the two pools alternating so that
-//! load from other processes hits both alike.
+//! oscillators) at 2 worker threads against 1, in one process.
 //!
-//! `cargo bench --bench threads [-- ROUNDS [SECONDS [SCENARIO]]]` (defaults 3 rounds of 2 s per
-//! pool and method, both scenarios; `SCENARIO`: `burgers` or `oscillators` only). Prints per round and method the time per iteration at 1 and 2 threads and the
-//! throughput ratio; the training loop is the trainer's (scenes, rollout, update, optimizer
-//! step), without evaluation.
+//! The machine's speed drifts by tens of percent over seconds when other processes share it,
+//! so the two pools take turns in blocks of about 50 ms of training each (each pool continuing
+//! its own run), and a round's ratio compares the blocks of both pools over the same span of
+//! time.
+//!
+//! `cargo bench --bench threads [-- ROUNDS [SECONDS [SCENARIO]]]` (defaults 3 rounds of 2 s of
+//! training per pool and method, both scenarios; `SCENARIO`: `burgers` or `oscillators` only).
+//! Prints per round and method the time per iteration at 1 and 2 threads and the throughput
+//! ratio; the training loop is the trainer's (scenes, rollout, update, optimizer step), with
+//! the `physinv` binary's allocator, without evaluation.
 
 use physinv::episode::rollout;
 use physinv::net::{enable_flush_to_zero, Mlp, Optimizer};
-use physinv::pool::run_in_pool;
 use physinv::scenario::{method_name, Scenario};
 use physinv::scenes::SceneSampler;
-use physinv::train::{rule_for, Context, Trainer};
+use physinv::train::{rule_for, Context, Trainer, UpdateRule};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
 
-/// Seconds per iteration of method `index` of `scenario`, over at least `budget` of training
-/// (after two warm-up iterations), continuing from `net`/`optimizer`.
-fn time_iterations(
-    scenario: &Scenario,
-    trainer: &Trainer<'_>,
-    index: usize,
-    state: &mut (Mlp, Optimizer, ChaCha8Rng, u64),
-    budget: Duration,
-) -> f64 {
-    enable_flush_to_zero();
-    // An iteration that is not logged: no costly diagnostics.
-    let ctx = Context {
-        diagnose: false,
-        ..trainer.context()
-    };
-    let method = &scenario.spec.methods[index];
-    let rule = rule_for(method, &ctx);
-    let batch = method.batch_size(&scenario.spec.training);
-    let sampler = SceneSampler::new(
-        scenario.physics.clone(),
-        scenario.spec.data.clone(),
-        scenario.spec.episode.steps,
-    );
-    let (net, optimizer, rng, iteration) = state;
-    let mut step = || {
-        let indices = sampler.train_indices(*iteration, batch, rng);
-        *iteration += 1;
-        let scenes = sampler.scenes(&indices).expect("scenes");
-        let episodes = rollout(ctx.physics, ctx.policy, net, &scenes).expect("rollout");
-        let update = rule.update(&ctx, net, &scenes, &episodes).expect("update");
-        optimizer.step(net, &update.grads);
-    };
-    step();
-    step();
-    let start = Instant::now();
-    let mut count = 0u32;
-    while start.elapsed() < budget {
-        step();
-        count += 1;
+/// The allocator of the `physinv` binary, whose training this bench times.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Training time per block of iterations, about.
+const BLOCK: Duration = Duration::from_millis(50);
+
+/// One training run of a method, continued block by block.
+struct Run<'a> {
+    ctx: Context<'a>,
+    rule: Box<dyn UpdateRule>,
+    sampler: SceneSampler,
+    batch: usize,
+    net: Mlp,
+    optimizer: Optimizer,
+    rng: ChaCha8Rng,
+    iteration: u64,
+}
+
+impl<'a> Run<'a> {
+    fn new(scenario: &Scenario, trainer: &'a Trainer<'a>, index: usize) -> Self {
+        // Iterations that are not logged: no costly diagnostics.
+        let ctx = Context {
+            diagnose: false,
+            ..trainer.context()
+        };
+        let method = &scenario.spec.methods[index];
+        let net = trainer.initial_network().expect("net");
+        Run {
+            rule: rule_for(method, &ctx),
+            ctx,
+            sampler: SceneSampler::new(
+                scenario.physics.clone(),
+                scenario.spec.data.clone(),
+                scenario.spec.episode.steps,
+            ),
+            batch: method.batch_size(&scenario.spec.training),
+            optimizer: Optimizer::new(&method.optimizer, method.clip_grad_norm, &net),
+            net,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            iteration: 0,
+        }
     }
-    start.elapsed().as_secs_f64() / f64::from(count)
+
+    /// One training iteration.
+    fn step(&mut self) {
+        let indices = self
+            .sampler
+            .train_indices(self.iteration, self.batch, &mut self.rng);
+        self.iteration += 1;
+        let ctx = &self.ctx;
+        let scenes = self.sampler.scenes(&indices).expect("scenes");
+        let episodes = rollout(ctx.physics, ctx.policy, &self.net, &scenes).expect("rollout");
+        let update = self
+            .rule
+            .update(ctx, &self.net, &scenes, &episodes)
+            .expect("update");
+        self.optimizer.step(&mut self.net, &update.grads);
+    }
+
+    /// Trains for about [`BLOCK`] (at least one iteration): `(seconds, iterations)`.
+    fn block(&mut self) -> (f64, u32) {
+        enable_flush_to_zero();
+        let start = Instant::now();
+        let mut count = 0;
+        while count == 0 || start.elapsed() < BLOCK {
+            self.step();
+            count += 1;
+        }
+        (start.elapsed().as_secs_f64(), count)
+    }
 }
 
 fn main() {
@@ -67,8 +101,14 @@ fn main() {
         .collect();
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
     let seconds: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2.0);
-    let budget = Duration::from_secs_f64(seconds);
     let only = args.get(2).cloned();
+    let pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+    };
+    let pools = [pool(1), pool(2)];
     for path in ["scenarios/burgers.ron", "scenarios/oscillators.ron"] {
         if only
             .as_ref()
@@ -79,22 +119,25 @@ fn main() {
         let scenario = Scenario::load(path).expect("scenario loads");
         let trainer = Trainer::new(&scenario).expect("trainer");
         for (index, method) in scenario.spec.methods.iter().enumerate() {
-            let fresh = || {
-                let net = trainer.initial_network().expect("net");
-                let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
-                (net, optimizer, ChaCha8Rng::seed_from_u64(0), 0u64)
-            };
-            let (mut one, mut two) = (fresh(), fresh());
+            let mut runs = [
+                Run::new(&scenario, &trainer, index),
+                Run::new(&scenario, &trainer, index),
+            ];
+            // Warm-up: buffers sized, caches filled.
+            for (run, pool) in runs.iter_mut().zip(&pools) {
+                pool.install(|| run.block());
+            }
             let mut ratios = Vec::new();
             for round in 1..=rounds {
-                let t1 = run_in_pool(Some(1), || {
-                    time_iterations(&scenario, &trainer, index, &mut one, budget)
-                })
-                .expect("pool");
-                let t2 = run_in_pool(Some(2), || {
-                    time_iterations(&scenario, &trainer, index, &mut two, budget)
-                })
-                .expect("pool");
+                let mut totals = [(0.0, 0u32); 2];
+                while totals.iter().any(|t| t.0 < seconds) {
+                    for ((run, pool), total) in runs.iter_mut().zip(&pools).zip(&mut totals) {
+                        let (s, n) = pool.install(|| run.block());
+                        total.0 += s;
+                        total.1 += n;
+                    }
+                }
+                let [t1, t2] = totals.map(|(s, n)| s / f64::from(n));
                 ratios.push(t1 / t2);
                 println!(
                     "{} {:<10} round {round}: 1 thread {:8.3} ms/iter, 2 threads {:8.3} ms/iter, throughput ratio {:.2}",
