@@ -518,3 +518,35 @@ fn file_stems_follow_the_checkpoint_rule() {
         assert!(!stem.contains(['/', '\\', '.']), "{name:?} → {stem:?}");
     }
 }
+
+/// Pool scenes are kept once drawn: a batch drawn again (by a clone, which shares the kept
+/// scenes), in another order and on two threads, is the same scenes, and each is the scene
+/// drawn afresh.
+#[test]
+fn kept_pool_scenes_are_the_drawn_ones() {
+    use physinv::scenes::SceneSampler;
+    let scenario = physinv::scenario::Scenario::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/burgers.ron"
+    ))
+    .expect("scenario loads");
+    let sampler = SceneSampler::new(
+        scenario.physics.clone(),
+        scenario.spec.data.clone(),
+        scenario.spec.episode.steps,
+    );
+    let pool = sampler.pool_indices();
+    let indices: Vec<u64> = (0..48).map(|i| pool.start + (i * 7) % 40).collect();
+    let first = sampler.scenes(&indices).expect("scenes");
+    let reversed: Vec<u64> = indices.iter().rev().copied().collect();
+    let two_threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
+    let again = two_threads.install(|| sampler.clone().scenes(&reversed).expect("scenes"));
+    for (k, scene) in indices.iter().zip(&first) {
+        assert_eq!(scene, &sampler.scene(*k).expect("scene"), "scene {k}");
+    }
+    let again: Vec<_> = again.into_iter().rev().collect();
+    assert_eq!(first, again);
+}
