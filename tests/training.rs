@@ -44,6 +44,25 @@ fn training_is_deterministic_across_thread_counts() {
     assert_eq!(one, run(2), "same seed, two threads");
 }
 
+/// Burgers (16 cells × 64 steps, closed loop) with SIP and BPTT, a batch of 40 episodes and
+/// 40 test scenes: several rollout chunks and update groups.
+fn burgers_batch_of_40() -> physinv::scenario::Scenario {
+    common::scenario(
+        r#"(
+    name: "burgers_groups",
+    simulator: (name: "burgers", params: (cells: 16)),
+    episode: (steps: 64, policy: ClosedLoop, observe: [State, Target, Time]),
+    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
+    network: (hidden: [16], activation: relu),
+    methods: [
+        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
+        (update: Dp(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
+)"#,
+    )
+}
+
 /// A closed-loop batch large enough for the rollout to run in parallel chunks of episodes
 /// (Burgers, 16 cells × 64 steps: chunks of 16, so a batch of 40 makes three, the last short)
 /// and the updates in parallel groups (SIP: five groups of 8 episodes; BPTT: 32 and 8):
@@ -54,20 +73,7 @@ fn chunked_rollouts_train_identically_across_thread_counts() {
         physinv::episode::rollout_chunk(16, 64) < 40,
         "the batch spans several chunks"
     );
-    let scenario = common::scenario(
-        r#"(
-    name: "burgers_chunks",
-    simulator: (name: "burgers", params: (cells: 16)),
-    episode: (steps: 64, policy: ClosedLoop, observe: [State, Target, Time]),
-    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 100, validation_count: 100),
-    network: (hidden: [16], activation: relu),
-    methods: [
-        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
-        (update: Dp(), optimizer: Adam(lr: 1e-3)),
-    ],
-    training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
-)"#,
-    );
+    let scenario = burgers_batch_of_40();
     let run = |threads: usize| train_all(&scenario, threads);
     assert_eq!(run(1), run(2));
 }
@@ -79,20 +85,7 @@ fn chunked_rollouts_train_identically_across_thread_counts() {
 fn grouped_updates_are_the_mean_of_the_episodes_updates() {
     use physinv::episode::rollout;
     use physinv::train::rule_for;
-    let scenario = common::scenario(
-        r#"(
-    name: "burgers_groups",
-    simulator: (name: "burgers", params: (cells: 16)),
-    episode: (steps: 64, policy: ClosedLoop, observe: [State, Target, Time]),
-    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
-    network: (hidden: [16], activation: relu),
-    methods: [
-        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
-        (update: Dp(), optimizer: Adam(lr: 1e-3)),
-    ],
-    training: (batch: 40, iterations: 1, seed: 0),
-)"#,
-    );
+    let scenario = burgers_batch_of_40();
     let trainer = Trainer::new(&scenario).expect("trainer");
     let ctx = trainer.context();
     let net = trainer.initial_network().expect("net");
