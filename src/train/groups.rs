@@ -8,10 +8,11 @@
 //! count, so the result does not depend on the threads either; and it is large enough that the
 //! group's network passes keep the products efficient ([`crate::pool::MIN_ROWS_PER_PASS`] rows).
 //!
-//! Measured (`cargo bench --bench threads`): a Burgers SIP iteration's network stage (the proxy
-//! forward and backward over 32 episodes × 32 steps) ran on one core in one pass; in two
-//! groups of 16 episodes it runs on both, each group's products as fast per row as the single
-//! pass (`cargo bench --bench network`: 512 against 1024 rows).
+//! Measured: a Burgers SIP iteration's network stage (the proxy forward and backward over 32
+//! episodes × 32 steps) ran on one core in one pass; in two groups of 16 episodes it runs on
+//! both, each group's products as fast per row as the single pass (`cargo bench --bench
+//! network`: 512 against 1024 rows), and two threads against one went from 1.50–1.53× to
+//! 1.63–1.72× (`cargo bench --bench threads -- 3 2 burgers`, two runs each, AVX2 machine).
 
 use crate::net::ParamGrads;
 use crate::pool::{episodes_per_task, MIN_ROWS_PER_PASS};
