@@ -8,6 +8,9 @@
 //! the states, so the cotangents are collected and applied in one backward pass. With a
 //! truncation window `k`, the adjoint is cut `k` steps before the end: `u_t` for
 //! `t < T − k` only sees its own force penalty.
+//!
+//! The sweeps run on groups of episodes in parallel ([`groups`]), the groups' gradients summed
+//! in order; a Burgers batch of 32 is one group (see [`Dp`]'s `episodes_per_group`).
 
 use super::{backward_control_cotangent_sum, groups, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{rollout_chunk, Rollout};

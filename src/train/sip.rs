@@ -5,9 +5,12 @@
 //!    for single-step problems, the inversion across time or the per-step chain for episodes),
 //!    and the trajectory `s̃_0..s̃_T` along which they are valid.
 //! 3. Proxy loss `Σ_t ½‖u_t − sg(ũ_t)‖²`: its cotangent `u_t − ũ_t` on every network output,
-//!    applied in one stacked backward pass. Closed loop, `u_t` is by default the network's
+//!    applied in a stacked backward pass. Closed loop, `u_t` is by default the network's
 //!    output at the corrected state `s̃_t` ([`ProxyInputs::Corrected`]), so that a zero proxy
 //!    means the closed-loop rollout reproduces the corrected trajectory.
+//!
+//! Steps 2 and 3 run on groups of episodes in parallel ([`groups`]), each group's network pass
+//! and stacked backward pass on its own; the groups' gradients are summed in order.
 //!
 //! A failed inverse falls back to the open-loop gradient `J_tᵀ W²(s_T − s*) + α u_t` for that
 //! episode, at its visited states, and is counted.
