@@ -35,9 +35,7 @@ impl Dp {
     fn within_window(&self, t: usize, steps: usize) -> bool {
         self.truncation.is_none_or(|k| steps - t < k)
     }
-}
 
-impl Dp {
     /// The summed parameter gradient of episodes `range`: their adjoint sweeps, closed loop
     /// with the network's backward pass of the group at every step.
     fn sweep_group(
@@ -145,10 +143,8 @@ impl UpdateRule for Dp {
         let parts = groups::in_groups(scenes.len(), self.episodes_per_group(ctx), |range| {
             self.sweep_group(ctx, net, scenes, rollout, range)
         })?;
-        let mut grads = groups::sum(parts);
-        grads.scale(1.0 / scenes.len() as f32);
         Ok(Update {
-            grads,
+            grads: groups::mean(parts, scenes.len()),
             stats: UpdateStats::default(),
             diagnostics: Default::default(),
         })

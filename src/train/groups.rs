@@ -59,16 +59,18 @@ pub fn in_groups<T: Send>(
     results.into_iter().collect()
 }
 
-/// The sum of `grads` in order (the first one accumulates the rest).
+/// The mean over a batch of `batch` episodes of the groups' summed gradients `grads`: their
+/// sum in order (the first one accumulates the rest), scaled by `1 / batch`.
 ///
 /// # Panics
 /// If `grads` is empty (every batch has at least one group, see [`ranges`]).
-pub fn sum(grads: impl IntoIterator<Item = ParamGrads>) -> ParamGrads {
+pub fn mean(grads: impl IntoIterator<Item = ParamGrads>, batch: usize) -> ParamGrads {
     let mut grads = grads.into_iter();
-    let mut total = grads.next().expect("groups::sum: no gradients");
+    let mut total = grads.next().expect("groups::mean: no gradients");
     for g in grads {
         total.add_assign(&g);
     }
+    total.scale(1.0 / batch as f32);
     total
 }
 

@@ -472,10 +472,8 @@ impl UpdateRule for Sip {
             corrections.extend(part.corrections);
             grads.push(part.grads);
         }
-        let mut grads = groups::sum(grads);
-        grads.scale(1.0 / scenes.len() as f32);
         Ok(Update {
-            grads,
+            grads: groups::mean(grads, scenes.len()),
             stats,
             diagnostics: diagnostics(&corrections),
         })
