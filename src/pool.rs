@@ -28,11 +28,6 @@ pub const MIN_EPISODES_PER_CHUNK: usize = 16;
 /// much.
 pub const MIN_ROWS_PER_PASS: usize = 512;
 
-/// Rows of a backward pass below which its fixed costs (the parameter-gradient products sum
-/// over the rows) dominate: on the Burgers controller a forward and backward pass of 16 rows
-/// costs 1.6 times per row what one of 32 rows does (`cargo bench --bench network`).
-pub const MIN_ROWS_PER_BACKWARD: usize = 32;
-
 /// Episodes per task of a parallel loop whose work per episode is `work` state components
 /// (× steps, where the loop runs whole trajectories): enough for [`MIN_STATE_STEPS_PER_TASK`],
 /// and at least `floor`. Depends on the problem's size only, never on the thread count.

@@ -18,8 +18,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::grads::ParamGrads;
-use super::passes::{self, Buffers, LayerData, Workspace};
+use super::passes::{self, Buffers, LayerData, Stack, Workspace};
+use super::sequence::{BackwardSequence, Stacked};
 use crate::{Error, Result};
+use std::sync::Arc;
 
 /// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major.
 pub(super) type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
@@ -315,6 +317,56 @@ impl Mlp {
         (grads, dx)
     }
 
+    /// A backward pass over several batches fed one at a time, each batch's input cotangent
+    /// at once and the parameter gradient over all of them at the end, formed in one product
+    /// per layer over all the rows ([`super::sequence::Stacked`]).
+    pub fn backward_sequence(&self) -> Box<dyn BackwardSequence + '_> {
+        Box::new(Stacked::new(self))
+    }
+
+    /// The input cotangent `(inputs × batch)` of `Σ cot ⊙ f(inputs)`, handing every layer's
+    /// output and input cotangents to `each` on the way ([`passes::backpropagate`]); `None`
+    /// for an empty batch.
+    ///
+    /// # Panics
+    /// If the shapes of `inputs` or `output_cotangent` do not match the network.
+    pub(super) fn backpropagate(
+        &self,
+        inputs: &DMatrix<f64>,
+        output_cotangent: &DMatrix<f64>,
+        each: impl FnMut(usize, &[f32], &[f32]),
+    ) -> Option<DMatrix<f64>> {
+        self.check_backward_shapes(inputs, output_cotangent);
+        let batch = inputs.ncols();
+        if batch == 0 {
+            return None;
+        }
+        let cot = to_f32(output_cotangent);
+        let dx = self.with_forward(inputs, |layers, ws| {
+            passes::backpropagate(layers, ws, batch, &cot, true, each)
+        });
+        Some(to_dmatrix(
+            &dx.expect("input cotangent requested"),
+            self.config.inputs,
+            batch,
+        ))
+    }
+
+    /// An empty [`Stack`] for this network's layers, reusing the memory of earlier sequences.
+    pub(super) fn take_stack(&self) -> Stack {
+        self.buffers.take_stack(self.layers.len())
+    }
+
+    /// Gives a sequence's stack back for the next one.
+    pub(super) fn give_stack(&self, stack: Stack) {
+        self.buffers.give_stack(stack);
+    }
+
+    /// The parameters as plain row-major data, shared with the passes.
+    pub(super) fn layer_data_shared(&self) -> Arc<[LayerData]> {
+        self.buffers.layers(|| self.layer_data())
+    }
+
     /// Runs `f` with the parameters and a workspace holding the activations `h_0 = x, h_1, …,
     /// h_L = f(x)` of `inputs`: those kept from an earlier pass with the same inputs (bit
     /// patterns) and parameters, else computed.
@@ -323,10 +375,12 @@ impl Mlp {
         inputs: &DMatrix<f64>,
         f: impl FnOnce(&[LayerData], &mut Workspace) -> R,
     ) -> R {
-        let layers = self.buffers.layers(|| self.layer_data());
-        let (mut ws, held) = self.buffers.take(|ws| holds(ws, inputs));
+        let layers = self.layer_data_shared();
+        let key = passes::fingerprint(inputs.len(), |i| (inputs.as_slice()[i] as f32).to_bits());
+        let (mut ws, held) = self.buffers.take(key, |ws| holds(ws, inputs));
         if !held {
             ws.valid = false;
+            ws.key = key;
             ws.activations.resize_with(1, Vec::new);
             ws.activations[0].clear();
             ws.activations[0].extend(inputs.iter().map(|&v| v as f32));

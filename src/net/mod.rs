@@ -14,6 +14,8 @@
 //!   (for half-inverse gradients and Gauss-Newton).
 //! - [`network`]: [`Network`], what update rules, rollouts and evaluations see of a network
 //!   (implemented by [`Mlp`]).
+//! - [`sequence`]: [`BackwardSequence`], a backward pass over a closed-loop episode's steps
+//!   (input cotangents at once, the parameter gradient over all the steps at the end).
 //! - [`io`]: [`Mlp::save`] / [`Mlp::load`], exact and atomic.
 //! - [`enable_flush_to_zero`]: avoids subnormal slow-downs in long training runs.
 //!
@@ -50,6 +52,7 @@ pub mod mlp;
 pub mod network;
 pub mod optim;
 mod passes;
+pub mod sequence;
 
 pub use ftz::enable_flush_to_zero;
 pub use grads::ParamGrads;
@@ -57,3 +60,4 @@ pub use jacobian::Linearisation;
 pub use mlp::{Activation, Mlp, MlpConfig};
 pub use network::Network;
 pub use optim::{Optimizer, OptimizerConfig};
+pub use sequence::{BackwardSequence, Summed};

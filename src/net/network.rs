@@ -9,6 +9,9 @@
 use super::grads::ParamGrads;
 use super::jacobian::Linearisation;
 use super::mlp::Mlp;
+use super::sequence::BackwardSequence;
+#[cfg(doc)]
+use super::sequence::Summed;
 use nalgebra::DMatrix;
 use std::fmt;
 
@@ -35,6 +38,12 @@ pub trait Network: fmt::Debug + Send + Sync {
         inputs: &DMatrix<f64>,
         output_cotangent: &DMatrix<f64>,
     ) -> (ParamGrads, DMatrix<f64>);
+
+    /// A backward pass over several batches through these parameters, fed one batch at a time
+    /// (a closed-loop episode's steps, last first): each batch's input cotangent at once, the
+    /// parameter gradient summed over all of them at the end. A network without a better way
+    /// returns [`Summed`]`::new(self)`, one [`Network::backward_with_input`] per batch.
+    fn backward_sequence(&self) -> Box<dyn BackwardSequence + '_>;
 
     /// What [`Linearisation::add_rows`] needs to write per-cotangent rows of the parameter
     /// Jacobian at `inputs` (half-inverse gradients, Gauss-Newton).
@@ -71,6 +80,10 @@ impl Network for Mlp {
         output_cotangent: &DMatrix<f64>,
     ) -> (ParamGrads, DMatrix<f64>) {
         Mlp::backward_with_input(self, inputs, output_cotangent)
+    }
+
+    fn backward_sequence(&self) -> Box<dyn BackwardSequence + '_> {
+        Mlp::backward_sequence(self)
     }
 
     fn linearise(&self, inputs: &DMatrix<f64>) -> Linearisation {

@@ -39,24 +39,77 @@ pub(super) struct Workspace {
     pub activations: Vec<Vec<f32>>,
     /// Whether `activations` belong to the current parameters (and to `activations[0]`).
     pub valid: bool,
+    /// A fingerprint of `activations[0]` ([`fingerprint`]), compared before the inputs.
+    pub key: u64,
     /// Cotangent buffers of the backward pass.
     cotangent: Vec<f32>,
     previous: Vec<f32>,
 }
 
-/// Idle workspaces kept at most: one per pass that may run at the same time (a parallel
-/// rollout's chunks), without holding on to the buffers of a burst of them.
-const MAX_IDLE: usize = 4;
+/// Memory of the idle workspaces kept at most. A closed-loop rollout leaves one forward pass
+/// per step and chunk of episodes (a Burgers batch of 32: 64 passes of 16 rows, 1.4 MB), which
+/// a backward pass over the episodes' steps (back-propagation through time) then finds instead
+/// of recomputing them; beyond this, the oldest idle workspaces are dropped.
+const KEPT_BYTES: usize = 64 << 20;
+
+impl Workspace {
+    /// Bytes held by the buffers.
+    fn bytes(&self) -> usize {
+        let floats: usize = self.activations.iter().map(Vec::capacity).sum::<usize>()
+            + self.cotangent.capacity()
+            + self.previous.capacity();
+        floats * std::mem::size_of::<f32>()
+    }
+}
 
 /// A network's buffers: its parameters as plain data, shared by every pass, and the idle
-/// workspaces. A pass takes a workspace and gives it back, so passes on several threads at once
-/// each have their own; the parameters are copied out of the network's tensors once after each
-/// change.
+/// workspaces, which keep the forward passes made since the parameters last changed (up to
+/// [`KEPT_BYTES`]). A pass takes a workspace and gives it back, so passes on several threads at
+/// once each have their own; the parameters are copied out of the network's tensors once after
+/// each change.
 #[derive(Debug, Default)]
 pub(super) struct Buffers {
     layers: Mutex<Option<Arc<[LayerData]>>>,
-    idle: Mutex<Vec<Workspace>>,
+    idle: Mutex<Idle>,
+    stacks: Mutex<Vec<Stack>>,
 }
+
+/// The idle workspaces, oldest first, and the bytes they hold.
+#[derive(Debug, Default)]
+struct Idle {
+    workspaces: Vec<Workspace>,
+    bytes: usize,
+}
+
+impl Idle {
+    fn remove(&mut self, i: usize) -> Workspace {
+        let workspace = self.workspaces.remove(i);
+        self.bytes -= workspace.bytes();
+        workspace
+    }
+}
+
+/// A fingerprint of a pass's inputs (`f32` bit patterns, `len` of them, `at(i)` the `i`-th):
+/// their number and up to 16 of them spread over the batch. Equal inputs have equal
+/// fingerprints; a kept pass whose fingerprint matches is compared in full before it is used.
+pub(super) fn fingerprint(len: usize, at: impl Fn(usize) -> u32) -> u64 {
+    let stride = len.div_ceil(16).max(1);
+    (0..len).step_by(stride).fold(len as u64, |key, i| {
+        (key.rotate_left(5) ^ u64::from(at(i))).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+    })
+}
+
+/// The rows a backward sequence collects ([`super::sequence::Stacked`]): per layer, the
+/// cotangents of its affine output and its inputs, row-major. Kept between sequences, so that
+/// an update's sequences reuse the memory of the last ones.
+#[derive(Debug, Default)]
+pub(super) struct Stack {
+    pub cotangents: Vec<Vec<f32>>,
+    pub inputs: Vec<Vec<f32>>,
+}
+
+/// Idle stacks kept at most: one per group of episodes that may run at the same time.
+const MAX_IDLE_STACKS: usize = 8;
 
 /// `mutex`'s contents; a panic in another pass leaves nothing half-written here (a workspace in
 /// use is outside the pool), so a poisoned lock is still sound.
@@ -74,30 +127,61 @@ impl Buffers {
             .clone()
     }
 
-    /// An idle workspace for which `wanted` holds (and `true`), else the one given back last or
-    /// a new one (and `false`).
-    pub fn take(&self, wanted: impl Fn(&Workspace) -> bool) -> (Workspace, bool) {
+    /// An idle workspace holding a valid forward pass of inputs with fingerprint `key` for
+    /// which `holds` is true (and `true`); else (and `false`) the idle workspace given back
+    /// last among those that hold no valid pass, or a new one, so that the valid passes stay
+    /// kept. The lock is held only to pick the workspace: `holds` (a comparison of the inputs)
+    /// runs after it.
+    pub fn take(&self, key: u64, holds: impl Fn(&Workspace) -> bool) -> (Workspace, bool) {
+        let (workspace, candidate) = {
+            let mut idle = lock(&self.idle);
+            let kept = |w: &Workspace| w.valid && w.key == key;
+            if let Some(i) = idle.workspaces.iter().rposition(kept) {
+                (idle.remove(i), true)
+            } else {
+                match idle.workspaces.iter().rposition(|w| !w.valid) {
+                    Some(i) => (idle.remove(i), false),
+                    None => (Workspace::default(), false),
+                }
+            }
+        };
+        let held = candidate && holds(&workspace);
+        (workspace, held)
+    }
+
+    /// Gives `workspace` back, dropping the oldest idle ones beyond [`KEPT_BYTES`].
+    pub fn give(&self, workspace: Workspace) {
         let mut idle = lock(&self.idle);
-        match idle.iter().rposition(wanted) {
-            Some(i) => (idle.remove(i), true),
-            None => (idle.pop().unwrap_or_default(), false),
+        idle.bytes += workspace.bytes();
+        idle.workspaces.push(workspace);
+        while idle.bytes > KEPT_BYTES && idle.workspaces.len() > 1 {
+            idle.remove(0);
         }
     }
 
-    /// Gives `workspace` back, dropping the oldest idle one beyond [`MAX_IDLE`].
-    pub fn give(&self, workspace: Workspace) {
-        let mut idle = lock(&self.idle);
-        if idle.len() == MAX_IDLE {
-            idle.remove(0);
+    /// An empty stack for `layers` layers (its buffers' memory from an earlier sequence).
+    pub fn take_stack(&self, layers: usize) -> Stack {
+        let mut stack = lock(&self.stacks).pop().unwrap_or_default();
+        for buffers in [&mut stack.cotangents, &mut stack.inputs] {
+            buffers.resize_with(layers, Vec::new);
+            buffers.iter_mut().for_each(Vec::clear);
         }
-        idle.push(workspace);
+        stack
+    }
+
+    /// Gives `stack` back, beyond [`MAX_IDLE_STACKS`] dropping it.
+    pub fn give_stack(&self, stack: Stack) {
+        let mut stacks = lock(&self.stacks);
+        if stacks.len() < MAX_IDLE_STACKS {
+            stacks.push(stack);
+        }
     }
 
     /// Forgets the parameters and every kept forward pass: they changed.
     pub fn invalidate(&mut self) {
         *self.layers.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         let idle = self.idle.get_mut().unwrap_or_else(|p| p.into_inner());
-        idle.iter_mut().for_each(|w| w.valid = false);
+        idle.workspaces.iter_mut().for_each(|w| w.valid = false);
     }
 }
 
@@ -218,6 +302,29 @@ pub(super) fn backward(
     cot: &[f32],
     want_input: bool,
 ) -> (Vec<Vec<f32>>, Option<Vec<f32>>) {
+    let mut tensors = vec![Vec::new(); 2 * layers.len()];
+    let dx = backpropagate(layers, workspace, batch, cot, want_input, |i, dz, h| {
+        let (dw, db) = layer_gradient(&layers[i], batch, dz, h);
+        tensors[2 * i] = dw;
+        tensors[2 * i + 1] = db;
+    });
+    (tensors, dx)
+}
+
+/// The cotangents of a backward pass of `Σ cot ⊙ f(x)` (row-major `(batch, outputs)` `cot`),
+/// without the parameter products: for every layer `i`, last first, `each(i, ∂z_i, h_i)` with
+/// the cotangent of its affine output `z_i` (row-major `(batch, outputs_i)`) and its input
+/// `h_i` (row-major `(batch, inputs_i)`), from which [`layer_gradient`] forms its parameter
+/// gradient, now or later over the rows of several passes; and the input cotangent (row-major
+/// `(batch, inputs)`) if `want_input` (else the pass stops after the first layer's `each`).
+pub(super) fn backpropagate(
+    layers: &[LayerData],
+    workspace: &mut Workspace,
+    batch: usize,
+    cot: &[f32],
+    want_input: bool,
+    mut each: impl FnMut(usize, &[f32], &[f32]),
+) -> Option<Vec<f32>> {
     let Workspace {
         activations,
         cotangent: g,
@@ -227,41 +334,19 @@ pub(super) fn backward(
     // d(Σ out ⊙ cot)/d out = 0 + cot · (0 + 1).
     g.clear();
     g.extend(cot.iter().map(|c| 0.0 + c * (0.0 + 1.0)));
-    let mut tensors = vec![Vec::new(); 2 * layers.len()];
-    let mut dx = None;
     for (i, layer) in layers.iter().enumerate().rev() {
         let (inputs, outputs) = (layer.inputs, layer.outputs);
         // Activation (identity is no operation in dfdx, so no `0 +` either), then the bias
-        // addition: `∂z = 0 + 1·g`, `∂b = Σ_batch 1·∂z` in batch order.
+        // addition: `∂z = 0 + 1·g`.
         if layer.activation != Activation::Identity {
             for (gv, yv) in g.iter_mut().zip(&activations[i + 1]) {
                 *gv = 0.0 + layer.activation.df(*yv) * *gv;
             }
         }
-        let mut bias_grad = vec![0.0f32; outputs];
-        for row in g.chunks_exact_mut(outputs) {
-            for (gv, bg) in row.iter_mut().zip(bias_grad.iter_mut()) {
-                *gv = 0.0 + 1.0 * *gv;
-                *bg += 1.0 * *gv;
-            }
-        }
-        // ∂W = ∂zᵀ h (dfdx: hᵀ ∂z into the transposed view of W's gradient): (out, batch)·
-        // (batch, in), the cotangent's transposed view.
-        let mut dw = vec![0.0f32; outputs * inputs];
-        product(
-            (outputs, batch, inputs),
-            &mut dw,
-            [inputs, 1],
-            g,
-            [1, outputs],
-            &activations[i],
-            [inputs, 1],
-        );
-        dw.iter_mut().for_each(|v| *v += 0.0);
-        tensors[2 * i] = dw;
-        tensors[2 * i + 1] = bias_grad;
+        g.iter_mut().for_each(|gv| *gv = 0.0 + 1.0 * *gv);
+        each(i, g, &activations[i]);
         if i == 0 && !want_input {
-            break;
+            return None;
         }
         // ∂h = ∂z W: (batch, out)·(out, in).
         let dh = sized(previous, batch * inputs);
@@ -276,9 +361,38 @@ pub(super) fn backward(
         );
         dh.iter_mut().for_each(|v| *v += 0.0);
         std::mem::swap(g, previous);
-        if i == 0 {
-            dx = Some(g.clone());
+    }
+    Some(g.clone())
+}
+
+/// The weight and bias gradient of `layer` from the cotangents `dz` of its affine output
+/// (row-major `(rows, outputs)`) and its inputs `h` (row-major `(rows, inputs)`), summed over
+/// the rows: `∂b = Σ_rows 1·∂z` in row order, `∂W = ∂zᵀ h` (dfdx: `hᵀ ∂z` into the transposed
+/// view of W's gradient), one product whatever the number of rows.
+pub(super) fn layer_gradient(
+    layer: &LayerData,
+    rows: usize,
+    dz: &[f32],
+    h: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let (inputs, outputs) = (layer.inputs, layer.outputs);
+    let mut bias = vec![0.0f32; outputs];
+    for row in dz[..rows * outputs].chunks_exact(outputs) {
+        for (gv, bg) in row.iter().zip(bias.iter_mut()) {
+            *bg += 1.0 * *gv;
         }
     }
-    (tensors, dx)
+    // (out, rows)·(rows, in), the cotangent's transposed view.
+    let mut weight = vec![0.0f32; outputs * inputs];
+    product(
+        (outputs, rows, inputs),
+        &mut weight,
+        [inputs, 1],
+        dz,
+        [1, outputs],
+        h,
+        [inputs, 1],
+    );
+    weight.iter_mut().for_each(|v| *v += 0.0);
+    (weight, bias)
 }

@@ -10,12 +10,14 @@
 //! `t < T − k` only sees its own force penalty.
 //!
 //! The sweeps run on groups of episodes in parallel ([`groups`]), the groups' gradients summed
-//! in order; a Burgers batch of 32 is one group (see [`Dp`]'s `episodes_per_group`).
+//! in order, a group per chunk of the rollout (see [`Dp`]'s `episodes_per_group`). Closed loop,
+//! the network's backward pass at each step gives the input cotangent at once and the
+//! parameter gradient over all the steps at the end ([`crate::net::BackwardSequence`]).
 
 use super::{backward_control_cotangent_sum, groups, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{rollout_chunk, Rollout};
 use crate::net::{Network, ParamGrads};
-use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK, MIN_ROWS_PER_BACKWARD};
+use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK};
 use crate::scenario::PolicyKind;
 use crate::sim::{Scene, Vector};
 use nalgebra::DMatrix;
@@ -66,7 +68,7 @@ impl Dp {
         let mut pulled: Vec<Vector> = vec![Vector::zeros(n); batch];
         let mut observed = Vector::zeros(n);
         let mut control_cotangents: Vec<Vec<Vector>> = vec![vec![Vector::zeros(0); steps]; batch];
-        let mut grads = None;
+        let mut backward = closed.then(|| net.backward_sequence());
         let force_weight = objective.force_weight;
         for t in (0..steps).rev() {
             lambda
@@ -85,15 +87,11 @@ impl Dp {
                         .for_each(|(g, x)| *g += x * force_weight);
                     std::mem::swap(l, ls);
                 });
-            if closed {
+            if let Some(backward) = backward.as_mut() {
                 let scale = ctx.policy.control_scale();
                 let m = control_cotangents[0][t].len();
                 let cot = DMatrix::from_fn(m, batch, |i, b| control_cotangents[b][t][i] * scale[i]);
-                let (g, input_cot) = net.backward_with_input(&rollout.inputs[t], &cot);
-                match grads.as_mut() {
-                    None => grads = Some(g),
-                    Some(acc) => acc.add_assign(&g),
-                }
+                let input_cot = backward.input_cotangent(&rollout.inputs[t], &cot);
                 for (b, l) in lambda.iter_mut().enumerate() {
                     ctx.policy
                         .observation_state_vjp_into(input_cot.column(b).as_slice(), &mut observed);
@@ -109,22 +107,23 @@ impl Dp {
                 }
             }
         }
-        Ok(match grads {
-            Some(g) => g,
+        Ok(match backward {
+            Some(backward) => backward.finish(),
             None => backward_control_cotangent_sum(ctx, net, &rollout, &control_cotangents),
         })
     }
 
-    /// Episodes per group ([`groups`]). Closed loop, the group's backward pass at every step
-    /// has a row per episode: at least [`MIN_ROWS_PER_BACKWARD`] of them (a Burgers batch of
-    /// 32 is one group: two groups of 16 ran 1.3 times slower on one thread and only 1.25
-    /// times faster on two), and at least the rollout's chunks. Open loop, where the
-    /// cotangents meet the network in one pass of a row per episode, enough rows for it.
+    /// Episodes per group ([`groups`]). Closed loop, the rollout's chunks: the network keeps
+    /// the forward pass of every chunk and step, which the group's backward pass at that step
+    /// then finds, and the parameter gradient is formed once over all of the group's steps
+    /// ([`crate::net::BackwardSequence`]), so a group's per-step passes are only as wide as a
+    /// chunk. Open loop, where the cotangents meet the network in one pass of a row per
+    /// episode, enough rows for it.
     fn episodes_per_group(&self, ctx: &Context<'_>) -> usize {
         let steps = ctx.policy.steps();
         let n = ctx.physics.sim().state_dim();
         match ctx.policy.kind() {
-            PolicyKind::ClosedLoop => rollout_chunk(n, steps).max(MIN_ROWS_PER_BACKWARD),
+            PolicyKind::ClosedLoop => rollout_chunk(n, steps),
             PolicyKind::OpenLoop => groups::episodes_per_group(1, n * steps),
         }
     }
