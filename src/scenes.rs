@@ -221,6 +221,15 @@ impl SceneSampler {
     /// is reached by simulation costs about `state_dim × steps` (a generator's, `ReachedBy`),
     /// which sizes the parallel tasks.
     pub fn scenes(&self, indices: &[u64]) -> crate::Result<Vec<Scene>> {
+        // Kept scenes only (a training batch from a pool drawn before): copies, which cost
+        // less than handing tasks to other threads.
+        if let Some(kept) = indices
+            .iter()
+            .map(|&k| self.kept(k))
+            .collect::<Option<Vec<_>>>()
+        {
+            return Ok(kept);
+        }
         let work = self.physics.sim().state_dim() * self.steps;
         indices
             .par_iter()
@@ -233,11 +242,7 @@ impl SceneSampler {
     /// (kept if it is a pool scene). Drawing is deterministic, so a scene drawn on two threads
     /// at once is the same scene whichever is kept.
     fn kept_or_drawn(&self, index: u64) -> crate::Result<Scene> {
-        let slot = index
-            .checked_sub(self.split.pool.start)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| self.kept.get(i));
-        let Some(slot) = slot else {
+        let Some(slot) = self.slot(index) else {
             return self.scene(index);
         };
         if let Some(scene) = slot.get() {
@@ -247,6 +252,20 @@ impl SceneSampler {
         // Another thread may have kept the same scene meanwhile.
         let _ = slot.set(scene.clone());
         Ok(scene)
+    }
+
+    /// The slot that keeps pool scene `index` (`None` outside the pool, or when the pool is too
+    /// large to keep).
+    fn slot(&self, index: u64) -> Option<&OnceLock<Scene>> {
+        index
+            .checked_sub(self.split.pool.start)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.kept.get(i))
+    }
+
+    /// A copy of scene `index` if it is kept.
+    fn kept(&self, index: u64) -> Option<Scene> {
+        self.slot(index).and_then(OnceLock::get).cloned()
     }
 
     /// The index ranges of the split.
