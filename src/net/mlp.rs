@@ -286,7 +286,7 @@ impl Mlp {
             return ParamGrads::zeros(self);
         }
         let cot = to_f32(output_cotangent);
-        self.backward_layers(inputs, &cot, false).0
+        self.backward_layers(inputs, &cot)
     }
 
     /// Like [`Mlp::backward`], and also returns the input cotangent `(∂f/∂x)ᵀ · cot` of each
@@ -299,22 +299,10 @@ impl Mlp {
         inputs: &DMatrix<f64>,
         output_cotangent: &DMatrix<f64>,
     ) -> (ParamGrads, DMatrix<f64>) {
-        self.check_backward_shapes(inputs, output_cotangent);
-        let batch = inputs.ncols();
-        if batch == 0 {
-            return (
-                ParamGrads::zeros(self),
-                DMatrix::zeros(self.config.inputs, 0),
-            );
-        }
-        let cot = to_f32(output_cotangent);
-        let (grads, dx) = self.backward_layers(inputs, &cot, true);
-        let dx = to_dmatrix(
-            &dx.expect("input cotangent requested"),
-            self.config.inputs,
-            batch,
-        );
-        (grads, dx)
+        // A sequence of one batch: the same numbers as a single backward pass (tested).
+        let mut sequence = self.backward_sequence();
+        let dx = sequence.input_cotangent(inputs, output_cotangent);
+        (sequence.finish(), dx)
     }
 
     /// A backward pass over several batches fed one at a time, each batch's input cotangent
@@ -409,17 +397,11 @@ impl Mlp {
     }
 
     /// Parameter gradients of `Σ cot ⊙ f(x)` for the row-major `(batch, outputs)` cotangent
-    /// `cot`, and the input cotangent (row-major `(batch, inputs)`) if `want_input`; the same
-    /// numbers as dfdx's tape up to the rounding of the products ([`passes::backward`]).
-    fn backward_layers(
-        &self,
-        inputs: &DMatrix<f64>,
-        cot: &[f32],
-        want_input: bool,
-    ) -> (ParamGrads, Option<Vec<f32>>) {
-        self.with_forward(inputs, |layers, ws| {
-            let (tensors, dx) = passes::backward(layers, ws, inputs.ncols(), cot, want_input);
-            (ParamGrads { tensors }, dx)
+    /// `cot`; the same numbers as dfdx's tape up to the rounding of the products
+    /// ([`passes::backward`]).
+    fn backward_layers(&self, inputs: &DMatrix<f64>, cot: &[f32]) -> ParamGrads {
+        self.with_forward(inputs, |layers, ws| ParamGrads {
+            tensors: passes::backward(layers, ws, inputs.ncols(), cot),
         })
     }
 

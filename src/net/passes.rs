@@ -288,8 +288,7 @@ pub(super) fn forward(layers: &[LayerData], activations: &mut Vec<Vec<f32>>, bat
 }
 
 /// Parameter gradients (weight and bias per layer, in order) of `Σ cot ⊙ f(x)` for the
-/// row-major `(batch, outputs)` cotangent, from the activations of a forward pass; and the
-/// input cotangent (row-major `(batch, inputs)`) if `want_input`.
+/// row-major `(batch, outputs)` cotangent, from the activations of a forward pass.
 ///
 /// The same numbers as dfdx's tape on `(f(x) ⊙ cot).sum()` up to the rounding of the products:
 /// the products are the ones its matmul backward computes, and every gradient that dfdx
@@ -300,15 +299,14 @@ pub(super) fn backward(
     workspace: &mut Workspace,
     batch: usize,
     cot: &[f32],
-    want_input: bool,
-) -> (Vec<Vec<f32>>, Option<Vec<f32>>) {
+) -> Vec<Vec<f32>> {
     let mut tensors = vec![Vec::new(); 2 * layers.len()];
-    let dx = backpropagate(layers, workspace, batch, cot, want_input, |i, dz, h| {
+    backpropagate(layers, workspace, batch, cot, false, |i, dz, h| {
         let (dw, db) = layer_gradient(&layers[i], batch, dz, h);
         tensors[2 * i] = dw;
         tensors[2 * i + 1] = db;
     });
-    (tensors, dx)
+    tensors
 }
 
 /// The cotangents of a backward pass of `Σ cot ⊙ f(x)` (row-major `(batch, outputs)` `cot`),
