@@ -386,12 +386,17 @@ impl Mlp {
         self.layers
             .iter()
             .enumerate()
-            .map(|(i, layer)| LayerData {
-                weight: data(&layer.weight),
-                bias: data(&layer.bias),
-                inputs: layer.weight.shape().1,
-                outputs: layer.weight.shape().0,
-                activation: self.config.activation_of(i, count),
+            .map(|(i, layer)| {
+                let (outputs, inputs) = *layer.weight.shape();
+                let weight = data(&layer.weight);
+                LayerData {
+                    weight_t: passes::transposed(&weight, outputs, inputs),
+                    weight,
+                    bias: data(&layer.bias),
+                    inputs,
+                    outputs,
+                    activation: self.config.activation_of(i, count),
+                }
             })
             .collect()
     }

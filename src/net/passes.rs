@@ -17,6 +17,7 @@
 //! cotangents live in buffers that are reused.
 
 use super::mlp::Activation;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One layer's parameters as row-major `f32` data.
@@ -24,6 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(super) struct LayerData {
     /// Weight `(outputs, inputs)`, row-major.
     pub weight: Vec<f32>,
+    /// The same weight column-major (its transpose `(inputs, outputs)`, row-major), for the
+    /// forward product ([`transposed`]).
+    pub weight_t: Vec<f32>,
     /// Bias `(outputs,)`.
     pub bias: Vec<f32>,
     pub inputs: usize,
@@ -52,6 +56,14 @@ pub(super) struct Workspace {
 /// of recomputing them; beyond this, the oldest idle workspaces are dropped.
 const KEPT_BYTES: usize = 64 << 20;
 
+/// Idle workspaces kept at most, whatever their size: every pass searches them (for its
+/// inputs' fingerprint), so that search stays well under a microsecond. A closed-loop rollout
+/// of a Burgers batch of 100 leaves 224 passes (7 chunks × 32 steps); beyond this count, a
+/// backward pass over the episode recomputes the oldest steps' forward passes. Without the
+/// bound, a network running many passes without a parameter change (an evaluation, a
+/// benchmark) kept thousands and its passes slowed down by 10× and more.
+const MAX_IDLE: usize = 256;
+
 impl Workspace {
     /// Bytes held by the buffers.
     fn bytes(&self) -> usize {
@@ -74,16 +86,22 @@ pub(super) struct Buffers {
     stacks: Mutex<Vec<Stack>>,
 }
 
-/// The idle workspaces, oldest first, and the bytes they hold.
+/// The idle workspaces, oldest first, and the bytes they hold. A queue: once the kept passes
+/// reach [`KEPT_BYTES`] or [`MAX_IDLE`], every pass given back drops the oldest.
 #[derive(Debug, Default)]
 struct Idle {
-    workspaces: Vec<Workspace>,
+    workspaces: VecDeque<Workspace>,
     bytes: usize,
+    /// Whether a workspace was dropped for the bounds since the parameters last changed.
+    full: bool,
 }
 
 impl Idle {
     fn remove(&mut self, i: usize) -> Workspace {
-        let workspace = self.workspaces.remove(i);
+        let workspace = self
+            .workspaces
+            .remove(i)
+            .expect("Idle::remove: index of an idle workspace");
         self.bytes -= workspace.bytes();
         workspace
     }
@@ -129,9 +147,10 @@ impl Buffers {
 
     /// An idle workspace holding a valid forward pass of inputs with fingerprint `key` for
     /// which `holds` is true (and `true`); else (and `false`) the idle workspace given back
-    /// last among those that hold no valid pass, or a new one, so that the valid passes stay
-    /// kept. The lock is held only to pick the workspace: `holds` (a comparison of the inputs)
-    /// runs after it.
+    /// last among those that hold no valid pass, so that the valid passes stay kept; else,
+    /// once the kept passes have reached their bounds, the oldest one (its memory is reused
+    /// rather than dropped and allocated again); else a new one. The lock is held only to
+    /// pick the workspace: `holds` (a comparison of the inputs) runs after it.
     pub fn take(&self, key: u64, holds: impl Fn(&Workspace) -> bool) -> (Workspace, bool) {
         let (workspace, candidate) = {
             let mut idle = lock(&self.idle);
@@ -141,6 +160,7 @@ impl Buffers {
             } else {
                 match idle.workspaces.iter().rposition(|w| !w.valid) {
                     Some(i) => (idle.remove(i), false),
+                    None if idle.full => (idle.remove(0), false),
                     None => (Workspace::default(), false),
                 }
             }
@@ -149,13 +169,17 @@ impl Buffers {
         (workspace, held)
     }
 
-    /// Gives `workspace` back, dropping the oldest idle ones beyond [`KEPT_BYTES`].
+    /// Gives `workspace` back, dropping the oldest idle ones beyond [`KEPT_BYTES`] or
+    /// [`MAX_IDLE`].
     pub fn give(&self, workspace: Workspace) {
         let mut idle = lock(&self.idle);
         idle.bytes += workspace.bytes();
-        idle.workspaces.push(workspace);
-        while idle.bytes > KEPT_BYTES && idle.workspaces.len() > 1 {
+        idle.workspaces.push_back(workspace);
+        while (idle.bytes > KEPT_BYTES || idle.workspaces.len() > MAX_IDLE)
+            && idle.workspaces.len() > 1
+        {
             idle.remove(0);
+            idle.full = true;
         }
     }
 
@@ -182,6 +206,7 @@ impl Buffers {
         *self.layers.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
         let idle = self.idle.get_mut().unwrap_or_else(|p| p.into_inner());
         idle.workspaces.iter_mut().for_each(|w| w.valid = false);
+        idle.full = false;
     }
 }
 
@@ -254,6 +279,17 @@ fn product(
     }
 }
 
+/// The transpose of the row-major `(rows, cols)` matrix `a`, row-major `(cols, rows)`.
+pub(super) fn transposed(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; rows * cols];
+    for (r, row) in a.chunks_exact(cols.max(1)).take(rows).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
+}
+
 /// `v` resized to `len` (contents unspecified where it grew: every caller overwrites them).
 fn sized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
     v.resize(len, 0.0);
@@ -269,15 +305,19 @@ pub(super) fn forward(layers: &[LayerData], activations: &mut Vec<Vec<f32>>, bat
         let (inputs, outputs) = (layer.inputs, layer.outputs);
         let (done, rest) = activations.split_at_mut(i + 1);
         let z = sized(&mut rest[0], batch * outputs);
-        // (batch, in)·(in, out): the weight's transposed view, strides (1, in).
+        // (batch, in)·(in, out) with the transposed weight row-major: `gemm` computes the
+        // transposed product `W hᵀ` (its output's rows are contiguous that way), whose left
+        // factor `W` is then column-major and is not packed for every call. With `W`
+        // row-major (the strides (1, in) of the weight's transposed view) it was, which cost
+        // as much as the product itself at 16 rows (`cargo bench --bench network`).
         product(
             (batch, inputs, outputs),
             z,
             [outputs, 1],
             &done[i],
             [inputs, 1],
-            &layer.weight,
-            [1, inputs],
+            &layer.weight_t,
+            [outputs, 1],
         );
         for row in z.chunks_exact_mut(outputs) {
             for (v, b) in row.iter_mut().zip(&layer.bias) {
@@ -393,4 +433,18 @@ pub(super) fn layer_gradient(
     );
     weight.iter_mut().for_each(|v| *v += 0.0);
     (weight, bias)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposed_swaps_rows_and_columns() {
+        // (2, 3) row-major → (3, 2) row-major.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(transposed(&a, 2, 3), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert_eq!(transposed(&transposed(&a, 2, 3), 3, 2), a.to_vec());
+        assert!(transposed(&[], 0, 4).is_empty());
+    }
 }
