@@ -246,7 +246,8 @@ pub fn rollout(
 }
 
 /// The closed-loop rollout in chunks of episodes run in parallel, each chunk stepping its
-/// episodes together (one forward pass of the chunk per step). The chunks' size depends on the
+/// episodes together (one forward pass of the chunk per step) and writing its observations
+/// straight into its columns of the batch's input matrices. The chunks' size depends on the
 /// problem's size only ([`rollout_chunk`]), never on the thread count, so the result does not
 /// either.
 fn rollout_closed_loop(
@@ -256,31 +257,41 @@ fn rollout_closed_loop(
     scenes: &[Scene],
 ) -> crate::Result<Rollout> {
     let chunk = rollout_chunk(physics.sim().state_dim(), policy.steps);
-    if scenes.len() <= chunk {
-        return rollout_closed_loop_chunk(physics, policy, net, scenes, 0);
+    let in_dim = policy.input_dim();
+    let mut inputs: Vec<DMatrix<f64>> = (0..policy.steps)
+        .map(|_| DMatrix::zeros(in_dim, scenes.len()))
+        .collect();
+    // Per chunk, its block of columns in every step's input matrix (contiguous: column-major).
+    let mut blocks: Vec<Vec<&mut [f64]>> = (0..scenes.len().div_ceil(chunk))
+        .map(|_| Vec::with_capacity(policy.steps))
+        .collect();
+    for input in &mut inputs {
+        let mut rest = input.as_mut_slice();
+        for (c, block) in blocks.iter_mut().enumerate() {
+            let columns = chunk.min(scenes.len() - c * chunk);
+            let (columns, tail) = std::mem::take(&mut rest).split_at_mut(in_dim * columns);
+            block.push(columns);
+            rest = tail;
+        }
     }
-    let parts: Vec<crate::Result<Rollout>> = scenes
-        .par_chunks(chunk)
-        .enumerate()
-        .map(|(c, part)| rollout_closed_loop_chunk(physics, policy, net, part, c * chunk))
-        .collect();
-    let parts = all_ok(parts)?;
-    let inputs = (0..policy.steps)
-        .map(|t| {
-            let mut input = DMatrix::zeros(policy.input_dim(), scenes.len());
-            let mut first = 0;
-            for part in &parts {
-                input
-                    .columns_mut(first, part.batch())
-                    .copy_from(&part.inputs[t]);
-                first += part.batch();
-            }
-            input
-        })
-        .collect();
+    let parts: Vec<crate::Result<Trajectories>> = if blocks.len() <= 1 {
+        blocks
+            .iter_mut()
+            .map(|block| rollout_closed_loop_chunk(physics, policy, net, scenes, 0, block))
+            .collect()
+    } else {
+        scenes
+            .par_chunks(chunk)
+            .zip(blocks.par_iter_mut())
+            .enumerate()
+            .map(|(c, (part, block))| {
+                rollout_closed_loop_chunk(physics, policy, net, part, c * chunk, block)
+            })
+            .collect()
+    };
     let mut states = Vec::with_capacity(scenes.len());
     let mut controls = Vec::with_capacity(scenes.len());
-    for part in parts {
+    for part in all_ok(parts)? {
         states.extend(part.states);
         controls.extend(part.controls);
     }
@@ -291,6 +302,12 @@ fn rollout_closed_loop(
     })
 }
 
+/// The states and controls of a chunk of episodes (`[b][t]`, as in [`Rollout`]).
+struct Trajectories {
+    states: Vec<Vec<Vector>>,
+    controls: Vec<Vec<Vector>>,
+}
+
 /// Episodes per parallel chunk of a closed-loop rollout: enough that a chunk carries
 /// [`crate::pool::MIN_STATE_STEPS_PER_TASK`] state components × steps (the per-step forward pass and
 /// simulator steps of a smaller chunk cost less than handing it to another thread), and at
@@ -299,14 +316,17 @@ pub fn rollout_chunk(state_dim: usize, steps: usize) -> usize {
     episodes_per_task(state_dim * steps, MIN_EPISODES_PER_CHUNK)
 }
 
-/// Episodes `first..first + scenes.len()` of a closed-loop rollout, stepped together.
+/// Episodes `first..first + scenes.len()` of a closed-loop rollout, stepped together; the
+/// network's input at step `t` is written into `inputs[t]` (the chunk's columns of that step's
+/// input matrix, column-major).
 fn rollout_closed_loop_chunk(
     physics: &Physics,
     policy: &Policy,
     net: &dyn Network,
     scenes: &[Scene],
     first: usize,
-) -> crate::Result<Rollout> {
+    inputs: &mut [&mut [f64]],
+) -> crate::Result<Trajectories> {
     let sim = physics.sim();
     let batch = scenes.len();
     let mut states: Vec<Vec<Vector>> = scenes
@@ -318,14 +338,14 @@ fn rollout_closed_loop_chunk(
         })
         .collect();
     let mut controls: Vec<Vec<Vector>> = vec![Vec::with_capacity(policy.steps); batch];
-    let mut inputs = Vec::with_capacity(policy.steps);
     let in_dim = policy.input_dim();
-    for t in 0..policy.steps {
-        let mut input = DMatrix::zeros(in_dim, batch);
-        let columns = input.as_mut_slice().chunks_exact_mut(in_dim.max(1));
-        for ((scene, traj), column) in scenes.iter().zip(&states).zip(columns) {
+    let mut input = DMatrix::zeros(in_dim, batch);
+    for (t, columns) in inputs.iter_mut().enumerate() {
+        let observations = input.as_mut_slice().chunks_exact_mut(in_dim.max(1));
+        for ((scene, traj), column) in scenes.iter().zip(&states).zip(observations) {
             policy.observation_into(&traj[t], &scene.target, t, column);
         }
+        columns.copy_from_slice(input.as_slice());
         let output = net.forward(&input);
         let step_controls: Vec<Vector> = (0..batch)
             .map(|b| policy.control(output.column(b).as_slice()))
@@ -342,13 +362,8 @@ fn rollout_closed_loop_chunk(
             traj.push(s);
             controls[b].push(u);
         }
-        inputs.push(input);
     }
-    Ok(Rollout {
-        states,
-        controls,
-        inputs,
-    })
+    Ok(Trajectories { states, controls })
 }
 
 /// The closed-loop policy's controls at given states, without simulating: `states[b][t]`

@@ -22,6 +22,7 @@ use crate::scenario::PolicyKind;
 use crate::sim::{Scene, Vector};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// The back-propagation-through-time update rule.
@@ -51,15 +52,16 @@ impl Dp {
         let vjp = ctx
             .physics
             .require_vjp("back-propagation through the simulator")?;
-        let rollout = rollout.part(range.clone());
-        let scenes = &scenes[range];
+        let states = &rollout.states[range.clone()];
+        let controls = &rollout.controls[range.clone()];
+        let scenes = &scenes[range.clone()];
         let steps = ctx.policy.steps();
         let batch = scenes.len();
         let objective = ctx.objective;
         let closed = ctx.policy.kind() == PolicyKind::ClosedLoop;
         let mut lambda: Vec<Vector> = scenes
             .iter()
-            .zip(&rollout.states)
+            .zip(states)
             .map(|(scene, states)| objective.terminal_gradient(&states[steps], &scene.target))
             .collect();
         let n = ctx.physics.sim().state_dim();
@@ -78,9 +80,9 @@ impl Dp {
                 .with_min_len(episodes_per_task(n, MIN_EPISODES_PER_TASK))
                 .enumerate()
                 .for_each(|(b, ((l, ls), cotangents))| {
-                    let u = &rollout.controls[b][t];
+                    let u = &controls[b][t];
                     let lu = &mut cotangents[t];
-                    vjp.vjp_into(&rollout.states[b][t], u, l, ls, lu);
+                    vjp.vjp_into(&states[b][t], u, l, ls, lu);
                     // `Bᵀλ + α u`, as `lu + objective.force_gradient(u)`.
                     lu.iter_mut()
                         .zip(u.iter())
@@ -91,7 +93,15 @@ impl Dp {
                 let scale = ctx.policy.control_scale();
                 let m = control_cotangents[0][t].len();
                 let cot = DMatrix::from_fn(m, batch, |i, b| control_cotangents[b][t][i] * scale[i]);
-                let input_cot = backward.input_cotangent(&rollout.inputs[t], &cot);
+                // The group's columns of the step's input (a copy unless the group is the
+                // batch).
+                let inputs = &rollout.inputs[t];
+                let inputs = if range.len() == inputs.ncols() {
+                    Cow::Borrowed(inputs)
+                } else {
+                    Cow::Owned(inputs.columns(range.start, range.len()).into_owned())
+                };
+                let input_cot = backward.input_cotangent(&inputs, &cot);
                 for (b, l) in lambda.iter_mut().enumerate() {
                     ctx.policy
                         .observation_state_vjp_into(input_cot.column(b).as_slice(), &mut observed);
@@ -103,13 +113,16 @@ impl Dp {
                     l.fill(0.0);
                 }
                 if t > 0 && objective.tracking_weight > 0.0 {
-                    *l += objective.tracking_gradient(&rollout.states[b][t], &scenes[b].target);
+                    *l += objective.tracking_gradient(&states[b][t], &scenes[b].target);
                 }
             }
         }
         Ok(match backward {
             Some(backward) => backward.finish(),
-            None => backward_control_cotangent_sum(ctx, net, &rollout, &control_cotangents),
+            None => {
+                let rollout = rollout.part(range);
+                backward_control_cotangent_sum(ctx, net, &rollout, &control_cotangents)
+            }
         })
     }
 
