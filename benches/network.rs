@@ -53,7 +53,11 @@ fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) 
         let first = 2 * (config.inputs * config.widths()[1]) as u64 * batch as u64;
         group.throughput(Throughput::Elements(flops));
         group.bench_with_input(BenchmarkId::new("forward", batch), &batch, |b, _| {
-            b.iter_batched_ref(&mut next, |x| net.forward(black_box(x)), BatchSize::SmallInput)
+            b.iter_batched_ref(
+                &mut next,
+                |x| net.forward(black_box(x)),
+                BatchSize::SmallInput,
+            )
         });
         // Forward then backward, as a training iteration runs them (the backward reuses the
         // forward's activations).

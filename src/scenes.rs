@@ -205,7 +205,7 @@ impl SceneSampler {
                         let end = controls
                             .iter()
                             .fold(initial.clone(), |s, u| sim.step(&s, u));
-                        (end, Some(controls))
+                        (end, Some(controls.into()))
                     }
                 };
                 Ok(Scene {

@@ -720,7 +720,7 @@ fn burgers_scenes_are_deterministic_and_consistent() {
     let controls = a.reference_controls.as_ref().unwrap();
     assert_eq!(controls.len(), steps);
     let mut s = a.initial.clone();
-    for f in controls {
+    for f in controls.iter() {
         s = sim.step(&s, f);
     }
     assert!(max_abs_diff(&s, &a.target) <= 1e-12);
@@ -1130,7 +1130,7 @@ fn heat1d_episode_gramian_is_ill_conditioned() {
     let scene = sim.generate(REACHABLE, steps, &mut rng).unwrap();
     let controls = scene.reference_controls.unwrap();
     let mut states = vec![scene.initial.clone()];
-    for u in &controls {
+    for u in controls.iter() {
         states.push(sim.step(states.last().unwrap(), u));
     }
     let probe = random_vector(&mut rng, n, 1.0);

@@ -327,7 +327,7 @@ impl Burgers {
         Scene {
             initial,
             target,
-            reference_controls: Some(vec![force; steps]),
+            reference_controls: Some(vec![force; steps].into()),
         }
     }
 }

@@ -416,7 +416,7 @@ impl Heat1d {
         Scene {
             initial,
             target,
-            reference_controls: Some(controls),
+            reference_controls: Some(controls.into()),
         }
     }
 }

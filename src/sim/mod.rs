@@ -434,8 +434,10 @@ pub struct Scene {
     pub initial: Vector,
     /// `s*`, length `n`.
     pub target: Vector,
-    /// Ground-truth controls `u*_t` (`T` entries of length `m`) if known.
-    pub reference_controls: Option<Vec<Vector>>,
+    /// Ground-truth controls `u*_t` (`T` entries of length `m`) if known. Shared between the
+    /// copies of a scene (a training batch copies the scenes it draws from the kept pool; a
+    /// Burgers scene's controls are 32 vectors of 32 cells).
+    pub reference_controls: Option<Arc<[Vector]>>,
 }
 
 /// Simulator-specific generators of scenes (initial state and target), by name.

@@ -25,7 +25,13 @@ impl UpdateRule for Supervised {
                     "supervised training needs scenes with ground-truth controls".into(),
                 )
             })?;
-            cotangents.push(controls.iter().zip(reference).map(|(u, r)| u - r).collect());
+            cotangents.push(
+                controls
+                    .iter()
+                    .zip(reference.iter())
+                    .map(|(u, r)| u - r)
+                    .collect(),
+            );
         }
         Ok(Update {
             grads: backward_control_cotangents(ctx, net, rollout, &cotangents),
