@@ -12,11 +12,10 @@
 //! ratio; the training loop is the trainer's (scenes, rollout, update, optimizer step), with
 //! the `physinv` binary's allocator, without evaluation.
 
-use physinv::episode::rollout;
 use physinv::net::{enable_flush_to_zero, Mlp, Optimizer};
 use physinv::scenario::{method_name, Scenario};
 use physinv::scenes::SceneSampler;
-use physinv::train::{rule_for, Context, Trainer, UpdateRule};
+use physinv::train::{batch_update, rule_for, Context, Trainer, UpdateRule};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
@@ -73,11 +72,7 @@ impl<'a> Run<'a> {
         self.iteration += 1;
         let ctx = &self.ctx;
         let scenes = self.sampler.scenes(&indices).expect("scenes");
-        let episodes = rollout(ctx.physics, ctx.policy, &self.net, &scenes).expect("rollout");
-        let update = self
-            .rule
-            .update(ctx, &self.net, &scenes, &episodes)
-            .expect("update");
+        let update = batch_update(self.rule.as_ref(), ctx, &self.net, &scenes).expect("update");
         self.optimizer.step(&mut self.net, &update.grads);
     }
 

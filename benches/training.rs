@@ -10,7 +10,7 @@ use physinv::inverse::episode::{invert_episode, EpisodeInverseSettings};
 use physinv::net::Optimizer;
 use physinv::scenario::{method_name, LinearSolver, Scenario};
 use physinv::scenes::SceneSampler;
-use physinv::train::{rule_for, Context, Trainer};
+use physinv::train::{batch_update, rule_for, Context, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -43,8 +43,7 @@ fn bench_iterations(c: &mut Criterion, label: &str, path: &str, batch: usize) {
                 let indices = sampler.train_indices(iteration, batch, &mut rng);
                 iteration += 1;
                 let scenes = sampler.scenes(&indices).expect("scenes");
-                let episodes = rollout(ctx.physics, ctx.policy, &net, &scenes).expect("rollout");
-                let update = rule.update(&ctx, &net, &scenes, &episodes).expect("update");
+                let update = batch_update(rule.as_ref(), &ctx, &net, &scenes).expect("update");
                 optimizer.step(&mut net, &update.grads)
             })
         });

@@ -239,9 +239,23 @@ pub fn rollout(
     net: &dyn Network,
     scenes: &[Scene],
 ) -> crate::Result<Rollout> {
+    rollout_part(physics, policy, net, scenes, 0)
+}
+
+/// [`rollout`] of the episodes `first..first + scenes.len()` of a larger batch: the same
+/// result as those episodes of the batch's rollout when `first` and, unless it ends the batch,
+/// `scenes.len()` are multiples of the closed-loop chunk ([`rollout_chunk`]); a non-finite
+/// state is reported with its episode's number in the batch.
+pub fn rollout_part(
+    physics: &Physics,
+    policy: &Policy,
+    net: &dyn Network,
+    scenes: &[Scene],
+    first: usize,
+) -> crate::Result<Rollout> {
     match policy.kind {
-        PolicyKind::ClosedLoop => rollout_closed_loop(physics, policy, net, scenes),
-        PolicyKind::OpenLoop => rollout_open_loop(physics, policy, net, scenes),
+        PolicyKind::ClosedLoop => rollout_closed_loop(physics, policy, net, scenes, first),
+        PolicyKind::OpenLoop => rollout_open_loop(physics, policy, net, scenes, first),
     }
 }
 
@@ -255,6 +269,7 @@ fn rollout_closed_loop(
     policy: &Policy,
     net: &dyn Network,
     scenes: &[Scene],
+    first: usize,
 ) -> crate::Result<Rollout> {
     let chunk = rollout_chunk(physics.sim().state_dim(), policy.steps);
     let in_dim = policy.input_dim();
@@ -277,7 +292,7 @@ fn rollout_closed_loop(
     let parts: Vec<crate::Result<Trajectories>> = if blocks.len() <= 1 {
         blocks
             .iter_mut()
-            .map(|block| rollout_closed_loop_chunk(physics, policy, net, scenes, 0, block))
+            .map(|block| rollout_closed_loop_chunk(physics, policy, net, scenes, first, block))
             .collect()
     } else {
         scenes
@@ -285,7 +300,7 @@ fn rollout_closed_loop(
             .zip(blocks.par_iter_mut())
             .enumerate()
             .map(|(c, (part, block))| {
-                rollout_closed_loop_chunk(physics, policy, net, part, c * chunk, block)
+                rollout_closed_loop_chunk(physics, policy, net, part, first + c * chunk, block)
             })
             .collect()
     };
@@ -410,6 +425,7 @@ fn rollout_open_loop(
     policy: &Policy,
     net: &dyn Network,
     scenes: &[Scene],
+    first: usize,
 ) -> crate::Result<Rollout> {
     let m = policy.control_dim;
     let obs: Vec<Vec<f64>> = scenes.iter().map(|s| policy.open_loop_input(s)).collect();
@@ -423,7 +439,7 @@ fn rollout_open_loop(
                 .collect()
         })
         .collect();
-    let states = simulate_batch(physics, scenes, &controls)?;
+    let states = simulate_numbered(physics, scenes, &controls, first)?;
     Ok(Rollout {
         states,
         controls,
@@ -447,13 +463,23 @@ pub fn simulate_batch(
     scenes: &[Scene],
     controls: &[Vec<Vector>],
 ) -> crate::Result<Vec<Vec<Vector>>> {
+    simulate_numbered(physics, scenes, controls, 0)
+}
+
+/// [`simulate_batch`] of episodes numbered from `first` in a non-finite error.
+fn simulate_numbered(
+    physics: &Physics,
+    scenes: &[Scene],
+    controls: &[Vec<Vector>],
+    first: usize,
+) -> crate::Result<Vec<Vec<Vector>>> {
     let work = physics.sim().state_dim() * controls.first().map_or(0, Vec::len);
     let simulated: Vec<crate::Result<Vec<Vector>>> = scenes
         .par_iter()
         .zip(controls)
         .with_min_len(episodes_per_task(work, 1))
         .enumerate()
-        .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
+        .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, first + b))
         .collect();
     all_ok(simulated)
 }

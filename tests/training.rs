@@ -3,7 +3,7 @@
 mod common;
 
 use physinv::train::trainer::Silent;
-use physinv::train::Trainer;
+use physinv::train::{Context, Trainer};
 
 fn final_metric(scenario: &physinv::scenario::Scenario, method: usize, name: &str) -> f64 {
     let trainer = Trainer::new(scenario).expect("trainer");
@@ -699,4 +699,97 @@ fn divergence_factor_is_validated_and_moves_the_stop() {
     let default = stop("");
     assert!(default <= 40, "the default factor stops it");
     assert!(stop(", divergence_factor: 1e300") > default);
+}
+
+/// Burgers (16 cells × 32 steps, closed loop), SIP and BPTT, a batch of 40: rollout chunks and
+/// update groups of 16 episodes for both rules (the last group 8).
+fn burgers_groups_of_chunks() -> physinv::scenario::Scenario {
+    common::scenario(
+        r#"(
+    name: "burgers_fused",
+    simulator: (name: "burgers", params: (cells: 16)),
+    episode: (steps: 32, policy: ClosedLoop, observe: [State, Target, Time]),
+    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
+    network: (hidden: [16], activation: relu),
+    methods: [
+        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
+        (update: Dp(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
+)"#,
+    )
+}
+
+/// Training unrolls and updates each group of a grouped rule in one task
+/// (`groups::rollout_and_update`): the same gradient, counters and diagnostics, bit for bit, as
+/// the rollout of the whole batch followed by the rule's update; on one thread and on two.
+#[test]
+fn fused_rollout_and_update_equals_rollout_then_update() {
+    use physinv::episode::rollout;
+    use physinv::train::{batch_update, groups, rule_for};
+    let scenario = burgers_groups_of_chunks();
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx = Context {
+        diagnose: true,
+        ..trainer.context()
+    };
+    let net = trainer.initial_network().expect("net");
+    let scenes = trainer.test_scenes();
+    for method in &scenario.spec.methods {
+        let rule = rule_for(method, &ctx);
+        let grouped = rule.grouped().expect("SIP and BPTT are grouped");
+        assert_eq!(grouped.group_size(&ctx), 16, "groups of whole chunks");
+        let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
+        let apart = rule.update(&ctx, &net, scenes, &r).expect("update");
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let fused = pool.install(|| {
+                groups::rollout_and_update(grouped, &ctx, &net, scenes)
+                    .expect("closed loop, groups of whole chunks: fused")
+                    .expect("update")
+            });
+            assert_eq!(fused.grads.to_vec(), apart.grads.to_vec());
+            assert_eq!(fused.stats, apart.stats);
+            assert_eq!(fused.diagnostics, apart.diagnostics);
+            let via_trainer = pool.install(|| batch_update(rule.as_ref(), &ctx, &net, scenes));
+            assert_eq!(
+                via_trainer.expect("update").grads.to_vec(),
+                apart.grads.to_vec()
+            );
+        }
+    }
+}
+
+/// Groups that are not made of whole rollout chunks are not fused (the rollout, then the
+/// update): SIP on 16 cells × 64 steps has groups of 8 episodes and chunks of 16.
+#[test]
+fn groups_smaller_than_a_chunk_are_not_fused() {
+    use physinv::train::{groups, rule_for};
+    let scenario = burgers_batch_of_40();
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx = trainer.context();
+    let net = trainer.initial_network().expect("net");
+    let sip = rule_for(&scenario.spec.methods[0], &ctx);
+    let grouped = sip.grouped().expect("grouped");
+    assert_eq!(grouped.group_size(&ctx), 8);
+    assert!(groups::rollout_and_update(grouped, &ctx, &net, trainer.test_scenes()).is_none());
+}
+
+/// A part of a batch unrolled on its own reports a non-finite state with the episode's number
+/// in the batch.
+#[test]
+fn a_rollout_part_numbers_its_episodes_from_its_first() {
+    let scenario = burgers_groups_of_chunks();
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    let ctx = trainer.context();
+    let net = trainer.initial_network().expect("net");
+    let mut scenes = trainer.test_scenes()[..4].to_vec();
+    scenes[1].initial[0] = f64::NAN;
+    match physinv::episode::rollout_part(ctx.physics, ctx.policy, &net, &scenes, 32) {
+        Err(physinv::Error::NonFinite { episode, step }) => assert_eq!((episode, step), (33, 1)),
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
 }

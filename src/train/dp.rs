@@ -14,7 +14,8 @@
 //! the network's backward pass at each step gives the input cotangent at once and the
 //! parameter gradient over all the steps at the end ([`crate::net::BackwardSequence`]).
 
-use super::{backward_control_cotangent_sum, groups, Context, Update, UpdateRule, UpdateStats};
+use super::groups::{self, Grouped, Share};
+use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{rollout_chunk, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK};
@@ -142,6 +143,27 @@ impl Dp {
     }
 }
 
+impl Grouped for Dp {
+    fn group_size(&self, ctx: &Context<'_>) -> usize {
+        self.episodes_per_group(ctx)
+    }
+
+    fn share(
+        &self,
+        ctx: &Context<'_>,
+        net: &dyn Network,
+        scenes: &[Scene],
+        rollout: &Rollout,
+        range: Range<usize>,
+    ) -> crate::Result<Share> {
+        Ok(Share {
+            grads: self.sweep_group(ctx, net, scenes, rollout, range)?,
+            stats: UpdateStats::default(),
+            diagnostics: Default::default(),
+        })
+    }
+}
+
 impl UpdateRule for Dp {
     /// The adjoint sweeps and their network passes run on groups of episodes in parallel
     /// ([`groups`]); the groups' gradients are summed in order.
@@ -152,13 +174,10 @@ impl UpdateRule for Dp {
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {
-        let parts = groups::in_groups(scenes.len(), self.episodes_per_group(ctx), |range| {
-            self.sweep_group(ctx, net, scenes, rollout, range)
-        })?;
-        Ok(Update {
-            grads: groups::mean(parts, scenes.len()),
-            stats: UpdateStats::default(),
-            diagnostics: Default::default(),
-        })
+        groups::update(self, ctx, net, scenes, rollout)
+    }
+
+    fn grouped(&self) -> Option<&dyn Grouped> {
+        Some(self)
     }
 }

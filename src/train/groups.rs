@@ -14,10 +14,119 @@
 //! network`: 512 against 1024 rows), and two threads against one went from 1.50–1.53× to
 //! 1.63–1.72× (`cargo bench --bench threads -- 3 2 burgers`, two runs each, AVX2 machine).
 
-use crate::net::ParamGrads;
+use super::{Context, Update, UpdateStats};
+use crate::episode::{rollout_chunk, rollout_part, Rollout};
+use crate::net::{Network, ParamGrads};
 use crate::pool::{episodes_per_task, MIN_ROWS_PER_PASS};
+use crate::scenario::PolicyKind;
+use crate::sim::Scene;
+use crate::values::NamedValues;
 use rayon::prelude::*;
 use std::ops::Range;
+
+/// One group's share of a [`Grouped`] update.
+#[derive(Debug, Clone)]
+pub struct Share {
+    /// The parameter gradient summed over the group's episodes.
+    pub grads: ParamGrads,
+    /// The group's counters.
+    pub stats: UpdateStats,
+    /// What the rule's [`Grouped::combine`] needs of the group for the update's diagnostics
+    /// (sums, extremes, counts: the rule's own names).
+    pub diagnostics: NamedValues,
+}
+
+/// An update rule whose update is the mean over the episodes of independent contributions
+/// (SIP's proxy of each episode, the adjoint sweep of each): it is formed in groups of
+/// episodes, each group's [`Share`] on its own, then combined in group order.
+///
+/// Training runs such a rule's groups with their rollouts ([`rollout_and_update`]): each
+/// group's episodes are unrolled and their share formed in one task, so that a batch forks once
+/// and a group's episodes stay in one core's caches.
+pub trait Grouped: Send + Sync {
+    /// Episodes per group for the problem `ctx`: its size alone, never the thread count.
+    fn group_size(&self, ctx: &Context<'_>) -> usize;
+
+    /// The share of episodes `range` of `scenes` and `rollout` (which hold the same episodes).
+    ///
+    /// # Errors
+    /// As the rule's update.
+    fn share(
+        &self,
+        ctx: &Context<'_>,
+        net: &dyn Network,
+        scenes: &[Scene],
+        rollout: &Rollout,
+        range: Range<usize>,
+    ) -> crate::Result<Share>;
+
+    /// The update of a batch of `batch` episodes from its groups' shares, in group order. By
+    /// default [`combined`], without diagnostics.
+    fn combine(&self, shares: Vec<Share>, batch: usize) -> Update {
+        combined(shares, batch)
+    }
+}
+
+/// The mean gradient of a batch of `batch` episodes ([`mean`]) and its summed counters, from
+/// its groups' shares in order; no diagnostics.
+pub fn combined(shares: Vec<Share>, batch: usize) -> Update {
+    let mut stats = UpdateStats::default();
+    let grads = shares.into_iter().map(|share| {
+        stats += share.stats;
+        share.grads
+    });
+    let grads = mean(grads, batch);
+    Update {
+        grads,
+        stats,
+        diagnostics: NamedValues::default(),
+    }
+}
+
+/// The update of a [`Grouped`] rule for a batch already unrolled: every group's share in
+/// parallel ([`in_groups`]), combined.
+///
+/// # Errors
+/// The first group's error, in group order.
+pub fn update(
+    rule: &dyn Grouped,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+    rollout: &Rollout,
+) -> crate::Result<Update> {
+    let shares = in_groups(scenes.len(), rule.group_size(ctx), |range| {
+        rule.share(ctx, net, scenes, rollout, range)
+    })?;
+    Ok(rule.combine(shares, scenes.len()))
+}
+
+/// The rollout of `scenes` and the update of a [`Grouped`] rule together: in parallel, each
+/// group's episodes are unrolled and their share formed in one task. The same numbers as the
+/// rollout followed by [`update`], and offered only where that holds: closed loop, with
+/// groups made of whole chunks of the rollout ([`rollout_chunk`]). `None` otherwise (open
+/// loop, whose rollout is one network pass over the batch).
+///
+/// # Errors
+/// The first group's error (of its rollout or its share), in group order.
+pub fn rollout_and_update(
+    rule: &dyn Grouped,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+) -> Option<crate::Result<Update>> {
+    let size = rule.group_size(ctx);
+    let chunk = rollout_chunk(ctx.physics.sim().state_dim(), ctx.policy.steps());
+    if ctx.policy.kind() != PolicyKind::ClosedLoop || !size.is_multiple_of(chunk) {
+        return None;
+    }
+    let shares = in_groups(scenes.len(), size, |range| {
+        let scenes = &scenes[range.clone()];
+        let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, range.start)?;
+        rule.share(ctx, net, scenes, &rollout, 0..scenes.len())
+    });
+    Some(shares.map(|shares| rule.combine(shares, scenes.len())))
+}
 
 /// Episodes per group of an additive update whose network passes have `rows_per_episode`
 /// rows per episode (the steps of a closed-loop episode, 1 open loop) and whose per-episode

@@ -25,7 +25,7 @@ pub mod sip;
 pub mod supervised;
 pub mod trainer;
 
-use crate::episode::{stack_for_backward, Policy, Rollout};
+use crate::episode::{rollout, stack_for_backward, Policy, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
 use crate::scenario::MethodSpec;
@@ -93,6 +93,36 @@ pub trait UpdateRule: Send + Sync {
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update>;
+
+    /// The rule as a mean over groups of episodes, if it is one ([`groups::Grouped`]):
+    /// training then unrolls and updates each group in one task
+    /// ([`groups::rollout_and_update`]). `None` by default.
+    fn grouped(&self) -> Option<&dyn groups::Grouped> {
+        None
+    }
+}
+
+/// The update of `rule` for a batch of `scenes`, rollout included: each group's rollout and
+/// share in one task when the rule is [`groups::Grouped`] and that gives the same numbers
+/// ([`groups::rollout_and_update`]), else the rollout, then [`UpdateRule::update`]. What a
+/// training iteration runs between drawing the scenes and the optimizer step.
+///
+/// # Errors
+/// Those of the rollout and of the rule.
+pub fn batch_update(
+    rule: &dyn UpdateRule,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+) -> crate::Result<Update> {
+    if let Some(update) = rule
+        .grouped()
+        .and_then(|grouped| groups::rollout_and_update(grouped, ctx, net, scenes))
+    {
+        return update;
+    }
+    let episodes = rollout(ctx.physics, ctx.policy, net, scenes)?;
+    rule.update(ctx, net, scenes, &episodes)
 }
 
 /// Builds the rule a method names, for the problem `ctx`.

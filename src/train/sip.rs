@@ -15,14 +15,15 @@
 //! A failed inverse falls back to the open-loop gradient `J_tᵀ W²(s_T − s*) + α u_t` for that
 //! episode, at its visited states, and is counted.
 
-use super::{backward_control_cotangent_sum, groups, Context, Update, UpdateRule, UpdateStats};
+use super::groups::{self, Grouped, Share};
+use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{policy_at, Rollout};
 use crate::inverse::episode::{
     constant_gramian, invert_chain, invert_episode_visited, uses_dense, EpisodeInverseSettings,
     Feedback, Gramian,
 };
 use crate::inverse::solve;
-use crate::net::{Network, ParamGrads};
+use crate::net::Network;
 use crate::objective::Objective;
 use crate::scenario::{LinearSolver, PolicyKind, ProxyInputs, SipInverse};
 use crate::sim::{Matrix, Scene, Vector};
@@ -330,19 +331,20 @@ pub fn open_loop_gradient(
         .collect())
 }
 
-/// Per-iteration diagnostics of the inversions of one batch: means of Gauss-Newton
-/// iterations and residual ratios, the Gramian eigenvalue range over the batch, counts.
-fn diagnostics(corrections: &[Result<Correction, InverseError>]) -> NamedValues {
+/// What the update's diagnostics need of one group's inversions: the number that succeeded,
+/// the sums of their Gauss-Newton iterations and residual ratios, the Gramian eigenvalue
+/// range over the group (if formed). Reduced over the groups by [`diagnostics`].
+fn diagnostic_sums(corrections: &[Result<Correction, InverseError>]) -> NamedValues {
     let ok: Vec<&Correction> = corrections.iter().filter_map(|c| c.as_ref().ok()).collect();
-    let count = ok.len().max(1) as f64;
     let mut d = NamedValues::default();
+    d.push("inverted", ok.len() as f64);
     d.push(
         "inverse_iterations",
-        ok.iter().map(|c| c.iterations as f64).sum::<f64>() / count,
+        ok.iter().map(|c| c.iterations as f64).sum::<f64>(),
     );
     d.push(
         "residual_ratio",
-        ok.iter().map(|c| c.residual_ratio).sum::<f64>() / count,
+        ok.iter().map(|c| c.residual_ratio).sum::<f64>(),
     );
     let ranges: Vec<(f64, f64)> = ok.iter().filter_map(|c| c.gramian_range).collect();
     if !ranges.is_empty() {
@@ -358,12 +360,22 @@ fn diagnostics(corrections: &[Result<Correction, InverseError>]) -> NamedValues 
     d
 }
 
-/// One group's share of an update: the summed parameter gradient of its episodes, its
-/// counters, and its inversions (for the diagnostics).
-struct GroupUpdate {
-    grads: ParamGrads,
-    stats: UpdateStats,
-    corrections: Vec<Result<Correction, InverseError>>,
+/// Per-iteration diagnostics of the inversions of one batch from its groups' sums
+/// ([`diagnostic_sums`]): means of Gauss-Newton iterations and residual ratios over the
+/// successful inversions, the Gramian eigenvalue range over the batch.
+fn diagnostics<'a>(groups: impl Iterator<Item = &'a NamedValues> + Clone) -> NamedValues {
+    let total = |name: &str| groups.clone().filter_map(|g| g.get(name)).sum::<f64>();
+    let count = total("inverted").max(1.0);
+    let mut d = NamedValues::default();
+    d.push("inverse_iterations", total("inverse_iterations") / count);
+    d.push("residual_ratio", total("residual_ratio") / count);
+    let min = groups.clone().filter_map(|g| g.get("gramian_eig_min"));
+    if let Some(min) = min.reduce(f64::min) {
+        d.push("gramian_eig_min", min);
+        let max = groups.clone().filter_map(|g| g.get("gramian_eig_max"));
+        d.push("gramian_eig_max", max.fold(f64::NEG_INFINITY, f64::max));
+    }
+    d
 }
 
 impl Sip {
@@ -375,15 +387,20 @@ impl Sip {
         net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
-        gains: Option<&[Vec<Matrix>]>,
         range: Range<usize>,
-    ) -> crate::Result<GroupUpdate> {
+    ) -> crate::Result<Share> {
         let first = range.start;
+        let gains = match &self.inverse {
+            SipInverse::Episode(spec) if spec.feedback => {
+                Some(feedback_gains(ctx, net, &rollout.part(range.clone())))
+            }
+            _ => None,
+        };
         let mut corrections: Vec<Result<Correction, InverseError>> = range
             .clone()
             .into_par_iter()
             .map(|b| {
-                let k = gains.map(|g| g[b].as_slice());
+                let k = gains.as_ref().map(|g| g[b - first].as_slice());
                 self.invert(ctx, &scenes[b], &rollout.states[b], &rollout.controls[b], k)
             })
             .collect();
@@ -428,10 +445,10 @@ impl Sip {
                 }
             }
         }
-        Ok(GroupUpdate {
+        Ok(Share {
             grads: backward_control_cotangent_sum(ctx, net, &fit, &cotangents),
             stats,
-            corrections,
+            diagnostics: diagnostic_sums(&corrections),
         })
     }
 
@@ -447,6 +464,34 @@ impl Sip {
     }
 }
 
+impl Grouped for Sip {
+    fn group_size(&self, ctx: &Context<'_>) -> usize {
+        self.episodes_per_group(ctx)
+    }
+
+    /// The group's inversions, the proxy's network pass at the states it is fitted at, and
+    /// its backward pass.
+    fn share(
+        &self,
+        ctx: &Context<'_>,
+        net: &dyn Network,
+        scenes: &[Scene],
+        rollout: &Rollout,
+        range: Range<usize>,
+    ) -> crate::Result<Share> {
+        self.update_group(ctx, net, scenes, rollout, range)
+    }
+
+    /// The mean gradient, the summed counters and the inversions' diagnostics.
+    fn combine(&self, shares: Vec<Share>, batch: usize) -> Update {
+        let diagnostics = diagnostics(shares.iter().map(|share| &share.diagnostics));
+        Update {
+            diagnostics,
+            ..groups::combined(shares, batch)
+        }
+    }
+}
+
 impl UpdateRule for Sip {
     /// The inversions, the proxy's network passes and its backward pass run on groups of
     /// episodes in parallel ([`groups`]); the groups' gradients are summed in order.
@@ -457,25 +502,10 @@ impl UpdateRule for Sip {
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> crate::Result<Update> {
-        let gains = match &self.inverse {
-            SipInverse::Episode(spec) if spec.feedback => Some(feedback_gains(ctx, net, rollout)),
-            _ => None,
-        };
-        let parts = groups::in_groups(scenes.len(), self.episodes_per_group(ctx), |range| {
-            self.update_group(ctx, net, scenes, rollout, gains.as_deref(), range)
-        })?;
-        let mut stats = UpdateStats::default();
-        let mut corrections = Vec::with_capacity(scenes.len());
-        let mut grads = Vec::with_capacity(parts.len());
-        for part in parts {
-            stats += part.stats;
-            corrections.extend(part.corrections);
-            grads.push(part.grads);
-        }
-        Ok(Update {
-            grads: groups::mean(grads, scenes.len()),
-            stats,
-            diagnostics: diagnostics(&corrections),
-        })
+        groups::update(self, ctx, net, scenes, rollout)
+    }
+
+    fn grouped(&self) -> Option<&dyn Grouped> {
+        Some(self)
     }
 }

@@ -13,7 +13,7 @@
 use super::checkpoint::{self, BestSoFar, Checkpoint};
 use super::dp::Dp;
 use super::evaluate::{evaluate, metric_names, Evaluation};
-use super::{rule_for, Context, UpdateRule, UpdateStats};
+use super::{batch_update, rule_for, Context, UpdateRule, UpdateStats};
 use crate::episode::{rollout, Policy};
 use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
 use crate::objective::Objective;
@@ -280,13 +280,21 @@ impl<'a> Trainer<'a> {
             &mut state.rng,
         );
         let scenes = self.sampler.scenes(&indices)?;
-        let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
-        let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
-        let mut diagnostics = update.diagnostics;
         let is_bptt = method.update.rule().is_loss_gradient();
-        if training.cosine_every > 0 && next.is_multiple_of(training.cosine_every) && !is_bptt {
+        let cosine = training.cosine_every > 0 && next.is_multiple_of(training.cosine_every);
+        let (update, cosine) = if cosine && !is_bptt {
+            // Both rules on the same rollout (the rule's update is the same as in
+            // `batch_update`, see `groups::rollout_and_update`).
+            let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
+            let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
             let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
             let cosine = update.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);
+            (update, Some(cosine))
+        } else {
+            (batch_update(rule, &ctx, &state.net, &scenes)?, None)
+        };
+        let mut diagnostics = update.diagnostics;
+        if let Some(cosine) = cosine {
             diagnostics.push("cosine_bptt", cosine);
         }
         if let Some(decay) = &method.lr_decay {
