@@ -53,6 +53,7 @@ pub mod network;
 pub mod optim;
 mod passes;
 pub mod sequence;
+mod tanh;
 
 pub use ftz::enable_flush_to_zero;
 pub use grads::ParamGrads;

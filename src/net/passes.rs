@@ -319,10 +319,58 @@ pub(super) fn forward(layers: &[LayerData], activations: &mut Vec<Vec<f32>>, bat
             &layer.weight_t,
             [outputs, 1],
         );
-        for row in z.chunks_exact_mut(outputs) {
-            for (v, b) in row.iter_mut().zip(&layer.bias) {
-                *v = layer.activation.f(*v + *b);
-            }
+        bias_and_activation(z, &layer.bias, layer.activation);
+    }
+}
+
+/// `z ← f(z + b)` row by row (row-major `(batch, outputs)` `z`, bias of length `outputs`), in
+/// the widest vector instructions the processor has: compiled for AVX-512 and for AVX2 and
+/// chosen at run time, else for the baseline target. Element by element the same operations
+/// in every version (no fused multiply-adds), so the same numbers. With `tanh`
+/// ([`super::tanh`]) this was a fifth of an oscillators BPTT iteration at the baseline's two
+/// `f64` lanes.
+fn bias_and_activation(z: &mut [f32], bias: &[f32], activation: Activation) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F (checked just above).
+            return unsafe { bias_and_activation_avx512(z, bias, activation) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked just above).
+            return unsafe { bias_and_activation_avx2(z, bias, activation) };
+        }
+    }
+    bias_and_activation_rows(z, bias, activation);
+}
+
+/// [`bias_and_activation_rows`] compiled for AVX-512F.
+///
+/// # Safety
+/// The processor must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn bias_and_activation_avx512(z: &mut [f32], bias: &[f32], activation: Activation) {
+    bias_and_activation_rows(z, bias, activation);
+}
+
+/// [`bias_and_activation_rows`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bias_and_activation_avx2(z: &mut [f32], bias: &[f32], activation: Activation) {
+    bias_and_activation_rows(z, bias, activation);
+}
+
+/// `z ← f(z + b)`, `z + b` then the nonlinearity as dfdx's kernels do; inlined into each
+/// instruction-set version of [`bias_and_activation`].
+#[inline(always)]
+fn bias_and_activation_rows(z: &mut [f32], bias: &[f32], activation: Activation) {
+    for row in z.chunks_exact_mut(bias.len().max(1)) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v = activation.f(*v + *b);
         }
     }
 }
@@ -438,6 +486,29 @@ pub(super) fn layer_gradient(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The instruction-set versions of the bias and activation give the baseline's bits.
+    #[test]
+    fn bias_and_activation_is_the_same_in_every_version() {
+        let bias: Vec<f32> = (0..7).map(|i| 0.3 * i as f32 - 1.0).collect();
+        let z: Vec<f32> = (0..7 * 37)
+            .map(|i| ((i * 7919) % 2003) as f32 / 97.0 - 10.0)
+            .chain([0.0, -0.0, 1e-30, -1e-30, 30.0, -30.0, f32::NAN])
+            .collect();
+        for activation in [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Identity,
+        ] {
+            let mut expected = z.clone();
+            bias_and_activation_rows(&mut expected, &bias, activation);
+            let mut dispatched = z.clone();
+            bias_and_activation(&mut dispatched, &bias, activation);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&dispatched), bits(&expected), "{activation:?}");
+        }
+    }
 
     #[test]
     fn transposed_swaps_rows_and_columns() {
