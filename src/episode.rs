@@ -13,6 +13,7 @@ use crate::sim::dimensions::checked_step;
 use crate::sim::{Physics, Scene, Vector};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// How the network is wired into the episode.
 #[derive(Debug, Clone)]
@@ -304,23 +305,38 @@ fn rollout_closed_loop(
             })
             .collect()
     };
-    let mut states = Vec::with_capacity(scenes.len());
-    let mut controls = Vec::with_capacity(scenes.len());
-    for part in all_ok(parts)? {
-        states.extend(part.states);
-        controls.extend(part.controls);
-    }
-    Ok(Rollout {
-        states,
-        controls,
-        inputs,
-    })
+    Ok(Trajectories::joined(all_ok(parts)?).with_inputs(inputs))
 }
 
 /// The states and controls of a chunk of episodes (`[b][t]`, as in [`Rollout`]).
 struct Trajectories {
     states: Vec<Vec<Vector>>,
     controls: Vec<Vec<Vector>>,
+}
+
+impl Trajectories {
+    /// The chunks' episodes in order (moved, not copied).
+    fn joined(parts: Vec<Trajectories>) -> Trajectories {
+        let episodes = parts.iter().map(|part| part.states.len()).sum();
+        let mut joined = Trajectories {
+            states: Vec::with_capacity(episodes),
+            controls: Vec::with_capacity(episodes),
+        };
+        for part in parts {
+            joined.states.extend(part.states);
+            joined.controls.extend(part.controls);
+        }
+        joined
+    }
+
+    /// The rollout of these episodes with the network inputs that produced them.
+    fn with_inputs(self, inputs: Vec<DMatrix<f64>>) -> Rollout {
+        Rollout {
+            states: self.states,
+            controls: self.controls,
+            inputs,
+        }
+    }
 }
 
 /// Episodes per parallel chunk of a closed-loop rollout: enough that a chunk carries
@@ -420,6 +436,9 @@ pub fn policy_at(
     }
 }
 
+/// The open-loop rollout in chunks of episodes run in parallel, sized as closed loop
+/// ([`rollout_chunk`]): each chunk's network pass over its columns of the batch's input, then
+/// its episodes simulated.
 fn rollout_open_loop(
     physics: &Physics,
     policy: &Policy,
@@ -430,21 +449,41 @@ fn rollout_open_loop(
     let m = policy.control_dim;
     let obs: Vec<Vec<f64>> = scenes.iter().map(|s| policy.open_loop_input(s)).collect();
     let input = columns_to_matrix(&obs);
-    let output = net.forward(&input);
-    let controls: Vec<Vec<Vector>> = (0..scenes.len())
-        .map(|b| {
-            let col = output.column(b);
-            (0..policy.steps)
-                .map(|t| policy.control(col.rows(t * m, m).as_slice()))
-                .collect()
+    let chunk = rollout_chunk(physics.sim().state_dim(), policy.steps);
+    let unroll = |start: usize| -> crate::Result<Trajectories> {
+        let scenes = &scenes[start..(start + chunk).min(scenes.len())];
+        let columns = if scenes.len() == input.ncols() {
+            Cow::Borrowed(&input)
+        } else {
+            Cow::Owned(input.columns(start, scenes.len()).into_owned())
+        };
+        let output = net.forward(&columns);
+        let controls: Vec<Vec<Vector>> = (0..scenes.len())
+            .map(|b| {
+                let col = output.column(b);
+                (0..policy.steps)
+                    .map(|t| policy.control(col.rows(t * m, m).as_slice()))
+                    .collect()
+            })
+            .collect();
+        let states = scenes
+            .iter()
+            .zip(&controls)
+            .enumerate()
+            .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, first + start + b))
+            .collect();
+        Ok(Trajectories {
+            states: all_ok(states)?,
+            controls,
         })
-        .collect();
-    let states = simulate_numbered(physics, scenes, &controls, first)?;
-    Ok(Rollout {
-        states,
-        controls,
-        inputs: vec![input],
-    })
+    };
+    let starts: Vec<usize> = (0..scenes.len()).step_by(chunk).collect();
+    let parts: Vec<crate::Result<Trajectories>> = if starts.len() <= 1 {
+        starts.iter().map(|&start| unroll(start)).collect()
+    } else {
+        starts.par_iter().map(|&start| unroll(start)).collect()
+    };
+    Ok(Trajectories::joined(all_ok(parts)?).with_inputs(vec![input]))
 }
 
 /// The values of `results`, or the first error: like collecting into `Result<Vec<_>>`, but
@@ -463,23 +502,13 @@ pub fn simulate_batch(
     scenes: &[Scene],
     controls: &[Vec<Vector>],
 ) -> crate::Result<Vec<Vec<Vector>>> {
-    simulate_numbered(physics, scenes, controls, 0)
-}
-
-/// [`simulate_batch`] of episodes numbered from `first` in a non-finite error.
-fn simulate_numbered(
-    physics: &Physics,
-    scenes: &[Scene],
-    controls: &[Vec<Vector>],
-    first: usize,
-) -> crate::Result<Vec<Vec<Vector>>> {
     let work = physics.sim().state_dim() * controls.first().map_or(0, Vec::len);
     let simulated: Vec<crate::Result<Vec<Vector>>> = scenes
         .par_iter()
         .zip(controls)
         .with_min_len(episodes_per_task(work, 1))
         .enumerate()
-        .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, first + b))
+        .map(|(b, (scene, us))| simulate(physics, &scene.initial, us, b))
         .collect();
     all_ok(simulated)
 }

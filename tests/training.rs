@@ -723,22 +723,21 @@ fn burgers_groups_of_chunks() -> physinv::scenario::Scenario {
 /// Training unrolls and updates each group of a grouped rule in one task
 /// (`groups::rollout_and_update`): the same gradient, counters and diagnostics, bit for bit, as
 /// the rollout of the whole batch followed by the rule's update; on one thread and on two.
-#[test]
-fn fused_rollout_and_update_equals_rollout_then_update() {
+fn assert_fused_equals_apart(scenario: &physinv::scenario::Scenario, group: usize) {
     use physinv::episode::rollout;
     use physinv::train::{batch_update, groups, rule_for};
-    let scenario = burgers_groups_of_chunks();
-    let trainer = Trainer::new(&scenario).expect("trainer");
+    let trainer = Trainer::new(scenario).expect("trainer");
     let ctx = Context {
         diagnose: true,
         ..trainer.context()
     };
     let net = trainer.initial_network().expect("net");
     let scenes = trainer.test_scenes();
+    assert!(scenes.len() > group, "several groups");
     for method in &scenario.spec.methods {
         let rule = rule_for(method, &ctx);
         let grouped = rule.grouped().expect("SIP and BPTT are grouped");
-        assert_eq!(grouped.group_size(&ctx), 16, "groups of whole chunks");
+        assert_eq!(grouped.group_size(&ctx), group, "groups of whole chunks");
         let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
         let apart = rule.update(&ctx, &net, scenes, &r).expect("update");
         for threads in [1, 2] {
@@ -748,7 +747,7 @@ fn fused_rollout_and_update_equals_rollout_then_update() {
                 .expect("pool");
             let fused = pool.install(|| {
                 groups::rollout_and_update(grouped, &ctx, &net, scenes)
-                    .expect("closed loop, groups of whole chunks: fused")
+                    .expect("groups of whole chunks: fused")
                     .expect("update")
             });
             assert_eq!(fused.grads.to_vec(), apart.grads.to_vec());
@@ -761,6 +760,22 @@ fn fused_rollout_and_update_equals_rollout_then_update() {
             );
         }
     }
+}
+
+#[test]
+fn fused_rollout_and_update_equals_rollout_then_update_closed_loop() {
+    assert_fused_equals_apart(&burgers_groups_of_chunks(), 16);
+}
+
+/// Open loop (the oscillators, 4 components × 24 steps): chunks and groups of 43 episodes.
+#[test]
+fn fused_rollout_and_update_equals_rollout_then_update_open_loop() {
+    let scenario = common::oscillators(
+        r#"(update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-2)),
+           (update: Dp(), optimizer: Adam(lr: 1e-2))"#,
+        1,
+    );
+    assert_fused_equals_apart(&scenario, 43);
 }
 
 /// Groups that are not made of whole rollout chunks are not fused (the rollout, then the

@@ -127,19 +127,17 @@ impl Dp {
         })
     }
 
-    /// Episodes per group ([`groups`]). Closed loop, the rollout's chunks: the network keeps
-    /// the forward pass of every chunk and step, which the group's backward pass at that step
-    /// then finds, and the parameter gradient is formed once over all of the group's steps
-    /// ([`crate::net::BackwardSequence`]), so a group's per-step passes are only as wide as a
-    /// chunk. Open loop, where the cotangents meet the network in one pass of a row per
-    /// episode, enough rows for it.
+    /// Episodes per group ([`groups`]): the rollout's chunks ([`rollout_chunk`]), so that
+    /// training unrolls and updates a group in one task ([`groups::rollout_and_update`]).
+    /// Closed loop, the network keeps the forward pass of every chunk and step, which the
+    /// group's backward pass at that step then finds, and the parameter gradient is formed once
+    /// over all of the group's steps ([`crate::net::BackwardSequence`]), so a group's per-step
+    /// passes are only as wide as a chunk. Open loop, the group's cotangents meet the network
+    /// in one pass of a row per episode, small against the adjoint sweeps when a chunk is small
+    /// (chunks are sized by the physics' work: 43 oscillator episodes of 4 components × 24
+    /// steps).
     fn episodes_per_group(&self, ctx: &Context<'_>) -> usize {
-        let steps = ctx.policy.steps();
-        let n = ctx.physics.sim().state_dim();
-        match ctx.policy.kind() {
-            PolicyKind::ClosedLoop => rollout_chunk(n, steps),
-            PolicyKind::OpenLoop => groups::episodes_per_group(1, n * steps),
-        }
+        rollout_chunk(ctx.physics.sim().state_dim(), ctx.policy.steps())
     }
 }
 

@@ -25,7 +25,6 @@ use super::{Context, Update, UpdateStats};
 use crate::episode::{rollout_chunk, rollout_part, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::pool::{episodes_per_task, MIN_ROWS_PER_PASS};
-use crate::scenario::PolicyKind;
 use crate::sim::Scene;
 use crate::values::NamedValues;
 use rayon::prelude::*;
@@ -110,9 +109,8 @@ pub fn update(
 
 /// The rollout of `scenes` and the update of a [`Grouped`] rule together: in parallel, each
 /// group's episodes are unrolled and their share formed in one task. The same numbers as the
-/// rollout followed by [`update`], and offered only where that holds: closed loop, with
-/// groups made of whole chunks of the rollout ([`rollout_chunk`]). `None` otherwise (open
-/// loop, whose rollout is one network pass over the batch).
+/// rollout followed by [`update`], and offered only where that holds: groups made of whole
+/// chunks of the rollout ([`rollout_chunk`]); `None` otherwise.
 ///
 /// # Errors
 /// The first group's error (of its rollout or its share), in group order.
@@ -124,7 +122,7 @@ pub fn rollout_and_update(
 ) -> Option<crate::Result<Update>> {
     let size = rule.group_size(ctx);
     let chunk = rollout_chunk(ctx.physics.sim().state_dim(), ctx.policy.steps());
-    if ctx.policy.kind() != PolicyKind::ClosedLoop || !size.is_multiple_of(chunk) {
+    if !size.is_multiple_of(chunk) {
         return None;
     }
     let shares = in_groups(scenes.len(), size, |range| {

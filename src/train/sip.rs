@@ -17,7 +17,7 @@
 
 use super::groups::{self, Grouped, Share};
 use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
-use crate::episode::{policy_at, Rollout};
+use crate::episode::{policy_at, rollout_chunk, Rollout};
 use crate::inverse::episode::{
     constant_gramian, invert_chain, invert_episode_visited, uses_dense, EpisodeInverseSettings,
     Feedback, Gramian,
@@ -452,15 +452,17 @@ impl Sip {
         })
     }
 
-    /// Episodes per group of the update ([`groups`]): the proxy's network pass has a row per
-    /// step closed loop, one per episode open loop.
+    /// Episodes per group of the update ([`groups`]). Closed loop, the proxy's network pass
+    /// has a row per step and enough of them ([`groups::episodes_per_group`]). Open loop, one
+    /// row per episode, small against the inversions: the rollout's chunks ([`rollout_chunk`],
+    /// sized by the physics' work), so that training unrolls and updates a group in one task.
     fn episodes_per_group(&self, ctx: &Context<'_>) -> usize {
         let steps = ctx.policy.steps();
-        let rows = match ctx.policy.kind() {
-            PolicyKind::ClosedLoop => steps,
-            PolicyKind::OpenLoop => 1,
-        };
-        groups::episodes_per_group(rows, ctx.physics.sim().state_dim() * steps)
+        let n = ctx.physics.sim().state_dim();
+        match ctx.policy.kind() {
+            PolicyKind::ClosedLoop => groups::episodes_per_group(steps, n * steps),
+            PolicyKind::OpenLoop => rollout_chunk(n, steps),
+        }
     }
 }
 
