@@ -12,7 +12,13 @@ use nalgebra::DMatrix;
 use physinv::net::MlpConfig;
 use physinv::scenario::Scenario;
 use physinv::train::Trainer;
+use std::cell::RefCell;
 use std::hint::black_box;
+
+/// The allocator of the `physinv` binary, whose passes this bench times (with glibc's, a
+/// pass's output of more than 128 KiB is a fresh mapping, page faults included, every time).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Multiply-adds of one sample through the layer products of `config`.
 fn multiply_adds(config: &MlpConfig) -> u64 {
@@ -29,34 +35,36 @@ fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) 
         .expect("trainer")
         .initial_network()
         .expect("network");
-    let config = net.config();
+    let config = net.config().clone();
+    let params = net.parameters();
+    let net = RefCell::new(net);
+    // Before every timed pass the parameters change (to the same values), as an optimizer step
+    // changes them between a training iteration's passes: the network keeps every forward
+    // pass since its parameters last changed and would find a repeated input's pass instead of
+    // computing it. The parameters' copy for the passes is made by a one-sample pass, untimed.
+    let one = DMatrix::zeros(config.inputs, 1);
+    let change = || {
+        net.borrow_mut().set_parameters(&params).expect("same shape");
+        net.borrow().forward(&one);
+    };
     let mut group = c.benchmark_group(label);
     for &batch in batches {
-        // A new input batch for every pass: the network keeps every forward pass since its
-        // parameters last changed and finds it again for the same inputs, and a bench repeating
-        // inputs would time that lookup instead of the pass. The first entry counts the passes.
-        let mut inputs = DMatrix::from_fn(config.inputs, batch, |i, j| {
+        let inputs = DMatrix::from_fn(config.inputs, batch, |i, j| {
             ((i * 31 + j * 17) % 97) as f64 / 97.0 - 0.5
         });
         let cotangent = DMatrix::from_fn(config.outputs, batch, |i, j| {
             ((i * 13 + j * 7) % 89) as f64 / 89.0 - 0.5
         });
-        let mut passes = 0u64;
-        let mut next = move || {
-            passes += 1;
-            inputs[(0, 0)] = passes as f64 * 1e-6;
-            inputs.clone()
-        };
-        let flops = 2 * multiply_adds(config) * batch as u64;
+        let flops = 2 * multiply_adds(&config) * batch as u64;
         // The first layer's input cotangent is not formed: three products per layer but two
         // for the first.
         let first = 2 * (config.inputs * config.widths()[1]) as u64 * batch as u64;
         group.throughput(Throughput::Elements(flops));
         group.bench_with_input(BenchmarkId::new("forward", batch), &batch, |b, _| {
-            b.iter_batched_ref(
-                &mut next,
-                |x| net.forward(black_box(x)),
-                BatchSize::SmallInput,
+            b.iter_batched(
+                change,
+                |()| net.borrow().forward(black_box(&inputs)),
+                BatchSize::PerIteration,
             )
         });
         // Forward then backward, as a training iteration runs them (the backward reuses the
@@ -66,13 +74,14 @@ fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) 
             BenchmarkId::new("forward_backward", batch),
             &batch,
             |b, _| {
-                b.iter_batched_ref(
-                    &mut next,
-                    |x| {
-                        net.forward(black_box(x));
-                        net.backward(black_box(x), black_box(&cotangent))
+                b.iter_batched(
+                    change,
+                    |()| {
+                        let net = net.borrow();
+                        net.forward(black_box(&inputs));
+                        net.backward(black_box(&inputs), black_box(&cotangent))
                     },
-                    BatchSize::SmallInput,
+                    BatchSize::PerIteration,
                 )
             },
         );
