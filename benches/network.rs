@@ -44,7 +44,9 @@ fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) 
     // computing it. The parameters' copy for the passes is made by a one-sample pass, untimed.
     let one = DMatrix::zeros(config.inputs, 1);
     let change = || {
-        net.borrow_mut().set_parameters(&params).expect("same shape");
+        net.borrow_mut()
+            .set_parameters(&params)
+            .expect("same shape");
         net.borrow().forward(&one);
     };
     let mut group = c.benchmark_group(label);

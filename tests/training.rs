@@ -44,14 +44,14 @@ fn training_is_deterministic_across_thread_counts() {
     assert_eq!(one, run(2), "same seed, two threads");
 }
 
-/// Burgers (16 cells × 64 steps, closed loop) with SIP and BPTT, a batch of 40 episodes and
-/// 40 test scenes: several rollout chunks and update groups.
-fn burgers_batch_of_40() -> physinv::scenario::Scenario {
-    common::scenario(
+/// Burgers (16 cells × `steps` steps, closed loop) with SIP and BPTT, a batch of 40 episodes
+/// and 40 test scenes: several rollout chunks and update groups.
+fn burgers_batch_of_40(steps: usize) -> physinv::scenario::Scenario {
+    common::scenario(&format!(
         r#"(
     name: "burgers_groups",
     simulator: (name: "burgers", params: (cells: 16)),
-    episode: (steps: 64, policy: ClosedLoop, observe: [State, Target, Time]),
+    episode: (steps: {steps}, policy: ClosedLoop, observe: [State, Target, Time]),
     data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
     network: (hidden: [16], activation: relu),
     methods: [
@@ -59,8 +59,8 @@ fn burgers_batch_of_40() -> physinv::scenario::Scenario {
         (update: Dp(), optimizer: Adam(lr: 1e-3)),
     ],
     training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
-)"#,
-    )
+)"#
+    ))
 }
 
 /// A closed-loop batch large enough for the rollout to run in parallel chunks of episodes
@@ -73,7 +73,7 @@ fn chunked_rollouts_train_identically_across_thread_counts() {
         physinv::episode::rollout_chunk(16, 64) < 40,
         "the batch spans several chunks"
     );
-    let scenario = burgers_batch_of_40();
+    let scenario = burgers_batch_of_40(64);
     let run = |threads: usize| train_all(&scenario, threads);
     assert_eq!(run(1), run(2));
 }
@@ -85,7 +85,7 @@ fn chunked_rollouts_train_identically_across_thread_counts() {
 fn grouped_updates_are_the_mean_of_the_episodes_updates() {
     use physinv::episode::rollout;
     use physinv::train::rule_for;
-    let scenario = burgers_batch_of_40();
+    let scenario = burgers_batch_of_40(64);
     let trainer = Trainer::new(&scenario).expect("trainer");
     let ctx = trainer.context();
     let net = trainer.initial_network().expect("net");
@@ -701,25 +701,6 @@ fn divergence_factor_is_validated_and_moves_the_stop() {
     assert!(stop(", divergence_factor: 1e300") > default);
 }
 
-/// Burgers (16 cells × 32 steps, closed loop), SIP and BPTT, a batch of 40: rollout chunks and
-/// update groups of 16 episodes for both rules (the last group 8).
-fn burgers_groups_of_chunks() -> physinv::scenario::Scenario {
-    common::scenario(
-        r#"(
-    name: "burgers_fused",
-    simulator: (name: "burgers", params: (cells: 16)),
-    episode: (steps: 32, policy: ClosedLoop, observe: [State, Target, Time]),
-    data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
-    network: (hidden: [16], activation: relu),
-    methods: [
-        (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
-        (update: Dp(), optimizer: Adam(lr: 1e-3)),
-    ],
-    training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
-)"#,
-    )
-}
-
 /// Training unrolls and updates each group of a grouped rule in one task
 /// (`groups::rollout_and_update`): the same gradient, counters and diagnostics, bit for bit, as
 /// the rollout of the whole batch followed by the rule's update; on one thread and on two.
@@ -762,9 +743,10 @@ fn assert_fused_equals_apart(scenario: &physinv::scenario::Scenario, group: usiz
     }
 }
 
+/// Closed loop (16 cells × 32 steps): chunks and groups of 16 episodes for both rules.
 #[test]
 fn fused_rollout_and_update_equals_rollout_then_update_closed_loop() {
-    assert_fused_equals_apart(&burgers_groups_of_chunks(), 16);
+    assert_fused_equals_apart(&burgers_batch_of_40(32), 16);
 }
 
 /// Open loop (the oscillators, 4 components × 24 steps): chunks and groups of 43 episodes.
@@ -783,7 +765,7 @@ fn fused_rollout_and_update_equals_rollout_then_update_open_loop() {
 #[test]
 fn groups_smaller_than_a_chunk_are_not_fused() {
     use physinv::train::{groups, rule_for};
-    let scenario = burgers_batch_of_40();
+    let scenario = burgers_batch_of_40(64);
     let trainer = Trainer::new(&scenario).expect("trainer");
     let ctx = trainer.context();
     let net = trainer.initial_network().expect("net");
@@ -797,7 +779,7 @@ fn groups_smaller_than_a_chunk_are_not_fused() {
 /// in the batch.
 #[test]
 fn a_rollout_part_numbers_its_episodes_from_its_first() {
-    let scenario = burgers_groups_of_chunks();
+    let scenario = burgers_batch_of_40(32);
     let trainer = Trainer::new(&scenario).expect("trainer");
     let ctx = trainer.context();
     let net = trainer.initial_network().expect("net");
