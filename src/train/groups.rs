@@ -17,8 +17,10 @@
 //! A rule opens this structure through [`Grouped`] (its group size, a group's [`Share`], and
 //! how shares combine), and training then runs each group's rollout with its share in one task
 //! ([`rollout_and_update`]): one fork per batch instead of two, nothing merged or copied in
-//! between. Measured on the AVX-512 machine (same bench): Burgers SIP 1.79 → 1.86×, SIP-chain
-//! 1.79 → 1.89×, BPTT 1.62 → 1.73×. A share is also the unit a data-parallel run over several
+//! between. Measured on the AVX-512 machine (same bench, one run each, right after the change):
+//! Burgers SIP 1.79 → 1.86×, SIP-chain 1.79 → 1.89×, BPTT 1.62 → 1.73×; with open-loop groups
+//! of rollout chunks, the oscillators (one group of 256 episodes before) SIP 0.96 → 1.64×, BPTT
+//! 0.95 → 1.44×. A share is also the unit a data-parallel run over several
 //! machines would reduce (in group order, so the result stays independent of the layout).
 
 use super::{Context, Update, UpdateStats};
