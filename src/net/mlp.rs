@@ -21,7 +21,6 @@ use super::grads::ParamGrads;
 use super::passes::{self, Buffers, LayerData, Stack, Workspace};
 use super::sequence::{BackwardSequence, Stacked};
 use crate::{Error, Result};
-use std::sync::Arc;
 
 /// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major.
 pub(super) type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
@@ -351,7 +350,7 @@ impl Mlp {
     }
 
     /// The parameters as plain row-major data, shared with the passes.
-    pub(super) fn layer_data_shared(&self) -> Arc<[LayerData]> {
+    pub(super) fn layer_data_shared(&self) -> &[LayerData] {
         self.buffers.layers(|| self.layer_data())
     }
 
@@ -372,10 +371,10 @@ impl Mlp {
             ws.activations.resize_with(1, Vec::new);
             ws.activations[0].clear();
             ws.activations[0].extend(inputs.iter().map(|&v| v as f32));
-            passes::forward(&layers, &mut ws.activations, inputs.ncols());
+            passes::forward(layers, &mut ws.activations, inputs.ncols());
             ws.valid = true;
         }
-        let result = f(&layers, &mut ws);
+        let result = f(layers, &mut ws);
         self.buffers.give(ws);
         result
     }

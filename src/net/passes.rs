@@ -18,7 +18,7 @@
 
 use super::mlp::Activation;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// One layer's parameters as row-major `f32` data.
 #[derive(Debug, Clone)]
@@ -78,10 +78,10 @@ impl Workspace {
 /// workspaces, which keep the forward passes made since the parameters last changed (up to
 /// [`KEPT_BYTES`]). A pass takes a workspace and gives it back, so passes on several threads at
 /// once each have their own; the parameters are copied out of the network's tensors once after
-/// each change.
+/// each change, and read without a lock (a `OnceLock`, replaced when they change).
 #[derive(Debug, Default)]
 pub(super) struct Buffers {
-    layers: Mutex<Option<Arc<[LayerData]>>>,
+    layers: OnceLock<Box<[LayerData]>>,
     idle: Mutex<Idle>,
     stacks: Mutex<Vec<Stack>>,
 }
@@ -139,10 +139,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Buffers {
     /// The parameters, from `copy` if they changed since the last call.
-    pub fn layers(&self, copy: impl FnOnce() -> Vec<LayerData>) -> Arc<[LayerData]> {
-        lock(&self.layers)
-            .get_or_insert_with(|| copy().into())
-            .clone()
+    pub fn layers(&self, copy: impl FnOnce() -> Vec<LayerData>) -> &[LayerData] {
+        self.layers.get_or_init(|| copy().into_boxed_slice())
     }
 
     /// An idle workspace holding a valid forward pass of inputs with fingerprint `key` for
@@ -203,7 +201,7 @@ impl Buffers {
 
     /// Forgets the parameters and every kept forward pass: they changed.
     pub fn invalidate(&mut self) {
-        *self.layers.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
+        self.layers = OnceLock::new();
         let idle = self.idle.get_mut().unwrap_or_else(|p| p.into_inner());
         idle.workspaces.iter_mut().for_each(|w| w.valid = false);
         idle.full = false;
