@@ -10,14 +10,14 @@
 //! `t < T − k` only sees its own force penalty.
 //!
 //! The sweeps run on groups of episodes in parallel ([`groups`]), the groups' gradients summed
-//! in order, a group per chunk of the rollout (see [`Dp`]'s `episodes_per_group`). Closed loop,
+//! in order, a group per chunk of the rollout (see [`Dp`]'s `group_size`). Closed loop,
 //! the network's backward pass at each step gives the input cotangent at once and the
 //! parameter gradient over all the steps at the end ([`crate::net::BackwardSequence`]).
 
 use super::groups::{self, Grouped, Share};
 use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::{rollout_chunk, Rollout};
-use crate::net::{Network, ParamGrads};
+use crate::net::Network;
 use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK};
 use crate::scenario::PolicyKind;
 use crate::sim::{Scene, Vector};
@@ -39,17 +39,32 @@ impl Dp {
     fn within_window(&self, t: usize, steps: usize) -> bool {
         self.truncation.is_none_or(|k| steps - t < k)
     }
+}
 
-    /// The summed parameter gradient of episodes `range`: their adjoint sweeps, closed loop
-    /// with the network's backward pass of the group at every step.
-    fn sweep_group(
+impl Grouped for Dp {
+    /// Episodes per group ([`groups`]): the rollout's chunks ([`rollout_chunk`]), so that
+    /// training unrolls and updates a group in one task ([`groups::rollout_and_update`]).
+    /// Closed loop, the network keeps the forward pass of every chunk and step, which the
+    /// group's backward pass at that step then finds, and the parameter gradient is formed once
+    /// over all of the group's steps ([`crate::net::BackwardSequence`]), so a group's per-step
+    /// passes are only as wide as a chunk. Open loop, the group's cotangents meet the network
+    /// in one pass of a row per episode, small against the adjoint sweeps when a chunk is small
+    /// (chunks are sized by the physics' work: 43 oscillator episodes of 4 components × 24
+    /// steps).
+    fn group_size(&self, ctx: &Context<'_>) -> usize {
+        rollout_chunk(ctx.physics.sim().state_dim(), ctx.policy.steps())
+    }
+
+    /// The share of episodes `range`: the parameter gradient of their adjoint sweeps, closed
+    /// loop with the network's backward pass of the group at every step.
+    fn share(
         &self,
         ctx: &Context<'_>,
         net: &dyn Network,
         scenes: &[Scene],
         rollout: &Rollout,
         range: Range<usize>,
-    ) -> crate::Result<ParamGrads> {
+    ) -> crate::Result<Share> {
         let vjp = ctx
             .physics
             .require_vjp("back-propagation through the simulator")?;
@@ -118,44 +133,15 @@ impl Dp {
                 }
             }
         }
-        Ok(match backward {
+        let grads = match backward {
             Some(backward) => backward.finish(),
             None => {
                 let rollout = rollout.part(range);
                 backward_control_cotangent_sum(ctx, net, &rollout, &control_cotangents)
             }
-        })
-    }
-
-    /// Episodes per group ([`groups`]): the rollout's chunks ([`rollout_chunk`]), so that
-    /// training unrolls and updates a group in one task ([`groups::rollout_and_update`]).
-    /// Closed loop, the network keeps the forward pass of every chunk and step, which the
-    /// group's backward pass at that step then finds, and the parameter gradient is formed once
-    /// over all of the group's steps ([`crate::net::BackwardSequence`]), so a group's per-step
-    /// passes are only as wide as a chunk. Open loop, the group's cotangents meet the network
-    /// in one pass of a row per episode, small against the adjoint sweeps when a chunk is small
-    /// (chunks are sized by the physics' work: 43 oscillator episodes of 4 components × 24
-    /// steps).
-    fn episodes_per_group(&self, ctx: &Context<'_>) -> usize {
-        rollout_chunk(ctx.physics.sim().state_dim(), ctx.policy.steps())
-    }
-}
-
-impl Grouped for Dp {
-    fn group_size(&self, ctx: &Context<'_>) -> usize {
-        self.episodes_per_group(ctx)
-    }
-
-    fn share(
-        &self,
-        ctx: &Context<'_>,
-        net: &dyn Network,
-        scenes: &[Scene],
-        rollout: &Rollout,
-        range: Range<usize>,
-    ) -> crate::Result<Share> {
+        };
         Ok(Share {
-            grads: self.sweep_group(ctx, net, scenes, rollout, range)?,
+            grads,
             stats: UpdateStats::default(),
             diagnostics: Default::default(),
         })

@@ -378,10 +378,23 @@ fn diagnostics<'a>(groups: impl Iterator<Item = &'a NamedValues> + Clone) -> Nam
     d
 }
 
-impl Sip {
-    /// The update's share of episodes `range`: their inversions, the proxy's network pass at
-    /// the states it is fitted at, and its backward pass, summed over the episodes.
-    fn update_group(
+impl Grouped for Sip {
+    /// Episodes per group of the update ([`groups`]). Closed loop, the proxy's network pass
+    /// has a row per step and enough of them ([`groups::episodes_per_group`]). Open loop, one
+    /// row per episode, small against the inversions: the rollout's chunks ([`rollout_chunk`],
+    /// sized by the physics' work), so that training unrolls and updates a group in one task.
+    fn group_size(&self, ctx: &Context<'_>) -> usize {
+        let steps = ctx.policy.steps();
+        let n = ctx.physics.sim().state_dim();
+        match ctx.policy.kind() {
+            PolicyKind::ClosedLoop => groups::episodes_per_group(steps, n * steps),
+            PolicyKind::OpenLoop => rollout_chunk(n, steps),
+        }
+    }
+
+    /// The share of episodes `range`: their inversions, the proxy's network pass at the
+    /// states it is fitted at, and its backward pass, summed over the episodes.
+    fn share(
         &self,
         ctx: &Context<'_>,
         net: &dyn Network,
@@ -450,38 +463,6 @@ impl Sip {
             stats,
             diagnostics: diagnostic_sums(&corrections),
         })
-    }
-
-    /// Episodes per group of the update ([`groups`]). Closed loop, the proxy's network pass
-    /// has a row per step and enough of them ([`groups::episodes_per_group`]). Open loop, one
-    /// row per episode, small against the inversions: the rollout's chunks ([`rollout_chunk`],
-    /// sized by the physics' work), so that training unrolls and updates a group in one task.
-    fn episodes_per_group(&self, ctx: &Context<'_>) -> usize {
-        let steps = ctx.policy.steps();
-        let n = ctx.physics.sim().state_dim();
-        match ctx.policy.kind() {
-            PolicyKind::ClosedLoop => groups::episodes_per_group(steps, n * steps),
-            PolicyKind::OpenLoop => rollout_chunk(n, steps),
-        }
-    }
-}
-
-impl Grouped for Sip {
-    fn group_size(&self, ctx: &Context<'_>) -> usize {
-        self.episodes_per_group(ctx)
-    }
-
-    /// The group's inversions, the proxy's network pass at the states it is fitted at, and
-    /// its backward pass.
-    fn share(
-        &self,
-        ctx: &Context<'_>,
-        net: &dyn Network,
-        scenes: &[Scene],
-        rollout: &Rollout,
-        range: Range<usize>,
-    ) -> crate::Result<Share> {
-        self.update_group(ctx, net, scenes, rollout, range)
     }
 
     /// The mean gradient, the summed counters and the inversions' diagnostics.
