@@ -508,6 +508,33 @@ mod tests {
         }
     }
 
+    /// A network running many passes without a parameter change keeps at most `MAX_IDLE`
+    /// of them, and once the bound is reached a new pass reuses the oldest one's memory.
+    #[test]
+    fn kept_passes_are_bounded_and_the_oldest_is_reused() {
+        let buffers = Buffers::default();
+        for key in 0..(MAX_IDLE as u64 + 44) {
+            let workspace = Workspace {
+                activations: vec![vec![key as f32; 3]],
+                valid: true,
+                key,
+                ..Workspace::default()
+            };
+            buffers.give(workspace);
+        }
+        assert_eq!(lock(&buffers.idle).workspaces.len(), MAX_IDLE);
+        // A kept pass is found by its key…
+        let (found, held) = buffers.take(100, |w| w.activations[0][0] == 100.0);
+        assert!(held);
+        assert_eq!(found.key, 100);
+        // …a pass not kept gets the oldest kept one's buffers (key 44), not new ones.
+        let (reused, held) = buffers.take(u64::MAX, |_| true);
+        assert!(!held);
+        assert_eq!(reused.key, 44);
+        assert_eq!(reused.activations[0].capacity(), 3);
+        assert_eq!(lock(&buffers.idle).workspaces.len(), MAX_IDLE - 2);
+    }
+
     #[test]
     fn transposed_swaps_rows_and_columns() {
         // (2, 3) row-major → (3, 2) row-major.
