@@ -12,11 +12,11 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use physinv::episode::rollout;
 use physinv::scenario::Scenario;
-use physinv::sim::Registry;
-use physinv::train::dp::Dp;
+use physinv::train::bptt::Bptt;
 use physinv::train::hig::{Hig, Spectrum};
 use physinv::train::residuals::residual_jacobian;
 use physinv::train::{Trainer, UpdateRule};
+use physinv::Registry;
 use std::path::Path;
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ fn bench_size(c: &mut Criterion, label: &str, paper: bool) {
     });
     group.bench_function("bptt_update", |b| {
         b.iter(|| {
-            Dp::default()
+            Bptt::default()
                 .update(&ctx, &net, scenes, &episodes)
                 .expect("bptt")
         })

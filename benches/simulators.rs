@@ -4,7 +4,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use physinv::inverse::{solve, InverseMethod};
-use physinv::sim::{Physics, Registry, Vector};
+use physinv::sim::{Physics, Vector};
+use physinv::Registry;
 use std::time::Duration;
 
 fn build(name: &str, params: &str) -> Physics {

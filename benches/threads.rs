@@ -40,7 +40,7 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(scenario: &Scenario, trainer: &'a Trainer<'a>, index: usize) -> Self {
+    fn new(scenario: &Scenario, trainer: &'a Trainer, index: usize) -> Self {
         // Iterations that are not logged: no costly diagnostics.
         let ctx = Context {
             diagnose: false,

@@ -15,7 +15,7 @@ use physinv::run::example_main;
 /// with the system allocator).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use physinv::sim::Registry;
+use physinv::Registry;
 
 fn main() -> std::process::ExitCode {
     example_main("scenarios/oscillators.ron", &Registry::with_builtins())

@@ -16,11 +16,12 @@ use physinv::episode::Rollout;
 use physinv::net::Network;
 use physinv::run::example_main;
 use physinv::scenario::{ProxyInputs, SipInverse};
-use physinv::sim::{ParamError, Registry, Scene};
-use physinv::train::dp::Dp;
+use physinv::sim::{ParamError, Scene};
+use physinv::train::bptt::Bptt;
 use physinv::train::rules::{require, Problem, RuleSpec};
 use physinv::train::sip::{default_eta, Sip};
 use physinv::train::{Context, Update, UpdateRule};
+use physinv::Registry;
 
 /// `update: Blend(weight: 0.5, inverse: Episode())`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -72,7 +73,7 @@ impl UpdateRule for BlendRule {
         rollout: &Rollout,
     ) -> physinv::Result<Update> {
         let sip = self.sip.update(ctx, net, scenes, rollout)?;
-        let bptt = Dp::default().update(ctx, net, scenes, rollout)?;
+        let bptt = Bptt::default().update(ctx, net, scenes, rollout)?;
         let cosine = sip.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);
         let mut grads = sip.grads;
         grads.scale(self.weight);

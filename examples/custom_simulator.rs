@@ -19,7 +19,8 @@
 //! ```
 
 use physinv::run::example_main;
-use physinv::sim::{Jvp, ParamError, Physics, Registry, Simulator, Vector, Vjp};
+use physinv::sim::{Jvp, ParamError, Physics, Simulator, Vector, Vjp};
+use physinv::Registry;
 use serde::Deserialize;
 
 /// Parameters as they appear in the scenario's `params: (…)`.

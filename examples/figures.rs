@@ -20,7 +20,7 @@ use physinv::plot::{plot_sweep, SweepPoint};
 use physinv::run::{run_scenario, RunOptions, RunReport};
 use physinv::scenario::ron_path::replace_value;
 use physinv::scenario::Scenario;
-use physinv::sim::Registry;
+use physinv::Registry;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

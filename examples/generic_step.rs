@@ -16,7 +16,8 @@
 //! `.ci/run` builds outside the repository.
 
 use physinv::sim::autodiff::{AutoDiff, GenericStep, Scalar};
-use physinv::sim::{ParamError, Physics, Registry};
+use physinv::sim::{ParamError, Physics};
+use physinv::Registry;
 use serde::Deserialize;
 
 /// Parameters as they appear in the scenario's `params: (…)`.

@@ -8,7 +8,7 @@
 //! ```
 
 use physinv::run::example_main;
-use physinv::sim::Registry;
+use physinv::Registry;
 
 fn main() -> std::process::ExitCode {
     example_main("scenarios/sine.ron", &Registry::with_builtins())

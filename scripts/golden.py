@@ -14,6 +14,9 @@ when all are equal. It reads only what the runs wrote, so it works across versio
 import csv, glob, json, os, subprocess, sys
 
 SKIP = {"wall_s"}
+# Text renamed on purpose between versions, applied to A's strings before comparing: the rule
+# `Dp` became `Bptt` (its resume fingerprint is the rule's text).
+RENAMES = [("Dp(", "Bptt(")]
 CHECKPOINT_FORM = {"format", "network", "checksum"}
 
 
@@ -32,6 +35,17 @@ def strip(value, drop=SKIP):
         return {k: strip(v) for k, v in value.items() if k not in drop}
     if isinstance(value, list):
         return [strip(v) for v in value]
+    return value
+
+
+def renamed(value):
+    if isinstance(value, dict):
+        return {k: renamed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [renamed(v) for v in value]
+    if isinstance(value, str):
+        for old, new in RENAMES:
+            value = value.replace(old, new)
     return value
 
 
@@ -73,13 +87,13 @@ def compare(a, b):
                 continue
             files += 1
             if rel.endswith(".csv"):
-                diff(read_csv(pa), read_csv(pb), f"{stem}/{rel}", problems)
+                diff(renamed(read_csv(pa)), read_csv(pb), f"{stem}/{rel}", problems)
             else:
                 drop = SKIP | CHECKPOINT_FORM if rel.startswith("checkpoints") else SKIP
                 ja, jb = (json.load(open(p)) for p in (pa, pb))
                 ja = {k: v for k, v in ja.items() if k not in drop}
                 jb = {k: v for k, v in jb.items() if k not in drop}
-                diff(strip(ja), strip(jb), f"{stem}/{rel}", problems)
+                diff(renamed(strip(ja)), strip(jb), f"{stem}/{rel}", problems)
     for p in problems[:200]:
         print(p)
     print(f"{files} files compared, {len(problems)} differences")

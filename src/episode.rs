@@ -8,7 +8,10 @@
 
 use crate::net::Network;
 use crate::pool::{episodes_per_task, MIN_EPISODES_PER_CHUNK, MIN_EPISODES_PER_TASK};
-use crate::scenario::{EpisodeSpec, Observation, PolicyKind};
+pub mod settings;
+
+pub use settings::{network_inputs, network_outputs, EpisodeSpec, Observation, PolicyKind, Scale};
+
 use crate::sim::dimensions::checked_step;
 use crate::sim::{Physics, Scene, Vector};
 use nalgebra::DMatrix;

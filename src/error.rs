@@ -51,7 +51,7 @@ pub enum ScenarioError {
     },
     /// The file is larger than [`crate::scenario::limits::MAX_SCENARIO_FILE_BYTES`] (or
     /// endless, like `/dev/zero`); it was not read to the end.
-    #[error("{path}: cannot read scenario file: larger than {}, the most a scenario file may hold (is it the right file?)", crate::scenario::limits::Bytes(*limit))]
+    #[error("{path}: cannot read scenario file: larger than {}, the most a scenario file may hold (is it the right file?)", crate::memory::Bytes(*limit))]
     FileTooLarge {
         /// File path.
         path: PathBuf,
@@ -64,7 +64,7 @@ pub enum ScenarioError {
         /// File path.
         path: PathBuf,
         /// The estimate, the ceiling and the largest parts.
-        exceeded: crate::scenario::limits::MemoryExceeded,
+        exceeded: crate::memory::MemoryExceeded,
     },
     /// RON syntax or schema error (unknown field, wrong type), with position.
     #[error("{path}:{line}:{column}: {message}")]

@@ -10,7 +10,7 @@
 //! | physics inversion across time (Gramian `G = Σ J_t J_tᵀ`) | [`inverse::episode::invert_episode`] |
 //! | network `f(·; θ)` | [`net::Mlp`] (runtime-shaped dfdx layers) |
 //! | SIP update (Newton step, inverse, proxy loss) | [`train::sip::Sip`] |
-//! | DP / back-propagation through time | [`train::dp::Dp`] |
+//! | DP / back-propagation through time | [`train::bptt::Bptt`] |
 //! | objective `½‖W(s_T − s*)‖² + ½α Σ‖u_t‖²` | [`objective::Objective`] |
 //! | scenario file (RON) | [`scenario::Scenario`] |
 //! | user-defined simulators | [`sim::Registry::register`]; every subcommand for them: [`cli::main_with`] |
@@ -41,24 +41,28 @@ pub mod cli;
 pub mod episode;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod interrupt;
 pub mod inverse;
 pub mod lock;
+pub mod memory;
 pub mod net;
 pub mod objective;
 pub mod output;
 pub mod plot;
 pub mod pool;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scenes;
 pub mod sim;
-pub mod sweep;
+pub mod tangent;
 pub mod train;
 pub mod values;
 
 pub use error::{Error, InverseError, Result, ScenarioError};
+pub use registry::Registry;
 
 pub use nalgebra;
 pub use num_dual;

@@ -1,8 +1,33 @@
 //! The episode objective `L = ½‖W (s_T − s*)‖² + ½ α Σ_t ‖u_t‖² + ½ β Σ_{0<t<T} ‖s_t − s*‖²`
 //! and its derivatives.
 
-use crate::scenario::ObjectiveSpec;
 use crate::sim::Vector;
+use serde::{Deserialize, Serialize};
+
+/// Objective `L = ½‖W (s_T − s*)‖² + ½ α Σ_t ‖u_t‖² + ½ β Σ_{t<T} ‖s_t − s*‖²`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveSpec {
+    /// Diagonal of `W` (length `n`); default all ones.
+    #[serde(default)]
+    pub terminal_weight: Option<Vec<f64>>,
+    /// Force penalty `α ≥ 0`.
+    #[serde(default)]
+    pub force_weight: f64,
+    /// Per-step tracking weight `β ≥ 0`.
+    #[serde(default)]
+    pub tracking_weight: f64,
+}
+
+impl Default for ObjectiveSpec {
+    fn default() -> Self {
+        ObjectiveSpec {
+            terminal_weight: None,
+            force_weight: 0.0,
+            tracking_weight: 0.0,
+        }
+    }
+}
 
 /// Objective of one episode.
 #[derive(Debug, Clone, PartialEq)]

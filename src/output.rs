@@ -1,10 +1,10 @@
 //! Results on disk and on the console: `metrics.csv`, `summary.json`, the comparison table,
 //! and a console progress observer.
 
+pub use crate::files::write_atomic;
 use crate::train::trainer::{LogRow, Observer, TrainOutcome};
 use crate::values::NamedValues;
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +18,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> crate::Error + '_ {
 /// Default output directory `runs/<scenario>/<UTC timestamp>/`, e.g.
 /// `runs/point_mass/20231114-221320.123/` (milliseconds after the point).
 ///
-/// The scenario name is made file-safe first ([`crate::scenario::file_stem`], as method names
+/// The scenario name is made file-safe first ([`crate::files::file_stem`], as method names
 /// are for checkpoints): `../../x` and `/abs/path` become single entries under `runs/`, so a
 /// default directory never resolves outside `runs/`. The directory is not created; use
 /// [`create_unique_dir`] to claim it, so that runs started in the same millisecond do not
@@ -38,7 +38,7 @@ pub fn default_out_dir(scenario: &str) -> PathBuf {
 
 /// The directory name of a scenario under `runs/`: its file-safe name, `unnamed` if empty.
 fn scenario_dir_name(scenario: &str) -> String {
-    let stem = crate::scenario::file_stem(scenario);
+    let stem = crate::files::file_stem(scenario);
     if stem.is_empty() {
         "unnamed".into()
     } else {
@@ -301,18 +301,6 @@ pub fn ensure_writable(dir: &Path) -> crate::Result<()> {
     let probe = dir.join(".physinv-write-probe");
     std::fs::write(&probe, b"").map_err(io_error(&probe))?;
     std::fs::remove_file(&probe).map_err(io_error(&probe))
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
-    file.write_all(bytes).map_err(io_error(&tmp))?;
-    file.sync_all().map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))
 }
 
 /// The comparison table: one row per method, final test metrics.

@@ -191,10 +191,7 @@ impl ExampleArgs {
 
 /// Loads `args.scenario` with `registry`, trains every method with console progress, writes
 /// the results and prints the comparison table.
-pub fn run_example(
-    args: &ExampleArgs,
-    registry: &crate::sim::Registry,
-) -> crate::Result<RunReport> {
+pub fn run_example(args: &ExampleArgs, registry: &crate::Registry) -> crate::Result<RunReport> {
     let scenario = Scenario::load_with(&args.scenario, registry)?;
     eprintln!(
         "scenario '{}' ({}): simulator '{}', {} method(s)",
@@ -224,10 +221,7 @@ pub fn run_example(
 /// `main` of the examples: parses the command line (`[SCENARIO] [--out DIR]`, default
 /// `default_scenario`), runs [`run_example`] with `registry`, prints an error as one line and
 /// returns the exit code.
-pub fn example_main(
-    default_scenario: &str,
-    registry: &crate::sim::Registry,
-) -> std::process::ExitCode {
+pub fn example_main(default_scenario: &str, registry: &crate::Registry) -> std::process::ExitCode {
     let result = ExampleArgs::parse(std::env::args().skip(1), default_scenario).and_then(|args| {
         crate::pool::run_in_pool(None, || run_example(&args, registry))
             .map_err(|e| crate::Error::Config(format!("cannot set up the thread pool: {e}")))?

@@ -5,7 +5,10 @@
 //! test set, the next `validation_count` the validation set, then the training pool; fresh
 //! training scenes use indices from [`FRESH_OFFSET`] on.
 
-use crate::scenario::{DataSpec, InitialSpec, SceneSource, TargetSpec, TrainSet};
+pub mod settings;
+
+pub use settings::{DataSpec, InitialSpec, SceneSource, TargetSpec, TrainSet};
+
 use crate::sim::{Physics, Scene, Vector};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -19,7 +19,7 @@ const SINE: &str = r#"// tiny rotating-sine scenario for the CLI tests
     network: (hidden: [8], activation: relu),
     methods: [
         (name: "SIP", update: Sip(inverse: Step(SaddleFreeNewton())), optimizer: Adam(lr: 1e-3)),
-        (name: "Adam", update: Dp(), optimizer: Adam(lr: 1e-3)),
+        (name: "Adam", update: Bptt(), optimizer: Adam(lr: 1e-3)),
     ],
     training: (batch: 16, iterations: 20, log_every: 10, seed: 0),
 )
@@ -39,7 +39,7 @@ const OSCILLATORS: &str = r#"(
     network: (hidden: [8], activation: tanh),
     methods: [
         (name: "SIP", update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-3)),
-        (name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),
+        (name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3)),
     ],
     training: (batch: 8, iterations: 6, log_every: 3, seed: 0),
 )

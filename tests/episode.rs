@@ -9,7 +9,7 @@ use physinv::inverse::episode::{invert_chain, invert_episode, EpisodeInverseSett
 use physinv::objective::Objective;
 use physinv::scenario::LinearSolver;
 use physinv::sim::{Physics, Vector};
-use physinv::train::dp::Dp;
+use physinv::train::bptt::Bptt;
 use physinv::train::{Context, Trainer, UpdateRule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -563,7 +563,7 @@ fn burgers_chain_reaches_the_target_and_spreads_the_correction() {
 
 /// Mean episode loss of a batch for the network with parameters `params`.
 fn batch_loss(
-    trainer: &Trainer<'_>,
+    trainer: &Trainer,
     physics: &Physics,
     policy: &Policy,
     objective: &Objective,
@@ -586,7 +586,7 @@ fn check_bptt_against_finite_differences(source: &str) {
     let net = trainer.initial_network().expect("net");
     let scenes = &trainer.test_scenes()[..8];
     let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
-    let grads = Dp { truncation: None }
+    let grads = Bptt { truncation: None }
         .update(&ctx, &net, scenes, &r)
         .expect("update")
         .grads
@@ -627,7 +627,7 @@ fn closed_loop_bptt_gradient_matches_finite_differences() {
     data: (seed: 9, scenes: Sampled(initial: Uniform(low: [-0.5, -0.5], high: [0.5, 0.5]), target: Uniform(low: [-1.0, -0.1], high: [1.0, 0.1])), test_count: 8),
     objective: (force_weight: 0.01, tracking_weight: 0.1),
     network: (hidden: [8, 8], activation: tanh),
-    methods: [(update: Dp(), optimizer: Adam(lr: 1e-3))],
+    methods: [(update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: 8, iterations: 1),
 )"#,
     );
@@ -643,7 +643,7 @@ fn open_loop_bptt_gradient_matches_finite_differences() {
     episode: (steps: 24, policy: OpenLoop),
     data: (seed: 9, scenes: Sampled(initial: Uniform(low: [0.0, 0.0, 0.0, 0.0], high: [1.0, 1.0, 1.0, 1.0]), target: Initial), test_count: 8),
     network: (hidden: [8], activation: tanh),
-    methods: [(update: Dp(), optimizer: Adam(lr: 1e-3))],
+    methods: [(update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: 8, iterations: 1),
 )"#,
     );
@@ -652,14 +652,14 @@ fn open_loop_bptt_gradient_matches_finite_differences() {
 /// A truncation window as long as the episode is the full gradient; a short one is not.
 #[test]
 fn truncation_window_limits_the_adjoint() {
-    let scenario = common::oscillators("(update: Dp(), optimizer: Adam(lr: 1e-3))", 1);
+    let scenario = common::oscillators("(update: Bptt(), optimizer: Adam(lr: 1e-3))", 1);
     let trainer = Trainer::new(&scenario).expect("trainer");
     let ctx: Context<'_> = trainer.context();
     let net = trainer.initial_network().expect("net");
     let scenes = &trainer.test_scenes()[..4];
     let r = rollout(ctx.physics, ctx.policy, &net, scenes).expect("rollout");
     let grad = |truncation| {
-        Dp { truncation }
+        Bptt { truncation }
             .update(&ctx, &net, scenes, &r)
             .expect("update")
             .grads
@@ -713,7 +713,7 @@ fn trained_network_figures_match_the_state_kind() {
     episode: (steps: 4, observe: [State, Target]),
     data: (seed: 0, scenes: Generator("gaussian_clash"), test_count: 2),
     network: (hidden: [8], activation: tanh),
-    methods: [(update: Dp(), optimizer: Adam(lr: 1e-3))],
+    methods: [(update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: 2, iterations: 1),
 )"#,
     );
@@ -721,14 +721,14 @@ fn trained_network_figures_match_the_state_kind() {
     let net = trainer.initial_network().expect("net");
     let files = physinv::report::draw_episodes(
         &scenario,
-        "dp+adam",
+        "bptt+adam",
         &net,
         trainer.test_scenes(),
         dir.path(),
     )
     .expect("figures");
     assert!(
-        files.iter().any(|f| f.ends_with("heatmaps_dp_adam.png")),
+        files.iter().any(|f| f.ends_with("heatmaps_bptt_adam.png")),
         "{files:?}"
     );
 }

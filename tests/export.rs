@@ -8,9 +8,9 @@ use physinv::episode::rollout;
 use physinv::net::Mlp;
 use physinv::run::{run_scenario, RunOptions};
 use physinv::scenario::Scenario;
-use physinv::sim::Registry;
 use physinv::train::trainer::Silent;
 use physinv::train::{Checkpoint, Trainer};
+use physinv::Registry;
 use std::io::Read as _;
 use std::path::Path;
 
@@ -23,7 +23,7 @@ const SCENARIO: &str = r#"(
         target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
         test_count: 5, validation_count: 4),
     network: (hidden: [8, 8], activation: tanh),
-    methods: [(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-2))],
+    methods: [(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-2))],
     training: (batch: 8, iterations: 10, log_every: 5, seed: 0),
 )"#;
 

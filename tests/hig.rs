@@ -207,7 +207,7 @@ fn a_jacobian_too_large_for_memory_is_refused_naming_its_sizes() {
     let e = Scenario::parse(
         &source,
         std::path::Path::new("book.ron"),
-        &physinv::sim::Registry::with_builtins(),
+        &physinv::Registry::with_builtins(),
     )
     .unwrap_err()
     .to_string();

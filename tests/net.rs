@@ -727,10 +727,13 @@ fn corrupt_or_missing_files_are_errors() {
     }
     let missing = Mlp::load(&dir.path().join("missing.mlp"), &small_config());
     assert!(matches!(missing, Err(Error::Io { .. })));
-    // Saving into a directory that does not exist is an error, not a panic.
+    // Saving below a regular file is an error, not a panic (missing directories are made,
+    // as for every atomic write).
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, b"").unwrap();
     let err = Mlp::new(&small_config(), 0)
         .unwrap()
-        .save(&dir.path().join("no/such/dir/net.mlp"));
+        .save(&blocker.join("net.mlp"));
     assert!(matches!(err, Err(Error::Io { .. })));
 }
 

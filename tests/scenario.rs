@@ -2,7 +2,7 @@
 //! with a message naming the file, the position and the field.
 
 use physinv::scenario::Scenario;
-use physinv::sim::Registry;
+use physinv::Registry;
 use std::path::Path;
 
 const BASE: &str = r#"(
@@ -284,7 +284,7 @@ fn integer_extremes_are_rejected_naming_the_field() {
             "steps: 1, observe: [Target]",
             &format!("steps: {max}, policy: OpenLoop"),
         )
-        .replace("Sip(inverse: Step(Analytic))", "Dp()");
+        .replace("Sip(inverse: Step(Analytic))", "Bptt()");
     let e = parse(&source).expect_err("overflowing network size");
     assert_mentions(&e, &["episode.steps", "overflows"]);
 }
@@ -295,7 +295,7 @@ fn integer_extremes_are_rejected_naming_the_field() {
 fn runs_too_large_for_memory_are_rejected_with_the_estimate() {
     let multi_step = |steps: &str| {
         BASE.replace("steps: 1,", &format!("steps: {steps},"))
-            .replace("Sip(inverse: Step(Analytic))", "Dp()")
+            .replace("Sip(inverse: Step(Analytic))", "Bptt()")
     };
     let cases: Vec<(String, &str)> = vec![
         (
@@ -404,7 +404,7 @@ fn memory_estimate_follows_its_formulas() {
     // Saturates instead of overflowing.
     let mut spec = scenario.spec.clone();
     spec.training.batch = usize::MAX;
-    assert_eq!(estimate_memory(&spec, 4, 2).total(), u64::MAX);
+    assert_eq!(estimate_memory(&spec, &scenario.physics).total(), u64::MAX);
 }
 
 #[cfg(unix)]
@@ -457,7 +457,7 @@ fn duplicate_method_names_are_rejected_naming_both_positions() {
         BASE.replace(
             "        (name: \"SIP\", update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n",
             &format!(
-                "        (name: {a:?}, update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n        (name: {b:?}, update: Dp(), optimizer: Adam(lr: 1e-3)),\n"
+                "        (name: {a:?}, update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n        (name: {b:?}, update: Bptt(), optimizer: Adam(lr: 1e-3)),\n"
             ),
         )
     };
@@ -483,15 +483,15 @@ fn duplicate_method_names_are_rejected_naming_both_positions() {
         ],
     );
     parse(&two("a/b", "a-b")).expect("names that differ in the file name are fine");
-    // Derived names: two unnamed Dp+Adam methods are both `dp+adam`.
+    // Derived names: two unnamed Bptt+Adam methods are both `bptt+adam`.
     let unnamed = BASE.replace(
         "        (name: \"SIP\", update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),\n",
-        "        (update: Dp(), optimizer: Adam(lr: 1e-3)),\n        (update: Dp(), optimizer: Adam(lr: 1e-2)),\n",
+        "        (update: Bptt(), optimizer: Adam(lr: 1e-3)),\n        (update: Bptt(), optimizer: Adam(lr: 1e-2)),\n",
     );
     let e = parse(&unnamed).unwrap_err();
     assert_mentions(
         &e,
-        &["methods[1]", "methods[0] and methods[1]", "'dp+adam'"],
+        &["methods[1]", "methods[0] and methods[1]", "'bptt+adam'"],
     );
 }
 

@@ -10,11 +10,12 @@ use physinv::sim::heat1d::{expm1_over, Heat1d, Heat1dParams, REACHABLE};
 use physinv::sim::oscillators::{Oscillators, OscillatorsParams};
 use physinv::sim::pendulum::{Pendulum, PendulumParams};
 use physinv::sim::point_mass::{PointMass, PointMassParams};
-use physinv::sim::registry::BuildError;
+use physinv::sim::BuildError;
+use physinv::sim::Simulators;
 use physinv::sim::{
-    ControlInverse, Jvp, Matrix, Physics, Registry, Scene, SceneGenerator, Simulator, Vector, Vjp,
+    ControlInverse, Jvp, Matrix, Physics, Scene, SceneGenerator, Simulator, Vector, Vjp,
 };
-use physinv::sweep::{jvp_sweep, vjp_sweep};
+use physinv::tangent::{jvp_pass, vjp_pass};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -1134,10 +1135,10 @@ fn heat1d_episode_gramian_is_ill_conditioned() {
         states.push(sim.step(states.last().unwrap(), u));
     }
     let probe = random_vector(&mut rng, n, 1.0);
-    let jt = vjp_sweep(&sim, &states, &controls, &probe, None, None);
+    let jt = vjp_pass(&sim, &states, &controls, &probe, None, None);
     assert_eq!(jt.len(), steps);
     assert!(jt.iter().all(|x| x.len() == m));
-    let swept = jvp_sweep(&sim, &states, &controls, &jt, None);
+    let swept = jvp_pass(&sim, &states, &controls, &jt, None);
     assert!(max_abs_diff(&swept, &(&g * &probe)) <= 1e-14 * g.amax());
 
     // Spectrum, as an eigensolver on G sees it (what the dense inversion works with) and as
@@ -1188,8 +1189,8 @@ fn heat1d_episode_gramian_is_ill_conditioned() {
 
 // ---------------------------------------------------------------- registry
 
-fn registry() -> Registry {
-    let mut r = Registry::new();
+fn registry() -> Simulators {
+    let mut r = Simulators::new();
     physinv::sim::point_mass::register(&mut r);
     physinv::sim::anisotropic_point_mass::register(&mut r);
     physinv::sim::oscillators::register(&mut r);
@@ -1240,7 +1241,7 @@ fn registry_builds_defaults() {
         vec![REACHABLE.to_string()]
     );
     // Builtins contain the same names.
-    let builtins = Registry::with_builtins().names();
+    let builtins = Simulators::with_builtins().names();
     for (name, ..) in expected {
         assert!(builtins.contains(&name.to_string()), "{name}");
     }

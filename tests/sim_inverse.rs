@@ -3,10 +3,11 @@
 
 use physinv::sim::check::{check_adjoint, check_jvp};
 use physinv::sim::exponential::{self, Exponential, ExponentialParams};
-use physinv::sim::registry::BuildError;
 use physinv::sim::rotating_sine::{self, RotatingSine, RotatingSineParams};
-use physinv::sim::{ControlHessian, ControlInverse, Jvp, Matrix, Registry, Simulator, Vector, Vjp};
+use physinv::sim::BuildError;
+use physinv::sim::{ControlHessian, ControlInverse, Jvp, Matrix, Simulator, Vector, Vjp};
 use physinv::InverseError;
+use physinv::Registry;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;

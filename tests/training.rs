@@ -35,7 +35,7 @@ fn training_is_deterministic_across_thread_counts() {
         32.0,
         45.0,
         r#"(update: Sip(inverse: Step(SaddleFreeNewton())), optimizer: Adam(lr: 1e-3)),
-           (update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+           (update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         30,
     );
     let run = |threads: usize| train_all(&scenario, threads);
@@ -56,7 +56,7 @@ fn burgers_batch_of_40(steps: usize) -> physinv::scenario::Scenario {
     network: (hidden: [16], activation: relu),
     methods: [
         (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
-        (update: Dp(), optimizer: Adam(lr: 1e-3)),
+        (update: Bptt(), optimizer: Adam(lr: 1e-3)),
     ],
     training: (batch: 40, iterations: 3, log_every: 3, seed: 0),
 )"#
@@ -127,7 +127,7 @@ fn sip_beats_adam_on_the_ill_conditioned_rotating_sine() {
         32.0,
         45.0,
         r#"(update: Sip(inverse: Step(SaddleFreeNewton())), optimizer: Adam(lr: 1e-3)),
-           (update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+           (update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         600,
     );
     let sip = final_metric(&scenario, 0, "x_dist");
@@ -150,7 +150,7 @@ fn sip_inverts_the_exponential_where_sgd_fails() {
     network: (hidden: [16, 64, 16], activation: sigmoid),
     methods: [
         (update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-2)),
-        (update: Dp(), optimizer: Sgd(lr: 1e-2)),
+        (update: Bptt(), optimizer: Sgd(lr: 1e-2)),
     ],
     training: (batch: 100, iterations: 1500, log_every: 1500, seed: 0),
 )"#,
@@ -169,7 +169,7 @@ fn sip_inverts_the_exponential_where_sgd_fails() {
 fn sip_and_bptt_make_real_progress_on_the_oscillators() {
     let scenario = common::oscillators(
         r#"(update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-3)),
-           (update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+           (update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         400,
     );
     let trainer = Trainer::new(&scenario).expect("trainer");
@@ -223,7 +223,7 @@ fn learning_rate_decay_is_applied() {
         let scenario = common::sine(
             32.0,
             45.0,
-            &format!("(update: Dp(), optimizer: Adam(lr: 1e-2){decay})"),
+            &format!("(update: Bptt(), optimizer: Adam(lr: 1e-2){decay})"),
             iterations,
         );
         let trainer = Trainer::new(&scenario).expect("trainer");
@@ -329,7 +329,7 @@ fn closed_loop_sip_and_the_chain_make_real_progress() {
 #[test]
 fn a_diverging_method_stops_with_an_error_naming_it() {
     let scenario = point_mass(
-        r#"(name: "wild", update: Dp(), optimizer: Sgd(lr: 1e30))"#,
+        r#"(name: "wild", update: Bptt(), optimizer: Sgd(lr: 1e30))"#,
         50,
     );
     let trainer = Trainer::new(&scenario).expect("trainer");
@@ -359,7 +359,7 @@ fn cosine_with_bptt_is_logged_every_n_iterations() {
     episode: (steps: 1, observe: [Target]),
     data: (seed: 2, scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-4.0], high: [0.0])), test_count: 50, validation_count: 50),
     network: (hidden: [16], activation: tanh),
-    methods: [(update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)), (update: Dp(), optimizer: Adam(lr: 1e-3))],
+    methods: [(update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)), (update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: 32, iterations: 20, log_every: 10, seed: 0, cosine_every: 5),
 )"#,
     );
@@ -388,7 +388,7 @@ fn cosine_with_bptt_is_logged_every_n_iterations() {
 fn checkpoints_with_non_finite_log_values_stay_loadable() {
     use physinv::train::{Checkpoint, TrainControl};
     let scenario = point_mass(
-        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+        r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         4,
     );
     let trainer = Trainer::new(&scenario).expect("trainer");
@@ -429,7 +429,7 @@ fn metrics_csv_quotes_awkward_method_names() {
     use physinv::run::{run_scenario, RunOptions};
     let name = "BPTT, \\\"fast\\\"\\nvariant";
     let scenario = point_mass(
-        &format!(r#"(name: "{name}", update: Dp(), optimizer: Adam(lr: 1e-3))"#),
+        &format!(r#"(name: "{name}", update: Bptt(), optimizer: Adam(lr: 1e-3))"#),
         2,
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -458,8 +458,8 @@ fn runs_check_their_output_first_and_keep_finished_methods() {
         }
     }
     let scenario = point_mass(
-        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),
-           (name: "wild", update: Dp(), optimizer: Sgd(lr: 1e30))"#,
+        r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3)),
+           (name: "wild", update: Bptt(), optimizer: Sgd(lr: 1e30))"#,
         20,
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -498,7 +498,7 @@ fn resume_refuses_a_changed_scenario_naming_the_difference() {
     episode: (steps: 5),
     data: (seed: 1, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])), test_count: 8, validation_count: 8),
     network: (hidden: [8], activation: tanh),
-    methods: [(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))],
+    methods: [(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: {batch}, iterations: 3, log_every: 3),
 )"#
         ))
@@ -540,7 +540,7 @@ fn a_locked_run_directory_is_refused() {
     use physinv::lock::RunLock;
     use physinv::run::{run_scenario, RunOptions};
     let scenario = point_mass(
-        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+        r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         2,
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -574,7 +574,7 @@ fn a_stop_request_checkpoints_and_the_run_resumes() {
         }
     }
     let scenario = point_mass(
-        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3))"#,
+        r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         10,
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -627,7 +627,7 @@ fn logged_point_mass(
     physinv::scenario::Scenario::parse(
         &source,
         std::path::Path::new("<test>"),
-        &physinv::sim::Registry::with_builtins(),
+        &physinv::Registry::with_builtins(),
     )
 }
 
@@ -638,8 +638,8 @@ fn logged_point_mass(
 fn a_huge_learning_rate_stops_at_the_divergence_factor() {
     use physinv::run::{run_scenario, RunOptions};
     let scenario = logged_point_mass(
-        r#"(name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),
-           (name: "wild", update: Dp(), optimizer: Adam(lr: 1e6))"#,
+        r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3)),
+           (name: "wild", update: Bptt(), optimizer: Adam(lr: 1e6))"#,
         "",
     )
     .expect("valid");
@@ -679,7 +679,7 @@ fn a_huge_learning_rate_stops_at_the_divergence_factor() {
 /// `training.divergence_factor` must be > 1; a larger factor lets the same run go further.
 #[test]
 fn divergence_factor_is_validated_and_moves_the_stop() {
-    let wild = r#"(name: "wild", update: Dp(), optimizer: Adam(lr: 1e6))"#;
+    let wild = r#"(name: "wild", update: Bptt(), optimizer: Adam(lr: 1e6))"#;
     let message = logged_point_mass(wild, ", divergence_factor: 1.0")
         .expect_err("factor 1")
         .to_string();
@@ -754,7 +754,7 @@ fn fused_rollout_and_update_equals_rollout_then_update_closed_loop() {
 fn fused_rollout_and_update_equals_rollout_then_update_open_loop() {
     let scenario = common::oscillators(
         r#"(update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-2)),
-           (update: Dp(), optimizer: Adam(lr: 1e-2))"#,
+           (update: Bptt(), optimizer: Adam(lr: 1e-2))"#,
         1,
     );
     assert_fused_equals_apart(&scenario, 43);

@@ -3,15 +3,16 @@
 //! through the same trainer.
 
 use physinv::episode::Rollout;
+use physinv::memory::MemoryPart;
 use physinv::net::Network;
-use physinv::scenario::limits::{MemoryPart, RunSizes};
-use physinv::scenario::{Scenario, ScenarioSpec};
-use physinv::sim::{ParamError, Registry, Scene};
+use physinv::scenario::Scenario;
+use physinv::sim::{ParamError, Scene};
+use physinv::train::bptt::Bptt;
 use physinv::train::builtin::HigSpec;
-use physinv::train::dp::Dp;
 use physinv::train::rules::{Problem, RuleSpec, Rules};
 use physinv::train::trainer::Silent;
 use physinv::train::{Context, Trainer, Update, UpdateRule};
+use physinv::Registry;
 use std::path::Path;
 
 /// Back-propagation through time with the gradient multiplied by `scale`.
@@ -33,7 +34,7 @@ impl UpdateRule for ScaledRule {
         scenes: &[Scene],
         rollout: &Rollout,
     ) -> physinv::Result<Update> {
-        let mut update = Dp::default().update(ctx, net, scenes, rollout)?;
+        let mut update = Bptt::default().update(ctx, net, scenes, rollout)?;
         update.grads.scale(self.0);
         Ok(update)
     }
@@ -52,11 +53,11 @@ impl RuleSpec for Scaled {
         }
     }
 
-    fn memory(&self, _spec: &ScenarioSpec, sizes: &RunSizes) -> Vec<MemoryPart> {
+    fn memory(&self, problem: &Problem<'_>) -> Vec<MemoryPart> {
         vec![MemoryPart {
             what: "scaled buffers".to_string(),
             driven_by: "update.buffer_bytes × batch",
-            bytes: self.buffer_bytes.saturating_mul(sizes.batch),
+            bytes: self.buffer_bytes.saturating_mul(problem.sizes.batch),
         }]
     }
 
@@ -74,7 +75,7 @@ impl RuleSpec for Plain {
         Ok(())
     }
     fn build(&self, _ctx: &Context<'_>) -> Box<dyn UpdateRule> {
-        Box::new(Dp::default())
+        Box::new(Bptt::default())
     }
 }
 
@@ -117,7 +118,7 @@ fn losses(scenario: &Scenario, index: usize) -> Vec<f64> {
 fn a_users_rule_trains_like_the_rule_it_wraps() {
     // Gradient × 2 with half the learning rate is the same SGD step, bit for bit.
     let scenario = parse(
-        "(update: Dp(), optimizer: Sgd(lr: 0.5)), \
+        "(update: Bptt(), optimizer: Sgd(lr: 0.5)), \
          (update: Scaled(scale: 2.0), optimizer: Sgd(lr: 0.25)), \
          (update: Plain, optimizer: Sgd(lr: 0.5))",
     )
@@ -152,7 +153,7 @@ fn unknown_rules_and_fields_are_parse_errors_with_positions() {
         .to_string();
     assert!(e.contains("unknown update rule `Scald`"), "{e}");
     for name in [
-        "Dp",
+        "Bptt",
         "GaussNewton",
         "Hig",
         "Plain",

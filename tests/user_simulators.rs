@@ -8,7 +8,8 @@ use physinv::episode::simulate;
 use physinv::scenario::Scenario;
 use physinv::sim::autodiff::{AutoDiff, GenericStep, Scalar};
 use physinv::sim::check::check_jvp;
-use physinv::sim::{Jvp, ParamError, Physics, Registry, Simulator, Vector, Vjp};
+use physinv::sim::{Jvp, ParamError, Physics, Simulator, Vector, Vjp};
+use physinv::Registry;
 use std::path::Path;
 
 /// Which call of [`Faulty`] returns one value too many.
@@ -165,7 +166,7 @@ fn parse(name: &str, method: &str) -> physinv::Result<Scenario> {
     )
 }
 
-const BPTT: &str = "(update: Dp(), optimizer: Adam(lr: 1e-2))";
+const BPTT: &str = "(update: Bptt(), optimizer: Adam(lr: 1e-2))";
 const SIP: &str = "(update: Sip(inverse: Episode(mu: 1e-3)), optimizer: Adam(lr: 1e-2))";
 
 #[test]

@@ -9,5 +9,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    physinv::cli::main_with(physinv::sim::Registry::with_builtins())
+    physinv::cli::main_with(physinv::Registry::with_builtins())
 }

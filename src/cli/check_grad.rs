@@ -247,7 +247,8 @@ pub fn run(args: &CheckGradArgs, global: Global) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Physics, Registry, Simulator};
+    use crate::sim::{Physics, Simulator};
+    use crate::Registry;
     use std::path::Path;
 
     /// `s' = s + u` with only a forward step.

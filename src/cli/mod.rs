@@ -5,7 +5,7 @@
 //! every subcommand for its own simulators:
 //!
 //! ```no_run
-//! use physinv::sim::Registry;
+//! use physinv::Registry;
 //!
 //! fn main() -> std::process::ExitCode {
 //!     let registry = Registry::with_builtins();
@@ -43,7 +43,7 @@ pub mod validate;
 
 use crate::scenario::limits::MAX_THREADS;
 use crate::scenario::{ResourceLimits, Scenario};
-use crate::sim::Registry;
+use crate::Registry;
 use anyhow::Context as _;
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use std::path::{Path, PathBuf};

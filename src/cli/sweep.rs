@@ -6,7 +6,8 @@
 //! scenario's own error message.
 
 use super::{default_dir, note, progress, read_source, Global, LimitArgs};
-use crate::output::{create_unique_dir, write_atomic};
+use crate::files::write_atomic;
+use crate::output::create_unique_dir;
 use crate::plot::{plot_sweep, SweepPoint};
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::ron_path::{replace_value, split_values};

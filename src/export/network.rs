@@ -120,7 +120,7 @@ pub fn write_safetensors(
     let mut info: HashMap<String, String> = architecture(config).into_iter().collect();
     info.extend(metadata.clone());
     let file = safetensors::serialize(views, Some(info)).map_err(error)?;
-    crate::output::write_atomic(path, &file)
+    crate::files::write_atomic(path, &file)
 }
 
 #[cfg(test)]

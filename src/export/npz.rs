@@ -81,7 +81,7 @@ pub fn npy_bytes(array: &Array) -> crate::Result<Vec<u8>> {
 }
 
 /// Writes `arrays` as the `.npz` archive `path` (atomically, see
-/// [`crate::output::write_atomic`]), one stored `<name>.npy` entry per array.
+/// [`crate::files::write_atomic`]), one stored `<name>.npy` entry per array.
 pub fn write_npz(path: &Path, arrays: &[Array]) -> crate::Result<()> {
     let zip_error = |e: zip::result::ZipError| {
         crate::Error::Config(format!("{}: cannot write the archive: {e}", path.display()))
@@ -100,7 +100,7 @@ pub fn write_npz(path: &Path, arrays: &[Array]) -> crate::Result<()> {
         })?;
     }
     let bytes = zip.finish().map_err(zip_error)?.into_inner();
-    crate::output::write_atomic(path, &bytes)
+    crate::files::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

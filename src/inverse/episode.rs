@@ -25,11 +25,11 @@
 //! The outcome carries the corrected trajectory `s̃_0..s̃_T` that the controls produce, so that a
 //! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
 
+use crate::inverse::settings::LinearSolver;
 use crate::inverse::{solve, InverseMethod};
-use crate::scenario::LinearSolver;
 use crate::sim::dimensions::checked_step_into;
 use crate::sim::{Jvp, Matrix, Physics, Vector, Vjp};
-use crate::sweep::{jvp_sweep, jvp_trajectory, vjp_sweep};
+use crate::tangent::{jvp_pass, jvp_trajectory, vjp_pass};
 use crate::InverseError;
 use std::sync::Arc;
 
@@ -466,7 +466,7 @@ fn gauss_newton_step(
     });
     let mut rhs = r.clone();
     if let Some(w) = &w {
-        rhs += jvp_sweep(jvp, states, applied, w, gains);
+        rhs += jvp_pass(jvp, states, applied, w, gains);
     }
     let rhs = rows.gather(&rhs);
     let k = rhs.len();
@@ -498,14 +498,14 @@ fn gauss_newton_step(
             _ => (1e-12, 4 * n),
         };
         let gramian = |v: &Vector| {
-            let jt_v = vjp_sweep(vjp, states, applied, &rows.scatter(v), None, gains);
-            rows.gather(&jvp_sweep(jvp, states, applied, &jt_v, gains))
+            let jt_v = vjp_pass(vjp, states, applied, &rows.scatter(v), None, gains);
+            rows.gather(&jvp_pass(jvp, states, applied, &jt_v, gains))
         };
         let shift = c + settings.damping * largest_eigenvalue(&gramian, k);
         let apply = |v: &Vector| gramian(v) + v * shift;
         conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let mut delta = vjp_sweep(vjp, states, applied, &rows.scatter(&y), None, gains);
+    let mut delta = vjp_pass(vjp, states, applied, &rows.scatter(&y), None, gains);
     if let Some(w) = &w {
         delta.iter_mut().zip(w).for_each(|(d, wt)| *d -= wt);
     }

@@ -20,6 +20,7 @@ pub mod episode;
 mod newton;
 mod pseudo;
 mod saddle_free;
+pub mod settings;
 
 use crate::sim::{Matrix, Physics, Simulator, Vector};
 use crate::InverseError;

@@ -13,9 +13,7 @@
 //! bits so a round trip is exact. Files are written atomically (temporary file, then rename).
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use super::mlp::{Mlp, MlpConfig};
 use crate::{Error, Result};
@@ -60,7 +58,7 @@ impl Mlp {
         bytes.extend_from_slice(&header_len.to_le_bytes());
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(&payload);
-        write_atomically(path, &bytes)
+        crate::files::write_atomic(path, &bytes)
     }
 
     /// Reads a network written by [`Mlp::save`] and checks that its configuration equals
@@ -163,40 +161,6 @@ fn config_differences(file: &MlpConfig, expected: &MlpConfig) -> Vec<String> {
         ));
     }
     d
-}
-
-/// Writes `bytes` to a unique temporary file beside `path`, syncs it, and renames it over
-/// `path`, so readers see either the old or the new file, never a partial one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io_err = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path.file_name().ok_or_else(|| {
-        Error::Network(format!(
-            "cannot save network: {} is not a file path",
-            path.display()
-        ))
-    })?;
-    let tmp: PathBuf = path.with_file_name(format!(
-        ".{}.tmp-{}-{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        // Best effort: the temporary file may not exist.
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ pub(crate) fn render(stem: &Path, figure: &impl Figure) -> crate::Result<Vec<Pat
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         draw_on(&root, figure).map_err(backend_error(&svg))?;
     }
-    crate::output::write_atomic(&svg, text.as_bytes())?;
+    crate::files::write_atomic(&svg, text.as_bytes())?;
     Ok(vec![png, svg])
 }
 

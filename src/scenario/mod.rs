@@ -6,6 +6,7 @@
 //! the field, and says what was expected. Validation also checks the run's resource needs
 //! against [`ResourceLimits`] (see [`limits`]) before anything is allocated.
 
+pub mod build;
 pub mod limits;
 pub mod locate;
 pub mod ron_path;
@@ -14,12 +15,16 @@ pub mod schema;
 pub use limits::ResourceLimits;
 pub use schema::*;
 
+pub use crate::episode::{network_inputs, network_outputs};
+pub use crate::files::file_stem;
+
 use crate::error::ScenarioError;
 use crate::net::MlpConfig;
 use crate::scenes::{fresh_start, SceneSplit};
-use crate::sim::registry::BuildError;
-use crate::sim::{Physics, Registry, Vector};
+use crate::sim::BuildError;
+use crate::sim::{Physics, Vector};
 use crate::train::rules::Problem;
+use crate::Registry;
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -54,40 +59,21 @@ pub fn read_source(path: &Path) -> crate::Result<String> {
     })
 }
 
-/// The file-name-safe form of a display name (a scenario's or a method's): ASCII letters,
-/// digits, `-` and `_` are kept, every other character becomes `_`. The result has no path
-/// separator and no `.`, so it names one entry inside a directory and never leaves it. The
-/// same rule names checkpoint files (`checkpoints/<stem>.json`).
-pub fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Network input size for `episode` on a state of dimension `n`, if it fits in `usize`.
-pub fn network_inputs(episode: &EpisodeSpec, n: usize) -> Option<usize> {
-    match episode.policy {
-        PolicyKind::OpenLoop => n.checked_mul(2),
-        PolicyKind::ClosedLoop => episode.observe.iter().try_fold(0usize, |sum, o| {
-            sum.checked_add(match o {
-                Observation::Time => 1,
-                _ => n,
-            })
-        }),
-    }
-}
-
-/// Network output size for `episode` with `m` control components, if it fits in `usize`.
-pub fn network_outputs(episode: &EpisodeSpec, m: usize) -> Option<usize> {
-    match episode.policy {
-        PolicyKind::OpenLoop => m.checked_mul(episode.steps),
-        PolicyKind::ClosedLoop => Some(m),
+/// The problem description `method`'s rule is checked and sized against ([`Problem`]): the
+/// simulator, the episode and objective blocks, whether the scenes carry ground-truth
+/// controls, and the run's sizes.
+pub fn problem<'a>(
+    spec: &'a ScenarioSpec,
+    method: &MethodSpec,
+    physics: &'a Physics,
+) -> Problem<'a> {
+    let sim = physics.sim();
+    Problem {
+        physics,
+        episode: &spec.episode,
+        objective: &spec.objective,
+        reference_controls: spec.data.scenes.has_reference_controls(),
+        sizes: limits::run_sizes(spec, method, sim.state_dim(), sim.control_dim()),
     }
 }
 
@@ -206,8 +192,7 @@ impl Scenario {
         };
         let physics = build_physics(&spec.simulator, registry).map_err(located)?;
         validate(&spec, &physics).map_err(located)?;
-        let sim = physics.sim();
-        limits::estimate_memory(&spec, sim.state_dim(), sim.control_dim())
+        limits::estimate_memory(&spec, &physics)
             .check(limits)
             .map_err(|exceeded| ScenarioError::TooMuchMemory {
                 path: path.to_path_buf(),
@@ -242,8 +227,7 @@ impl Scenario {
 
     /// The estimated memory of a run of this scenario ([`limits::estimate_memory`]).
     pub fn memory_estimate(&self) -> limits::MemoryEstimate {
-        let sim = self.physics.sim();
-        limits::estimate_memory(&self.spec, sim.state_dim(), sim.control_dim())
+        limits::estimate_memory(&self.spec, &self.physics)
     }
 
     /// The physical control per unit of network output, per control component: the scenario's
@@ -651,18 +635,17 @@ fn validate_method(
             "must be > 0",
         )?;
     }
-    let problem = Problem {
-        spec,
-        method,
-        physics,
-    };
-    method.update.rule().check(&problem).map_err(|e| {
-        let path = if e.field.is_empty() {
-            field("update")
-        } else {
-            field(&format!("update.{}", e.field))
-        };
-        invalid(path, e.message)
-    })?;
+    method
+        .update
+        .rule()
+        .check(&problem(spec, method, physics))
+        .map_err(|e| {
+            let path = if e.field.is_empty() {
+                field("update")
+            } else {
+                field(&format!("update.{}", e.field))
+            };
+            invalid(path, e.message)
+        })?;
     Ok(())
 }

@@ -22,7 +22,7 @@
 //! `point_mass`.
 
 use super::point_mass::{default_drag, default_dt, default_mass, positive, Axes, LinearPointMass};
-use super::{ParamError, Physics, Registry};
+use super::{ParamError, Physics, Simulators};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -105,8 +105,8 @@ impl AnisotropicPointMass {
 }
 
 /// Registers `anisotropic_point_mass` (JVP, VJP, control inverse, `position_error`).
-pub fn register(registry: &mut Registry) {
-    registry.register::<AnisotropicPointMassParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<AnisotropicPointMassParams, _>(
         "anisotropic_point_mass",
         "2D point mass with masses (m, m·xi²), actuators rotated by phi_deg and linear drag \
          (METHOD §4.4); state (x, y, vx, vy) [m, m/s], control (u1, u2) [N]",

@@ -32,8 +32,8 @@
 //! `B = ∂s'/∂f = Δt·I`.
 
 use super::{
-    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, Scene, SceneGenerator,
-    Simulator, Vector, Vjp,
+    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, Scene, SceneGenerator, Simulator,
+    Simulators, Vector, Vjp,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -523,8 +523,8 @@ impl SceneGenerator for Burgers {
 }
 
 /// Registers `burgers` (JVP, VJP, control inverse, scene generator `gaussian_clash`).
-pub fn register(registry: &mut Registry) {
-    registry.register::<BurgersParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<BurgersParams, _>(
         "burgers",
         "1D viscous Burgers on [0,1], periodic, per-cell additive force (METHOD §3.4)",
         |params| {

@@ -116,7 +116,7 @@ pub fn check_physics(physics: &Physics) -> crate::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Registry;
+    use super::super::Simulators;
     use super::*;
 
     fn point(n: usize, phase: f64) -> Vector {
@@ -127,7 +127,7 @@ mod tests {
     /// what the allocating ones give, also into buffers of the wrong length.
     #[test]
     fn in_place_calls_match_the_allocating_ones_exactly() {
-        let registry = Registry::with_builtins();
+        let registry = Simulators::with_builtins();
         for name in registry.names() {
             let params = ron::Value::Map(ron::Map::new());
             let physics = registry.build(&name, params).expect("builds with defaults");

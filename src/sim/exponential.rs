@@ -10,7 +10,7 @@
 //! Gradients vanish where `exp` is flat (small `y`), the analytic inverse `x = ln y` does not.
 //! Capabilities: forward step, JVP/VJP, analytic inverse, control Hessian, metric `x_dist`.
 
-use super::registry::{ParamError, Registry};
+use super::table::{ParamError, Simulators};
 use super::{
     ControlHessian, ControlInverse, Jvp, Matrix, Physics, SimMetrics, Simulator, Vector, Vjp,
 };
@@ -144,8 +144,8 @@ pub fn physics(_params: ExponentialParams) -> Result<Physics, ParamError> {
 }
 
 /// Registers `"exponential"` (no parameters).
-pub fn register(registry: &mut Registry) {
-    registry.register::<ExponentialParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<ExponentialParams, _>(
         "exponential",
         "exponential y = exp(x), n = m = 1 (no params)",
         physics,

@@ -69,7 +69,7 @@
 
 use super::point_mass::positive;
 use super::{
-    Jvp, Matrix, ParamError, Physics, Registry, Scene, SceneGenerator, Simulator, Vector, Vjp,
+    Jvp, Matrix, ParamError, Physics, Scene, SceneGenerator, Simulator, Simulators, Vector, Vjp,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -539,8 +539,8 @@ impl SceneGenerator for Heat1d {
 }
 
 /// Registers `heat1d` (JVP, VJP, scene generator `reachable`).
-pub fn register(registry: &mut Registry) {
-    registry.register::<Heat1dParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<Heat1dParams, _>(
         "heat1d",
         "1D diffusion on [0,1] with Dirichlet walls, temperature per cell [K], heated by a few \
          Gaussian actuators [K/s]; exact zero-order-hold step (METHOD §4.3)",

@@ -15,7 +15,7 @@
 //! - [`SimMetrics`]: problem-specific metrics such as the sine's `x_dist`.
 //!
 //! [`Physics`] bundles a simulator with whichever capabilities it has, type-checked when it
-//! is built; the [`registry`] maps names in scenario files to constructors of [`Physics`].
+//! is built; the [`table`] maps names in scenario files to constructors of [`Physics`] ([`crate::Registry`] holds it beside the update rules and network kinds).
 //! [`Physics::check_dimensions`] checks once that every call returns vectors of the lengths
 //! the simulator declares (scenario validation runs it; [`dimensions`]).
 //!
@@ -34,7 +34,7 @@ pub mod autodiff;
 pub mod check;
 pub mod dimensions;
 pub mod finite_difference;
-pub mod registry;
+pub mod table;
 
 pub mod anisotropic_point_mass;
 pub mod burgers;
@@ -45,7 +45,7 @@ pub mod pendulum;
 pub mod point_mass;
 pub mod rotating_sine;
 
-pub use registry::{ParamError, Registry};
+pub use table::{BuildError, ParamError, Simulators};
 
 /// The error for a scene generator `name` that `simulator` does not have, listing `known`.
 pub fn unknown_generator(simulator: &str, name: &str, known: &[String]) -> crate::Error {
@@ -55,16 +55,16 @@ pub fn unknown_generator(simulator: &str, name: &str, known: &[String]) -> crate
     ))
 }
 
-/// Registers every built-in simulator in `registry`.
-pub(crate) fn register_builtins(registry: &mut Registry) {
-    rotating_sine::register(registry);
-    exponential::register(registry);
-    point_mass::register(registry);
-    anisotropic_point_mass::register(registry);
-    oscillators::register(registry);
-    pendulum::register(registry);
-    burgers::register(registry);
-    heat1d::register(registry);
+/// Registers every built-in simulator in `table`.
+pub(crate) fn register_builtins(table: &mut Simulators) {
+    rotating_sine::register(table);
+    exponential::register(table);
+    point_mass::register(table);
+    anisotropic_point_mass::register(table);
+    oscillators::register(table);
+    pendulum::register(table);
+    burgers::register(table);
+    heat1d::register(table);
 }
 
 use nalgebra::{DMatrix, DVector};
@@ -310,7 +310,7 @@ impl Physics {
     }
 
     /// A simulator with forward step and VJP but no JVP: enough for back-propagation through
-    /// time (`Dp`); SIP's inverses, which need the JVP, are refused at validation naming it.
+    /// time (`Bptt`); SIP's inverses, which need the JVP, are refused at validation naming it.
     pub fn vjp_only<S: Vjp + 'static>(sim: S) -> Self {
         let sim = Arc::new(sim);
         Self::new_arc(sim.clone()).with_vjp(sim)

@@ -15,7 +15,7 @@
 //!
 //! Normal modes: `q₁ + q₂` oscillates with angular frequency 1, `q₁ − q₂` with `√(1 + 2c)`.
 
-use super::{fit, Jvp, Matrix, ParamError, Physics, Registry, Simulator, Vector, Vjp};
+use super::{fit, Jvp, Matrix, ParamError, Physics, Simulator, Simulators, Vector, Vjp};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Oscillators`]; every field has a default, so `params: ()` is the reference
@@ -213,8 +213,8 @@ impl Vjp for Oscillators {
 }
 
 /// Registers `oscillators` (JVP, VJP).
-pub fn register(registry: &mut Registry) {
-    registry.register::<OscillatorsParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<OscillatorsParams, _>(
         "oscillators",
         "two coupled linear oscillators (q1, q2, p1, p2), scalar force on p2, RK4 (METHOD §3.3)",
         |params| Ok(Physics::differentiable(Oscillators::new(params)?)),

@@ -15,7 +15,7 @@
 //! stages (forward mode), the VJP runs the transposed stage recurrence backwards (reverse
 //! mode), recomputing the stage angles from the stored substep start states.
 
-use super::{Jvp, Matrix, ParamError, Physics, Registry, Simulator, Vector, Vjp};
+use super::{Jvp, Matrix, ParamError, Physics, Simulator, Simulators, Vector, Vjp};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Pendulum`]; every field has a default, so `params: ()` is the reference
@@ -333,8 +333,8 @@ impl Vjp for Pendulum {
 }
 
 /// Registers `pendulum` (JVP, VJP).
-pub fn register(registry: &mut Registry) {
-    registry.register::<PendulumParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<PendulumParams, _>(
         "pendulum",
         "damped pendulum swing-up; state (θ [rad], ω [rad/s]), torque τ [N·m], RK4",
         |params| Ok(Physics::differentiable(Pendulum::new(params)?)),

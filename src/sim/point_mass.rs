@@ -25,8 +25,8 @@
 //! `B = (φ₂, φ₁)ᵀ ⊗ M⁻¹G` (4×2), exact JVP/VJP, and an analytic least-squares control inverse.
 
 use super::{
-    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, Registry, SimMetrics, Simulator, Vector,
-    Vjp,
+    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, SimMetrics, Simulator, Simulators,
+    Vector, Vjp,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -394,8 +394,8 @@ impl<P: Send + Sync> SimMetrics for LinearPointMass<P> {
 }
 
 /// Registers `point_mass` (JVP, VJP, control inverse, `position_error`).
-pub fn register(registry: &mut Registry) {
-    registry.register::<PointMassParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<PointMassParams, _>(
         "point_mass",
         "2D point mass with linear drag; state (x, y, vx, vy) [m, m/s], force (fx, fy) [N]",
         |params| {

@@ -16,7 +16,7 @@
 //! prediction to the nearest exact solution) and `x_dist_over_xi` (`x_dist / ξ`, METHOD's
 //! metric for the `ξ` sweep).
 
-use super::registry::{ParamError, Registry};
+use super::table::{ParamError, Simulators};
 use super::{
     ControlHessian, ControlInverse, Jvp, Matrix, Physics, SimMetrics, Simulator, Vector, Vjp,
 };
@@ -322,8 +322,8 @@ pub fn physics(params: RotatingSineParams) -> Result<Physics, ParamError> {
 }
 
 /// Registers `"rotating_sine"` with parameters [`RotatingSineParams`].
-pub fn register(registry: &mut Registry) {
-    registry.register::<RotatingSineParams, _>(
+pub fn register(table: &mut Simulators) {
+    table.register::<RotatingSineParams, _>(
         "rotating_sine",
         "rotating sine P(x) = (sin(γ x̂₁/ξ), γ ξ x̂₂), x̂ = R_φ x (params: xi, phi_deg, gamma)",
         physics,

@@ -70,7 +70,7 @@ impl Checkpoint {
     pub fn save(&self, path: &Path) -> crate::Result<()> {
         let text = serde_json::to_vec(self)
             .map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))?;
-        crate::output::write_atomic(path, &text)
+        crate::files::write_atomic(path, &text)
     }
 
     /// Reads a checkpoint; a corrupt or foreign file is an error naming the file.
@@ -162,5 +162,5 @@ fn shorten(text: &str) -> String {
 
 /// File name of a method's checkpoint inside a run's `checkpoints/` directory.
 pub fn checkpoint_file_name(method: &str) -> String {
-    format!("{}.json", crate::scenario::file_stem(method))
+    format!("{}.json", crate::files::file_stem(method))
 }

@@ -17,13 +17,17 @@
 //! one thread so the result does not depend on the thread count.
 
 use super::residuals::residual_jacobian;
+use super::rules::{ensure, require, Problem, RuleSpec};
 use super::{Context, Update, UpdateRule, UpdateStats};
 use crate::episode::Rollout;
+use crate::memory::{product, MemoryPart, F64_BYTES};
 use crate::net::Network;
+use crate::sim::ParamError;
 use crate::sim::Scene;
 use crate::values::NamedValues;
 use faer::linalg::matmul::triangular::BlockStructure;
 use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
 
 /// Exponent `κ` of half-inverse gradients.
 pub const HIG_EXPONENT: f64 = 0.5;
@@ -259,6 +263,129 @@ impl UpdateRule for Hig {
             diagnostics,
         })
     }
+}
+
+/// `update: Hig(truncation: …, exponent: …)`: half-inverse gradients (METHOD §4.5), the network
+/// and the physics inverted jointly by a truncated SVD of the residual Jacobian, direction
+/// `V Σ^(−κ) Uᵀ g`. Use with `Sgd(lr: 1.0)` as the references do.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HigSpec {
+    /// Relative truncation `τ`: singular values below `τ · σ_max` are dropped
+    /// (default 1e-10, the book's setting).
+    #[serde(default = "default_hig_truncation")]
+    pub truncation: f64,
+    /// Exponent `κ` (default ½; 1 is Gauss-Newton).
+    #[serde(default = "default_hig_exponent")]
+    pub exponent: f64,
+}
+
+fn default_hig_truncation() -> f64 {
+    1e-10
+}
+
+fn default_hig_exponent() -> f64 {
+    HIG_EXPONENT
+}
+
+impl RuleSpec for HigSpec {
+    fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError> {
+        require(problem.physics, false, true)?;
+        check_truncation(self.truncation)?;
+        let k = self.exponent;
+        ensure(
+            k.is_finite() && (0.0..=1.0).contains(&k),
+            "exponent",
+            format!("must be in [0, 1], got {k}"),
+        )
+    }
+
+    fn memory(&self, problem: &Problem<'_>) -> Vec<MemoryPart> {
+        jacobian_memory(problem)
+    }
+
+    fn build(&self, _ctx: &Context<'_>) -> Box<dyn UpdateRule> {
+        Box::new(Hig {
+            truncation: self.truncation,
+            exponent: self.exponent,
+        })
+    }
+}
+
+/// `update: GaussNewton(truncation: …)`: the truncated pseudo-inverse of the residual
+/// Jacobian (`Hig` with `κ = 1`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GaussNewtonSpec {
+    /// Relative truncation `τ` (default 1e-6, the paper's rcond).
+    #[serde(default = "default_gauss_newton_truncation")]
+    pub truncation: f64,
+}
+
+fn default_gauss_newton_truncation() -> f64 {
+    1e-6
+}
+
+impl RuleSpec for GaussNewtonSpec {
+    fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError> {
+        require(problem.physics, false, true)?;
+        check_truncation(self.truncation)
+    }
+
+    fn memory(&self, problem: &Problem<'_>) -> Vec<MemoryPart> {
+        jacobian_memory(problem)
+    }
+
+    fn build(&self, _ctx: &Context<'_>) -> Box<dyn UpdateRule> {
+        Box::new(Hig {
+            truncation: self.truncation,
+            exponent: GAUSS_NEWTON_EXPONENT,
+        })
+    }
+}
+
+fn check_truncation(t: f64) -> Result<(), ParamError> {
+    ensure(
+        t.is_finite() && (0.0..1.0).contains(&t),
+        "truncation",
+        format!("must be in [0, 1), got {t}"),
+    )
+}
+
+/// Copies of the `(P × R)` residual Jacobian alive during a HIG iteration: the Jacobian,
+/// faer's left singular vectors and the kept ones.
+const JACOBIAN_COPIES: u64 = 3;
+
+/// The residual Jacobian `R × P` (with `R = batch ×` rows per episode, see
+/// [`super::residuals`]) and its SVD.
+fn jacobian_memory(problem: &Problem<'_>) -> Vec<MemoryPart> {
+    let (objective, sizes) = (problem.objective, &problem.sizes);
+    let (n, m, steps) = (sizes.state_dim, sizes.control_dim, sizes.steps);
+    let terminal = objective
+        .terminal_weight
+        .as_ref()
+        .map_or(n, |w| w.iter().filter(|w| **w != 0.0).count() as u64);
+    let force = if objective.force_weight > 0.0 {
+        steps.saturating_mul(m)
+    } else {
+        0
+    };
+    let tracking = if objective.tracking_weight > 0.0 {
+        steps.saturating_sub(1).saturating_mul(n)
+    } else {
+        0
+    };
+    let rows = sizes
+        .batch
+        .saturating_mul(terminal.saturating_add(force).saturating_add(tracking));
+    vec![MemoryPart {
+        what: format!(
+            "residual Jacobian ({rows} rows × {} parameters) and its SVD",
+            sizes.parameters
+        ),
+        driven_by: "batch × residual rows per episode × network parameters",
+        bytes: product(&[JACOBIAN_COPIES, rows, sizes.parameters, F64_BYTES]),
+    }]
 }
 
 #[cfg(test)]

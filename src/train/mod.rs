@@ -5,7 +5,7 @@
 //! trainer applies the result with a first-order optimizer. The rule is the only difference
 //! between methods:
 //! - [`sip`]: Newton step of the loss, physics inversion, proxy loss `½‖u − sg(ũ)‖²`;
-//! - [`dp`]: back-propagation through the simulator (through time);
+//! - [`bptt`]: back-propagation through the simulator (through time);
 //! - [`supervised`]: regression on ground-truth controls;
 //! - [`hig`]: half-inverse gradients and Gauss-Newton, network and physics inverted jointly.
 //!
@@ -13,14 +13,16 @@
 //! [`rules::RuleSpec`], and the spec builds the [`UpdateRule`]. The built-in rules are
 //! registered in [`builtin`] the way a user's crate registers its own.
 
+pub mod bptt;
 pub mod builtin;
 pub mod checkpoint;
-pub mod dp;
 pub mod evaluate;
 pub mod groups;
 pub mod hig;
+pub mod method;
 pub mod residuals;
 pub mod rules;
+pub mod setup;
 pub mod sip;
 pub mod supervised;
 pub mod trainer;
@@ -28,9 +30,9 @@ pub mod trainer;
 use crate::episode::{rollout, stack_for_backward, Policy, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
-use crate::scenario::MethodSpec;
 use crate::sim::{Physics, Scene, Vector};
 use crate::values::NamedValues;
+use method::MethodSpec;
 
 pub use checkpoint::Checkpoint;
 pub use trainer::{Observer, TrainControl, TrainOutcome, Trainer};
@@ -123,6 +125,12 @@ pub fn batch_update(
     }
     let episodes = rollout(ctx.physics, ctx.policy, net, scenes)?;
     rule.update(ctx, net, scenes, &episodes)
+}
+
+/// The rule whose update is the exact loss gradient (back-propagation through time), which the
+/// `cosine_bptt` diagnostic compares a method's update with.
+pub fn loss_gradient() -> Box<dyn UpdateRule> {
+    Box::new(bptt::Bptt::default())
 }
 
 /// Builds the rule a method names, for the problem `ctx`.

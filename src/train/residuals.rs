@@ -15,10 +15,10 @@
 //! count.
 
 use super::Context;
+use crate::episode::settings::PolicyKind;
 use crate::episode::Rollout;
 use crate::net::{Linearisation, Network};
 use crate::objective::Objective;
-use crate::scenario::PolicyKind;
 use crate::sim::{Scene, Vector};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;

@@ -4,11 +4,11 @@
 //! memory and builds the [`UpdateRule`] the trainer runs.
 //!
 //! The built-in rules ([`super::builtin`]) are registered exactly the way a user's crate
-//! registers its own, through [`crate::sim::Registry::register_rule`]:
+//! registers its own, through [`crate::Registry::register_rule`]:
 //!
 //! ```
-//! use physinv::sim::Registry;
-//! use physinv::train::{dp::Dp, rules::{Problem, RuleSpec}, Context, UpdateRule};
+//! use physinv::Registry;
+//! use physinv::train::{bptt::Bptt, rules::{Problem, RuleSpec}, Context, UpdateRule};
 //! use physinv::sim::ParamError;
 //!
 //! /// Back-propagation through time, scaled (a toy rule).
@@ -23,7 +23,7 @@
 //!         if self.scale > 0.0 { Ok(()) } else { Err(ParamError::new("scale", "must be > 0")) }
 //!     }
 //!     fn build(&self, _: &Context<'_>) -> Box<dyn UpdateRule> {
-//!         Box::new(Dp::default()) // a real rule would use `scale`
+//!         Box::new(Bptt::default()) // a real rule would use `scale`
 //!     }
 //! }
 //!
@@ -39,8 +39,9 @@
 //! built-in rules are.
 
 use super::{Context, UpdateRule};
-use crate::scenario::limits::{MemoryPart, RunSizes};
-use crate::scenario::{MethodSpec, ScenarioSpec};
+use crate::episode::settings::EpisodeSpec;
+use crate::memory::{MemoryPart, RunSizes};
+use crate::objective::ObjectiveSpec;
 use crate::sim::{ParamError, Physics};
 use serde::de::{self, DeserializeOwned, EnumAccess, MapAccess, VariantAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -50,15 +51,24 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-/// What a rule's [`RuleSpec::check`] sees: the whole scenario, the method and the simulator.
+/// What a rule's [`RuleSpec::check`] and [`RuleSpec::memory`] see of the problem: the
+/// simulator, the episode's wiring, the objective, whether the scenes carry ground-truth
+/// controls, and the run's sizes. Not the scenario file: a user's rule keeps working when the
+/// file format changes.
 #[derive(Debug, Clone, Copy)]
 pub struct Problem<'a> {
-    /// The scenario.
-    pub spec: &'a ScenarioSpec,
-    /// The method using the rule.
-    pub method: &'a MethodSpec,
-    /// The simulator.
+    /// The simulator and its capabilities.
     pub physics: &'a Physics,
+    /// Episode length, closed or open loop, observations and scales.
+    pub episode: &'a EpisodeSpec,
+    /// The episode objective.
+    pub objective: &'a ObjectiveSpec,
+    /// Whether the scenes carry ground-truth controls (a generator's, or a `ReachedBy`
+    /// target's).
+    pub reference_controls: bool,
+    /// State and control dimensions, steps, the method's batch and the network's parameter
+    /// count.
+    pub sizes: RunSizes,
 }
 
 /// A validated-on-demand update rule as a scenario describes it: the rule's parameters, and
@@ -69,9 +79,9 @@ pub trait RuleSpec: Any + fmt::Debug + Send + Sync {
     /// prefixes `methods[i].update`.
     fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError>;
 
-    /// The rule's large buffers for one batch of `sizes.batch` episodes (e.g. Gramians,
-    /// Jacobians), counted in the scenario's memory estimate. Default: none.
-    fn memory(&self, _spec: &ScenarioSpec, _sizes: &RunSizes) -> Vec<MemoryPart> {
+    /// The rule's large buffers for one batch of `problem.sizes.batch` episodes (e.g.
+    /// Gramians, Jacobians), counted in the scenario's memory estimate. Default: none.
+    fn memory(&self, _problem: &Problem<'_>) -> Vec<MemoryPart> {
         Vec::new()
     }
 
@@ -83,6 +93,21 @@ pub trait RuleSpec: Any + fmt::Debug + Send + Sync {
     fn is_loss_gradient(&self) -> bool {
         false
     }
+}
+
+/// `Ok` if `ok`, else a [`ParamError`] for `field` (relative to the update) with `message`:
+/// the shape of every parameter check.
+pub fn ensure(ok: bool, field: &str, message: impl Into<String>) -> Result<(), ParamError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ParamError::new(field, message))
+    }
+}
+
+/// `value` is finite and ≥ 0, else a [`ParamError`] for `field`.
+pub fn non_negative(value: f64, field: &str) -> Result<(), ParamError> {
+    ensure(value >= 0.0 && value.is_finite(), field, "must be ≥ 0")
 }
 
 /// Checks that the simulator provides the derivatives a rule needs, naming what is missing.
@@ -140,7 +165,7 @@ impl Rules {
         Self::default()
     }
 
-    /// The built-in rules (`Sip`, `Dp`, `Supervised`, `Hig`, `GaussNewton`).
+    /// The built-in rules (`Sip`, `Bptt`, `Supervised`, `Hig`, `GaussNewton`).
     pub fn builtin() -> &'static Rules {
         static BUILTIN: OnceLock<Rules> = OnceLock::new();
         BUILTIN.get_or_init(|| {
@@ -201,6 +226,11 @@ impl Rules {
         self.activate(|| ron::from_str(text))
     }
 }
+
+/// Built-in rules that were renamed, `(old, new)`: a scenario with the old name gets an error
+/// naming the new one (the names are not aliases, so a method's label and checkpoints have one
+/// spelling).
+const RENAMED: &[(&str, &str)] = &[("Dp", "Bptt")];
 
 thread_local! {
     static ACTIVE: RefCell<Option<Rules>> = const { RefCell::new(None) };
@@ -302,16 +332,22 @@ impl<'de> Visitor<'de> for UpdateVisitor {
     type Value = UpdateSpec;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an update rule such as Sip(…), Dp(), Supervised or Hig(…)")
+        f.write_str("an update rule such as Sip(…), Bptt(), Supervised or Hig(…)")
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<UpdateSpec, A::Error> {
         let (RuleName(name), variant): (RuleName, A::Variant) = data.variant()?;
         let entry = lookup(&name).map_err(|known| {
-            de::Error::custom(format!(
-                "unknown update rule `{name}`; registered rules: {}",
-                known.join(", ")
-            ))
+            de::Error::custom(match RENAMED.iter().find(|(old, _)| *old == name) {
+                Some((old, new)) => format!(
+                    "the update rule `{old}` is now called `{new}`: write `{new}(…)` with the \
+                     same parameters"
+                ),
+                None => format!(
+                    "unknown update rule `{name}`; registered rules: {}",
+                    known.join(", ")
+                ),
+            })
         })?;
         let (rule, params) = if entry.unit {
             variant.unit_variant()?;

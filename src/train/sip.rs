@@ -15,19 +15,24 @@
 //! A failed inverse falls back to the open-loop gradient `J_tᵀ W²(s_T − s*) + α u_t` for that
 //! episode, at its visited states, and is counted.
 
+mod settings;
+
+pub use settings::{ProxyInputs, SipInverse, SipSpec};
+
 use super::groups::{self, Grouped, Share};
 use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
+use crate::episode::settings::PolicyKind;
 use crate::episode::{policy_at, rollout_chunk, Rollout};
 use crate::inverse::episode::{
     constant_gramian, invert_chain, invert_episode_visited, uses_dense, EpisodeInverseSettings,
     Feedback, Gramian,
 };
+use crate::inverse::settings::LinearSolver;
 use crate::inverse::solve;
 use crate::net::Network;
 use crate::objective::Objective;
-use crate::scenario::{LinearSolver, PolicyKind, ProxyInputs, SipInverse};
 use crate::sim::{Matrix, Scene, Vector};
-use crate::sweep::vjp_sweep;
+use crate::tangent::vjp_pass;
 use crate::values::NamedValues;
 use crate::InverseError;
 use nalgebra::DMatrix;
@@ -324,7 +329,7 @@ pub fn open_loop_gradient(
     } else {
         None
     };
-    Ok(vjp_sweep(vjp, states, controls, &terminal, extra, None)
+    Ok(vjp_pass(vjp, states, controls, &terminal, extra, None)
         .into_iter()
         .zip(controls)
         .map(|(g, u)| g + ctx.objective.force_gradient(u))

@@ -1,10 +1,13 @@
 //! Supervised regression on ground-truth controls: cotangent `u_t − u*_t` (loss
 //! `Σ_t ½‖u_t − u*_t‖²`), available when the scenes carry reference controls.
 
+use super::rules::{ensure, Problem, RuleSpec};
 use super::{backward_control_cotangents, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::Rollout;
 use crate::net::Network;
+use crate::sim::ParamError;
 use crate::sim::{Scene, Vector};
+use serde::{Deserialize, Serialize};
 
 /// The supervised update rule.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,5 +41,23 @@ impl UpdateRule for Supervised {
             stats: UpdateStats::default(),
             diagnostics: Default::default(),
         })
+    }
+}
+
+/// `update: Supervised`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct SupervisedSpec;
+
+impl RuleSpec for SupervisedSpec {
+    fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError> {
+        ensure(
+            problem.reference_controls,
+            "",
+            "supervised training needs ground-truth controls: use target ReachedBy(…) or a scene generator",
+        )
+    }
+
+    fn build(&self, _ctx: &Context<'_>) -> Box<dyn UpdateRule> {
+        Box::new(Supervised)
     }
 }

@@ -11,13 +11,13 @@
 //! value.
 
 use super::checkpoint::{self, BestSoFar, Checkpoint};
-use super::dp::Dp;
 use super::evaluate::{evaluate, metric_names, Evaluation};
+use super::method::MethodSpec;
+use super::setup::Setup;
 use super::{batch_update, rule_for, Context, UpdateRule, UpdateStats};
 use crate::episode::{rollout, Policy};
 use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
 use crate::objective::Objective;
-use crate::scenario::{method_name, MethodSpec, Scenario};
 use crate::scenes::SceneSampler;
 use crate::sim::Scene;
 use crate::values::NamedValues;
@@ -108,8 +108,8 @@ pub struct TrainOutcome {
 
 /// Trains the methods of one scenario.
 #[derive(Debug)]
-pub struct Trainer<'a> {
-    scenario: &'a Scenario,
+pub struct Trainer {
+    setup: Setup,
     sampler: SceneSampler,
     policy: Policy,
     objective: Objective,
@@ -117,32 +117,38 @@ pub struct Trainer<'a> {
     validation_scenes: Vec<Scene>,
 }
 
-impl<'a> Trainer<'a> {
-    /// Prepares the policy, objective and held-out scenes of `scenario`.
-    pub fn new(scenario: &'a Scenario) -> crate::Result<Self> {
-        let spec = &scenario.spec;
-        let n = scenario.physics.sim().state_dim();
+impl Trainer {
+    /// Prepares the policy, objective and held-out scenes of `setup` (a validated scenario,
+    /// `&Scenario`, converts into one).
+    pub fn new(setup: impl Into<Setup>) -> crate::Result<Self> {
+        let setup = setup.into();
+        let n = setup.physics.sim().state_dim();
         let sampler = SceneSampler::new(
-            scenario.physics.clone(),
-            spec.data.clone(),
-            spec.episode.steps,
+            setup.physics.clone(),
+            setup.data.clone(),
+            setup.episode.steps,
         );
         let test: Vec<u64> = sampler.test_indices().collect();
         let validation: Vec<u64> = sampler.validation_indices().collect();
         Ok(Trainer {
-            scenario,
-            policy: Policy::new(&spec.episode, n, scenario.control_scale()),
-            objective: Objective::from_spec(&spec.objective, n),
+            policy: Policy::new(&setup.episode, n, setup.control_scale.clone()),
+            objective: Objective::from_spec(&setup.objective, n),
             test_scenes: sampler.scenes(&test)?,
             validation_scenes: sampler.scenes(&validation)?,
             sampler,
+            setup,
         })
+    }
+
+    /// The settings this trainer runs.
+    pub fn setup(&self) -> &Setup {
+        &self.setup
     }
 
     /// The context update rules see.
     pub fn context(&self) -> Context<'_> {
         Context {
-            physics: &self.scenario.physics,
+            physics: &self.setup.physics,
             policy: &self.policy,
             objective: &self.objective,
             diagnose: true,
@@ -161,10 +167,7 @@ impl<'a> Trainer<'a> {
 
     /// The initial network (same for every method: seeded by `training.seed`).
     pub fn initial_network(&self) -> crate::Result<Mlp> {
-        Mlp::new(
-            &self.scenario.network_config(),
-            self.scenario.spec.training.seed,
-        )
+        Mlp::new(&self.setup.network, self.setup.training.seed)
     }
 
     /// Evaluates `net` on the test scenes.
@@ -185,10 +188,9 @@ impl<'a> Trainer<'a> {
         control: &TrainControl,
     ) -> crate::Result<TrainOutcome> {
         enable_flush_to_zero();
-        let spec = &self.scenario.spec;
-        let method = &spec.methods[index];
-        let name = method_name(method);
-        let training = &spec.training;
+        let method = &self.setup.methods[index].spec;
+        let name = self.setup.methods[index].name.clone();
+        let training = &self.setup.training;
         let rule = rule_for(method, &self.context());
         let net = self.initial_network()?;
         let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
@@ -268,7 +270,7 @@ impl<'a> Trainer<'a> {
         method: &MethodSpec,
         rule: &dyn UpdateRule,
     ) -> crate::Result<()> {
-        let training = &self.scenario.spec.training;
+        let training = &self.setup.training;
         let next = state.iteration + 1;
         let ctx = Context {
             diagnose: next.is_multiple_of(training.log_every) || training.iterations == Some(next),
@@ -285,10 +287,10 @@ impl<'a> Trainer<'a> {
         let (update, cosine) = if cosine && !is_bptt {
             // Both rules on the same rollout (the rule's update is the same as in
             // `batch_update`, see `groups::rollout_and_update`).
-            let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
+            let episodes = rollout(&self.setup.physics, &self.policy, &state.net, &scenes)?;
             let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
-            let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
-            let cosine = update.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);
+            let gradient = super::loss_gradient().update(&ctx, &state.net, &scenes, &episodes)?;
+            let cosine = update.grads.cosine(&gradient.grads).unwrap_or(f64::NAN);
             (update, Some(cosine))
         } else {
             (batch_update(rule, &ctx, &state.net, &scenes)?, None)
@@ -385,9 +387,7 @@ impl<'a> Trainer<'a> {
         let metrics = evaluate(&self.context(), &state.net, scenes)?;
         self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
-            let value = metrics
-                .get(&self.scenario.main_metric())
-                .unwrap_or(f64::NAN);
+            let value = metrics.get(&self.setup.main_metric).unwrap_or(f64::NAN);
             let better = state.best.as_ref().is_none_or(|b| value < b.value);
             if value.is_finite() && better {
                 state.best = Some(Best {
@@ -424,9 +424,9 @@ impl<'a> Trainer<'a> {
         split: &str,
         metrics: &Evaluation,
     ) -> crate::Result<()> {
-        let factor = self.scenario.spec.training.divergence_factor;
+        let factor = self.setup.training.divergence_factor;
         let first = state.log.iter().find(|r| r.split == split);
-        for metric in ["loss".to_string(), self.scenario.main_metric()] {
+        for metric in ["loss".to_string(), self.setup.main_metric.clone()] {
             let initial = first.and_then(|r| r.metrics.get(&metric));
             let value = metrics.get(&metric).unwrap_or(f64::NAN);
             let Some(initial) = initial.filter(|i| *i > 0.0 && i.is_finite()) else {
@@ -449,7 +449,7 @@ impl<'a> Trainer<'a> {
     fn checkpoint(&self, state: &TrainState, name: &str, finished: bool) -> Checkpoint {
         Checkpoint {
             format: checkpoint::FORMAT.to_string(),
-            scenario: self.scenario.spec.name.clone(),
+            scenario: self.setup.name.clone(),
             method: name.to_string(),
             network: state.net.config().clone(),
             iteration: state.iteration,
@@ -466,7 +466,7 @@ impl<'a> Trainer<'a> {
                 validation: b.validation.clone(),
                 parameters: b.net.parameters(),
             }),
-            fingerprint: self.scenario.fingerprint(state.index),
+            fingerprint: self.setup.methods[state.index].fingerprint.clone(),
             finished,
         }
     }
@@ -478,10 +478,10 @@ impl<'a> Trainer<'a> {
         name: &str,
     ) -> crate::Result<()> {
         checkpoint.check_matches(
-            &self.scenario.spec.name,
+            &self.setup.name,
             name,
-            &self.scenario.network_config(),
-            &self.scenario.fingerprint(state.index),
+            &self.setup.network,
+            &self.setup.methods[state.index].fingerprint,
         )?;
         state.net.set_parameters(&checkpoint.parameters)?;
         state.optimizer.restore_state(&checkpoint.optimizer)?;

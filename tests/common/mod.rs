@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use physinv::scenario::Scenario;
-use physinv::sim::{Physics, Registry};
+use physinv::sim::Physics;
+use physinv::Registry;
 use std::path::Path;
 
 /// Parses an in-memory scenario with the built-in simulators.

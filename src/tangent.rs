@@ -12,7 +12,7 @@ use crate::sim::{Jvp, Matrix, Vector, Vjp};
 
 /// `δs_T = Σ_t J_t δu_t` by a forward sweep of JVPs along `states[0..T]`, `controls[0..T]`
 /// (with `gains`, through `Ã_t = A_t + B_t K_t`).
-pub fn jvp_sweep<S: Jvp + ?Sized>(
+pub fn jvp_pass<S: Jvp + ?Sized>(
     sim: &S,
     states: &[Vector],
     controls: &[Vector],
@@ -64,7 +64,7 @@ fn jvp_step<S: Jvp + ?Sized>(
 /// `extra(t)`, if given, is added to the state adjoint before it is propagated through step
 /// `t − 1` (tracking terms). With `gains`, the adjoint runs through `Ã_tᵀ = A_tᵀ + K_tᵀ B_tᵀ`.
 /// The state adjoint is carried in two reused buffers ([`Vjp::vjp_into`]).
-pub fn vjp_sweep<S: Vjp + ?Sized>(
+pub fn vjp_pass<S: Vjp + ?Sized>(
     sim: &S,
     states: &[Vector],
     controls: &[Vector],

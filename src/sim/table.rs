@@ -1,15 +1,12 @@
-//! What scenario files can name: simulator constructors by name, and the table of update
-//! rules ([`Rules`]).
+//! The simulators scenario files can name: constructors by name ([`Simulators`]).
 //!
-//! Scenario files name a simulator and give its parameters; the registry turns the pair into
-//! a [`Physics`]. Built-in simulators and rules are registered by [`Registry::with_builtins`];
-//! users add their own with [`Registry::register`] (see `examples/custom_simulator.rs`) and
-//! [`Registry::register_rule`] (see [`crate::train::rules`]) without changing the library.
+//! Scenario files name a simulator and give its parameters; the table turns the pair into a
+//! [`Physics`]. The built-in simulators are in [`Simulators::with_builtins`]; users add their
+//! own through [`crate::Registry::register`] (see `examples/custom_simulator.rs`), which holds
+//! this table beside the update rules and network kinds.
 
 use super::Physics;
-use crate::train::rules::{RuleSpec, Rules};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A parameter that parsed but is not allowed, reported by a simulator constructor.
@@ -54,50 +51,29 @@ struct Entry {
     build: Builder,
 }
 
-/// Table of simulator constructors and update rules by name.
+/// Table of simulator constructors by name.
 #[derive(Default)]
-pub struct Registry {
+pub struct Simulators {
     entries: BTreeMap<String, Entry>,
-    rules: Rules,
 }
 
-impl std::fmt::Debug for Registry {
+impl std::fmt::Debug for Simulators {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
-            .field("simulators", &self.entries.keys().collect::<Vec<_>>())
-            .field("rules", &self.rules)
-            .finish()
+        f.debug_list().entries(self.entries.keys()).finish()
     }
 }
 
-impl Registry {
-    /// A registry with no simulators and the built-in update rules.
+impl Simulators {
+    /// An empty table.
     pub fn new() -> Self {
-        Registry {
-            entries: BTreeMap::new(),
-            rules: Rules::builtin().clone(),
-        }
+        Self::default()
     }
 
-    /// A registry holding every built-in simulator and update rule.
+    /// A table holding every built-in simulator.
     pub fn with_builtins() -> Self {
-        let mut r = Self::new();
-        super::register_builtins(&mut r);
-        r
-    }
-
-    /// Registers update rule `name` (as scenarios write it, e.g. `update: MyRule(…)`) with
-    /// parameter struct `R`, which is also its [`RuleSpec`] (see [`Rules::register`]).
-    pub fn register_rule<R>(&mut self, name: &str, description: &str)
-    where
-        R: RuleSpec + Serialize + DeserializeOwned,
-    {
-        self.rules.register::<R>(name, description);
-    }
-
-    /// The update rules scenarios parsed with this registry can name.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
+        let mut table = Self::new();
+        super::register_builtins(&mut table);
+        table
     }
 
     /// Registers `name`. `P` is the simulator's parameter struct, read from the scenario's

@@ -10,30 +10,33 @@
 //! `t < T − k` only sees its own force penalty.
 //!
 //! The sweeps run on groups of episodes in parallel ([`groups`]), the groups' gradients summed
-//! in order, a group per chunk of the rollout (see [`Dp`]'s `group_size`). Closed loop,
+//! in order, a group per chunk of the rollout (see [`Bptt`]'s `group_size`). Closed loop,
 //! the network's backward pass at each step gives the input cotangent at once and the
 //! parameter gradient over all the steps at the end ([`crate::net::BackwardSequence`]).
 
 use super::groups::{self, Grouped, Share};
+use super::rules::{ensure, require, Problem, RuleSpec};
 use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
+use crate::episode::settings::PolicyKind;
 use crate::episode::{rollout_chunk, Rollout};
 use crate::net::Network;
 use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK};
-use crate::scenario::PolicyKind;
+use crate::sim::ParamError;
 use crate::sim::{Scene, Vector};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::ops::Range;
 
 /// The back-propagation-through-time update rule.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Dp {
+pub struct Bptt {
     /// Truncation window `k` (steps), or the full episode.
     pub truncation: Option<usize>,
 }
 
-impl Dp {
+impl Bptt {
     /// Whether the state adjoint `λ_t` still carries the terminal information, so that the
     /// `k` controls `u_{T−k} … u_{T−1}` see the terminal error.
     fn within_window(&self, t: usize, steps: usize) -> bool {
@@ -41,7 +44,7 @@ impl Dp {
     }
 }
 
-impl Grouped for Dp {
+impl Grouped for Bptt {
     /// Episodes per group ([`groups`]): the rollout's chunks ([`rollout_chunk`]), so that
     /// training unrolls and updates a group in one task ([`groups::rollout_and_update`]).
     /// Closed loop, the network keeps the forward pass of every chunk and step, which the
@@ -148,7 +151,7 @@ impl Grouped for Dp {
     }
 }
 
-impl UpdateRule for Dp {
+impl UpdateRule for Bptt {
     /// The adjoint sweeps and their network passes run on groups of episodes in parallel
     /// ([`groups`]); the groups' gradients are summed in order.
     fn update(
@@ -163,5 +166,32 @@ impl UpdateRule for Dp {
 
     fn grouped(&self) -> Option<&dyn Grouped> {
         Some(self)
+    }
+}
+
+/// `update: Bptt(truncation: …)`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BpttSpec {
+    /// Only propagate the terminal adjoint through the last `truncation` steps.
+    #[serde(default)]
+    pub truncation: Option<usize>,
+}
+
+impl RuleSpec for BpttSpec {
+    fn check(&self, problem: &Problem<'_>) -> Result<(), ParamError> {
+        require(problem.physics, false, true)?;
+        self.truncation
+            .map_or(Ok(()), |k| ensure(k >= 1, "truncation", "must be ≥ 1"))
+    }
+
+    fn build(&self, _ctx: &Context<'_>) -> Box<dyn UpdateRule> {
+        Box::new(Bptt {
+            truncation: self.truncation,
+        })
+    }
+
+    fn is_loss_gradient(&self) -> bool {
+        true
     }
 }
