@@ -152,6 +152,20 @@ pub enum Error {
         /// Iterations it had completed.
         iteration: usize,
     },
+    /// Another rank of a data-parallel run failed in this iteration (its own error is
+    /// reported by that rank); this rank stops with it.
+    #[error("rank {rank}: another rank of the run failed; see its error")]
+    RankFailed {
+        /// This rank.
+        rank: usize,
+    },
+    /// An update rule that is not a sum over episodes (HIG's and Gauss-Newton's single SVD
+    /// over the batch) was asked to run split over several processes.
+    #[error("this update rule is not a sum over episodes and cannot be split over {processes} processes; run it in one process")]
+    NotSplittable {
+        /// Processes of the run.
+        processes: usize,
+    },
     /// Network construction, loading or saving failed.
     #[error("network: {0}")]
     Network(String),

@@ -51,6 +51,7 @@ pub mod objective;
 pub mod output;
 pub mod plot;
 pub mod pool;
+pub mod processes;
 pub mod registry;
 pub mod report;
 pub mod run;

@@ -78,6 +78,7 @@ pub fn run_scenario(
             checkpoint_path: Some(path),
             resume,
             stop: options.stop.clone(),
+            processes: None,
         };
         let keep = |outcomes: &[TrainOutcome]| -> crate::Result<()> {
             let metrics = trainer.metric_names();

@@ -93,6 +93,12 @@ impl ParamGrads {
             .map(|d| if norms > 0.0 { d / norms } else { 0.0 })
     }
 
+    /// The parameter tensors' entries, one slice per tensor in the parameter order (for
+    /// reductions over several processes, which sum each tensor in place).
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.tensors.iter_mut().map(Vec::as_mut_slice)
+    }
+
     /// Multiplies every entry by `factor`.
     pub fn scale(&mut self, factor: f32) {
         self.tensors.iter_mut().flatten().for_each(|g| *g *= factor);

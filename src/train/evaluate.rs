@@ -6,9 +6,10 @@
 //! `Σ_i |s*_i − s_T,i| / Δt` (the force still needed to close the final error in one more
 //! step). Then the simulator's own metrics (e.g. `x_dist`).
 
-use super::Context;
+use super::{agreed, Context};
 use crate::episode::rollout;
 use crate::net::Network;
+use crate::processes::{slice, ProcessGroup, SingleProcess};
 use crate::sim::Scene;
 
 /// Named metric values, averaged over the scenes.
@@ -28,11 +29,41 @@ pub fn metric_names(ctx: &Context<'_>) -> Vec<String> {
 }
 
 /// Runs `net` on `scenes` and averages the metrics.
+///
+/// # Errors
+/// Those of the rollout (a non-finite state).
 pub fn evaluate(
     ctx: &Context<'_>,
     net: &dyn Network,
     scenes: &[Scene],
 ) -> crate::Result<Evaluation> {
+    evaluate_in(ctx, net, scenes, &SingleProcess)
+}
+
+/// [`evaluate`] split over the ranks of `processes`: each rank runs its slice of `scenes`
+/// ([`slice`]), the metric sums are added in rank order, and every rank gets the averages.
+/// One process gives exactly [`evaluate`]'s numbers.
+///
+/// # Errors
+/// Those of this rank's rollout; [`crate::Error::RankFailed`] if another rank's failed.
+pub fn evaluate_in(
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+    processes: &dyn ProcessGroup,
+) -> crate::Result<Evaluation> {
+    let local = &scenes[slice(scenes.len(), processes.rank(), processes.size())];
+    let mut sums = agreed(processes, metric_sums(ctx, net, local))?;
+    processes.sum_f64(&mut sums);
+    let count = scenes.len().max(1) as f64;
+    Ok(Evaluation {
+        names: metric_names(ctx),
+        values: sums.into_iter().map(|s| s / count).collect(),
+    })
+}
+
+/// The metrics of `net` on `scenes`, summed over the scenes (in the order of [`metric_names`]).
+fn metric_sums(ctx: &Context<'_>, net: &dyn Network, scenes: &[Scene]) -> crate::Result<Vec<f64>> {
     let names = metric_names(ctx);
     let mut sums = vec![0.0; names.len()];
     let dt = ctx.physics.sim().dt();
@@ -60,9 +91,5 @@ pub fn evaluate(
             }
         }
     }
-    let count = scenes.len().max(1) as f64;
-    Ok(Evaluation {
-        names,
-        values: sums.into_iter().map(|s| s / count).collect(),
-    })
+    Ok(sums)
 }

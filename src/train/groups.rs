@@ -27,6 +27,7 @@ use super::{Context, Update, UpdateStats};
 use crate::episode::{rollout_chunk, rollout_part, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::pool::{episodes_per_task, MIN_ROWS_PER_PASS};
+use crate::processes::ProcessGroup;
 use crate::sim::Scene;
 use crate::values::NamedValues;
 use rayon::prelude::*;
@@ -68,31 +69,70 @@ pub trait Grouped: Send + Sync {
         range: Range<usize>,
     ) -> crate::Result<Share>;
 
-    /// The update of a batch of `batch` episodes from its groups' shares, in group order. By
-    /// default [`combined`], without diagnostics.
-    fn combine(&self, shares: Vec<Share>, batch: usize) -> Update {
-        combined(shares, batch)
+    /// The partial diagnostics of two consecutive parts of a batch (`a` before `b`: groups,
+    /// or the slices of several processes) as one. Must be associative, so that merging in any
+    /// grouping of the same order gives the same result. Default: none kept.
+    fn merge_diagnostics(&self, _a: NamedValues, _b: &NamedValues) -> NamedValues {
+        NamedValues::default()
+    }
+
+    /// The update's diagnostics from the whole batch's merged partial diagnostics. Default:
+    /// none.
+    fn finish_diagnostics(&self, _total: NamedValues) -> NamedValues {
+        NamedValues::default()
     }
 }
 
-/// The mean gradient of a batch of `batch` episodes ([`mean`]) and its summed counters, from
-/// its groups' shares in order; no diagnostics.
-pub fn combined(shares: Vec<Share>, batch: usize) -> Update {
-    let mut stats = UpdateStats::default();
-    let grads = shares.into_iter().map(|share| {
-        stats += share.stats;
-        share.grads
-    });
-    let grads = mean(grads, batch);
+/// Shares `a` and `b` of consecutive parts of a batch as one: gradients and counters summed
+/// (`a` first), diagnostics by [`Grouped::merge_diagnostics`].
+pub fn merge(rule: &dyn Grouped, mut a: Share, b: Share) -> Share {
+    a.grads.add_assign(&b.grads);
+    a.stats += b.stats;
+    a.diagnostics = rule.merge_diagnostics(a.diagnostics, &b.diagnostics);
+    a
+}
+
+/// The shares of consecutive parts merged in order ([`merge`]).
+///
+/// # Panics
+/// If `shares` is empty (every batch has at least one group, see [`ranges`]).
+pub fn merged(rule: &dyn Grouped, shares: Vec<Share>) -> Share {
+    let mut shares = shares.into_iter();
+    let first = shares.next().expect("groups::merged: no shares");
+    shares.fold(first, |total, share| merge(rule, total, share))
+}
+
+/// The update of a batch of `batch` episodes from its merged share: the mean gradient (the
+/// sum scaled once by `1 / batch`), the counters, and [`Grouped::finish_diagnostics`].
+pub fn finish(rule: &dyn Grouped, total: Share, batch: usize) -> Update {
+    let mut grads = total.grads;
+    grads.scale(1.0 / batch as f32);
     Update {
         grads,
-        stats,
-        diagnostics: NamedValues::default(),
+        stats: total.stats,
+        diagnostics: rule.finish_diagnostics(total.diagnostics),
     }
 }
 
-/// The update of a [`Grouped`] rule for a batch already unrolled: every group's share in
-/// parallel ([`in_groups`]), combined.
+/// The merged share of a batch already unrolled: every group's share in parallel
+/// ([`in_groups`]), merged in group order.
+///
+/// # Errors
+/// The first group's error, in group order.
+pub fn share(
+    rule: &dyn Grouped,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+    rollout: &Rollout,
+) -> crate::Result<Share> {
+    let shares = in_groups(scenes.len(), rule.group_size(ctx), |range| {
+        rule.share(ctx, net, scenes, rollout, range)
+    })?;
+    Ok(merged(rule, shares))
+}
+
+/// The update of a [`Grouped`] rule for a batch already unrolled ([`share`], [`finish`]).
 ///
 /// # Errors
 /// The first group's error, in group order.
@@ -103,25 +143,23 @@ pub fn update(
     scenes: &[Scene],
     rollout: &Rollout,
 ) -> crate::Result<Update> {
-    let shares = in_groups(scenes.len(), rule.group_size(ctx), |range| {
-        rule.share(ctx, net, scenes, rollout, range)
-    })?;
-    Ok(rule.combine(shares, scenes.len()))
+    let total = share(rule, ctx, net, scenes, rollout)?;
+    Ok(finish(rule, total, scenes.len()))
 }
 
-/// The rollout of `scenes` and the update of a [`Grouped`] rule together: in parallel, each
-/// group's episodes are unrolled and their share formed in one task. The same numbers as the
-/// rollout followed by [`update`], and offered only where that holds: groups made of whole
+/// The rollout of `scenes` and the merged share of a [`Grouped`] rule together: in parallel,
+/// each group's episodes are unrolled and their share formed in one task. The same numbers as
+/// the rollout followed by [`share`], and offered only where that holds: groups made of whole
 /// chunks of the rollout ([`rollout_chunk`]); `None` otherwise.
 ///
 /// # Errors
 /// The first group's error (of its rollout or its share), in group order.
-pub fn rollout_and_update(
+pub fn rollout_and_share(
     rule: &dyn Grouped,
     ctx: &Context<'_>,
     net: &dyn Network,
     scenes: &[Scene],
-) -> Option<crate::Result<Update>> {
+) -> Option<crate::Result<Share>> {
     let size = rule.group_size(ctx);
     let chunk = rollout_chunk(ctx.physics.sim().state_dim(), ctx.policy.steps());
     if !size.is_multiple_of(chunk) {
@@ -132,7 +170,51 @@ pub fn rollout_and_update(
         let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, range.start)?;
         rule.share(ctx, net, scenes, &rollout, 0..scenes.len())
     });
-    Some(shares.map(|shares| rule.combine(shares, scenes.len())))
+    Some(shares.map(|shares| merged(rule, shares)))
+}
+
+/// [`rollout_and_share`] finished into the batch's update ([`finish`]).
+///
+/// # Errors
+/// As [`rollout_and_share`].
+pub fn rollout_and_update(
+    rule: &dyn Grouped,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+) -> Option<crate::Result<Update>> {
+    rollout_and_share(rule, ctx, net, scenes)
+        .map(|share| share.map(|share| finish(rule, share, scenes.len())))
+}
+
+/// The share of the whole batch on every rank of `processes`, from each rank's share of its
+/// slice: gradients and counters summed in rank order ([`ProcessGroup::sum_f32`]), the
+/// partial diagnostics gathered and merged in rank order. A single process's share is
+/// returned as it is.
+pub fn reduce(rule: &dyn Grouped, processes: &dyn ProcessGroup, mut share: Share) -> Share {
+    if processes.size() == 1 {
+        return share;
+    }
+    for tensor in share.grads.tensors_mut() {
+        processes.sum_f32(tensor);
+    }
+    share.stats = share.stats.summed(processes);
+    let mut total: Option<NamedValues> = None;
+    for root in 0..processes.size() {
+        let mut bytes = if root == processes.rank() {
+            serde_json::to_vec(&share.diagnostics).expect("named values serialise")
+        } else {
+            Vec::new()
+        };
+        processes.broadcast(root, &mut bytes);
+        let part: NamedValues = serde_json::from_slice(&bytes).expect("named values parse");
+        total = Some(match total {
+            None => part,
+            Some(total) => rule.merge_diagnostics(total, &part),
+        });
+    }
+    share.diagnostics = total.unwrap_or_default();
+    share
 }
 
 /// Episodes per group of an additive update whose network passes have `rows_per_episode`
@@ -173,21 +255,6 @@ pub fn in_groups<T: Send>(
     }
     let results: Vec<crate::Result<T>> = groups.into_par_iter().map(&f).collect();
     results.into_iter().collect()
-}
-
-/// The mean over a batch of `batch` episodes of the groups' summed gradients `grads`: their
-/// sum in order (the first one accumulates the rest), scaled by `1 / batch`.
-///
-/// # Panics
-/// If `grads` is empty (every batch has at least one group, see [`ranges`]).
-pub fn mean(grads: impl IntoIterator<Item = ParamGrads>, batch: usize) -> ParamGrads {
-    let mut grads = grads.into_iter();
-    let mut total = grads.next().expect("groups::mean: no gradients");
-    for g in grads {
-        total.add_assign(&g);
-    }
-    total.scale(1.0 / batch as f32);
-    total
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod trainer;
 use crate::episode::{rollout, stack_for_backward, Policy, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
+use crate::processes::{ProcessGroup, SingleProcess};
 use crate::sim::{Physics, Scene, Vector};
 use crate::values::NamedValues;
 use method::MethodSpec;
@@ -63,6 +64,23 @@ pub struct UpdateStats {
     /// counted as unconverged).
     #[serde(default)]
     pub line_search_failures: usize,
+}
+
+impl UpdateStats {
+    /// The counters summed over the ranks of `processes` (exact: counts below 2⁵³).
+    pub fn summed(self, processes: &dyn ProcessGroup) -> UpdateStats {
+        let mut counts = [
+            self.inverse_failures as f64,
+            self.inverse_unconverged as f64,
+            self.line_search_failures as f64,
+        ];
+        processes.sum_f64(&mut counts);
+        UpdateStats {
+            inverse_failures: counts[0] as usize,
+            inverse_unconverged: counts[1] as usize,
+            line_search_failures: counts[2] as usize,
+        }
+    }
 }
 
 impl std::ops::AddAssign for UpdateStats {
@@ -104,10 +122,9 @@ pub trait UpdateRule: Send + Sync {
     }
 }
 
-/// The update of `rule` for a batch of `scenes`, rollout included: each group's rollout and
-/// share in one task when the rule is [`groups::Grouped`] and that gives the same numbers
-/// ([`groups::rollout_and_update`]), else the rollout, then [`UpdateRule::update`]. What a
-/// training iteration runs between drawing the scenes and the optimizer step.
+/// The update of `rule` for a batch of `scenes`, rollout included, in one process
+/// ([`batch_update_in`] with [`SingleProcess`]). What a training iteration runs between drawing
+/// the scenes and the optimizer step.
 ///
 /// # Errors
 /// Those of the rollout and of the rule.
@@ -117,14 +134,90 @@ pub fn batch_update(
     net: &dyn Network,
     scenes: &[Scene],
 ) -> crate::Result<Update> {
-    if let Some(update) = rule
-        .grouped()
-        .and_then(|grouped| groups::rollout_and_update(grouped, ctx, net, scenes))
-    {
-        return update;
+    batch_update_in(rule, ctx, net, scenes, scenes.len(), &SingleProcess)
+}
+
+/// The update of `rule` for a batch of `batch` episodes of which this rank of `processes`
+/// holds `scenes` (its slice, [`crate::processes::slice`]), rollout included. A
+/// [`groups::Grouped`] rule forms this rank's share — each group's rollout and share in one
+/// task where that gives the same numbers ([`groups::rollout_and_share`]) — which is summed
+/// over the ranks ([`groups::reduce`]) and scaled once by the whole batch; every rank gets the
+/// same update. A rule that is not grouped (HIG's and Gauss-Newton's single SVD over the batch)
+/// runs in one process only.
+///
+/// # Errors
+/// Those of the rollout and of the rule; on a rank whose own part succeeded,
+/// [`crate::Error::RankFailed`] when another rank's failed (all ranks agree first, so none waits
+/// for a failed one); [`crate::Error::NotSplittable`] for an ungrouped rule on several ranks.
+pub fn batch_update_in(
+    rule: &dyn UpdateRule,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+    batch: usize,
+    processes: &dyn ProcessGroup,
+) -> crate::Result<Update> {
+    if let Some(grouped) = rule.grouped() {
+        let local = groups::rollout_and_share(grouped, ctx, net, scenes).unwrap_or_else(|| {
+            let episodes = rollout(ctx.physics, ctx.policy, net, scenes)?;
+            groups::share(grouped, ctx, net, scenes, &episodes)
+        });
+        let share = agreed(processes, local)?;
+        return Ok(groups::finish(
+            grouped,
+            groups::reduce(grouped, processes, share),
+            batch,
+        ));
     }
     let episodes = rollout(ctx.physics, ctx.policy, net, scenes)?;
-    rule.update(ctx, net, scenes, &episodes)
+    rollout_update_in(rule, ctx, net, scenes, &episodes, batch, processes)
+}
+
+/// The update of `rule` for an unrolled batch of `batch` episodes of which this rank holds
+/// `scenes` and `episodes` (see [`batch_update_in`]).
+///
+/// # Errors
+/// As [`batch_update_in`].
+pub fn rollout_update_in(
+    rule: &dyn UpdateRule,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+    episodes: &Rollout,
+    batch: usize,
+    processes: &dyn ProcessGroup,
+) -> crate::Result<Update> {
+    match rule.grouped() {
+        Some(grouped) => {
+            let local = groups::share(grouped, ctx, net, scenes, episodes);
+            let share = agreed(processes, local)?;
+            Ok(groups::finish(
+                grouped,
+                groups::reduce(grouped, processes, share),
+                batch,
+            ))
+        }
+        None if processes.size() == 1 => rule.update(ctx, net, scenes, episodes),
+        None => Err(crate::Error::NotSplittable {
+            processes: processes.size(),
+        }),
+    }
+}
+
+/// `result` once every rank of `processes` knows whether any rank failed: this rank's own
+/// error, else [`crate::Error::RankFailed`] if another rank's part failed. The identity in one
+/// process.
+///
+/// # Errors
+/// As described.
+pub fn agreed<T>(processes: &dyn ProcessGroup, result: crate::Result<T>) -> crate::Result<T> {
+    let failed = processes.any(result.is_err());
+    match result {
+        Ok(_) if failed => Err(crate::Error::RankFailed {
+            rank: processes.rank(),
+        }),
+        other => other,
+    }
 }
 
 /// The rule whose update is the exact loss gradient (back-propagation through time), which the

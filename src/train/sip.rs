@@ -365,20 +365,40 @@ fn diagnostic_sums(corrections: &[Result<Correction, InverseError>]) -> NamedVal
     d
 }
 
-/// Per-iteration diagnostics of the inversions of one batch from its groups' sums
-/// ([`diagnostic_sums`]): means of Gauss-Newton iterations and residual ratios over the
-/// successful inversions, the Gramian eigenvalue range over the batch.
-fn diagnostics<'a>(groups: impl Iterator<Item = &'a NamedValues> + Clone) -> NamedValues {
-    let total = |name: &str| groups.clone().filter_map(|g| g.get(name)).sum::<f64>();
-    let count = total("inverted").max(1.0);
+/// Two consecutive parts' [`diagnostic_sums`] as one: sums added (`a` first), the Gramian
+/// eigenvalue range widened; a value only one part has is kept.
+fn merge_diagnostic_sums(a: NamedValues, b: &NamedValues) -> NamedValues {
     let mut d = NamedValues::default();
-    d.push("inverse_iterations", total("inverse_iterations") / count);
-    d.push("residual_ratio", total("residual_ratio") / count);
-    let min = groups.clone().filter_map(|g| g.get("gramian_eig_min"));
-    if let Some(min) = min.reduce(f64::min) {
+    let merge = |name: &str, op: fn(f64, f64) -> f64| match (a.get(name), b.get(name)) {
+        (Some(x), Some(y)) => Some(op(x, y)),
+        (x, y) => x.or(y),
+    };
+    for name in ["inverted", "inverse_iterations", "residual_ratio"] {
+        if let Some(v) = merge(name, |x, y| x + y) {
+            d.push(name, v);
+        }
+    }
+    if let Some(min) = merge("gramian_eig_min", f64::min) {
         d.push("gramian_eig_min", min);
-        let max = groups.clone().filter_map(|g| g.get("gramian_eig_max"));
-        d.push("gramian_eig_max", max.fold(f64::NEG_INFINITY, f64::max));
+        let max = merge("gramian_eig_max", f64::max).unwrap_or(f64::NEG_INFINITY);
+        d.push("gramian_eig_max", max);
+    }
+    d
+}
+
+/// Per-iteration diagnostics of the inversions of one batch from its merged sums
+/// ([`diagnostic_sums`], [`merge_diagnostic_sums`]): means of Gauss-Newton iterations and
+/// residual ratios over the successful inversions, the Gramian eigenvalue range over the batch.
+fn diagnostics(total: &NamedValues) -> NamedValues {
+    let total_of = |name: &str| total.get(name).unwrap_or(0.0);
+    let count = total_of("inverted").max(1.0);
+    let mut d = NamedValues::default();
+    d.push("inverse_iterations", total_of("inverse_iterations") / count);
+    d.push("residual_ratio", total_of("residual_ratio") / count);
+    if let Some(min) = total.get("gramian_eig_min") {
+        d.push("gramian_eig_min", min);
+        let max = total.get("gramian_eig_max").unwrap_or(f64::NEG_INFINITY);
+        d.push("gramian_eig_max", max);
     }
     d
 }
@@ -470,13 +490,14 @@ impl Grouped for Sip {
         })
     }
 
-    /// The mean gradient, the summed counters and the inversions' diagnostics.
-    fn combine(&self, shares: Vec<Share>, batch: usize) -> Update {
-        let diagnostics = diagnostics(shares.iter().map(|share| &share.diagnostics));
-        Update {
-            diagnostics,
-            ..groups::combined(shares, batch)
-        }
+    /// The inversions' partial sums of two consecutive parts, merged.
+    fn merge_diagnostics(&self, a: NamedValues, b: &NamedValues) -> NamedValues {
+        merge_diagnostic_sums(a, b)
+    }
+
+    /// The inversions' diagnostics from the batch's sums.
+    fn finish_diagnostics(&self, total: NamedValues) -> NamedValues {
+        diagnostics(&total)
     }
 }
 

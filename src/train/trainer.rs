@@ -11,19 +11,23 @@
 //! value.
 
 use super::checkpoint::{self, BestSoFar, Checkpoint};
-use super::evaluate::{evaluate, metric_names, Evaluation};
+use super::evaluate::{evaluate, evaluate_in, metric_names, Evaluation};
 use super::method::MethodSpec;
 use super::setup::Setup;
-use super::{batch_update, rule_for, Context, UpdateRule, UpdateStats};
+use super::{
+    agreed, batch_update_in, rollout_update_in, rule_for, Context, UpdateRule, UpdateStats,
+};
 use crate::episode::{rollout, Policy};
 use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
 use crate::objective::Objective;
+use crate::processes::{slice, ProcessGroup, SingleProcess};
 use crate::scenes::SceneSampler;
 use crate::sim::Scene;
 use crate::values::NamedValues;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Split of the training curves when the scenario has validation scenes.
@@ -205,7 +209,19 @@ impl Trainer {
             log: Vec::new(),
             diagnostics: NamedValues::default(),
             best: None,
+            processes: control
+                .processes
+                .clone()
+                .unwrap_or_else(|| Arc::new(SingleProcess)),
         };
+        let ranks = state.processes.size();
+        if ranks > method.batch_size(training) {
+            return Err(crate::Error::Config(format!(
+                "method '{name}': a batch of {} episodes cannot be split over {ranks} processes \
+                 (at least one episode each)",
+                method.batch_size(training)
+            )));
+        }
         observer.on_start(&name, training.iterations, training.budget_s);
         match &control.resume {
             Some(checkpoint) => {
@@ -218,7 +234,10 @@ impl Trainer {
         // final: larger limits than the checkpointed run's extend it.
         let mut interrupted = false;
         loop {
-            if crate::interrupt::requested(control.stop.as_ref()) {
+            if state
+                .processes
+                .any(crate::interrupt::requested(control.stop.as_ref()))
+            {
                 interrupted = true;
                 break;
             }
@@ -230,7 +249,7 @@ impl Trainer {
             let start = Instant::now();
             self.iterate(&mut state, method, rule.as_ref())
                 .map_err(|e| diverged(e, &name, state.iteration + 1, "training"))?;
-            state.wall_s += start.elapsed().as_secs_f64();
+            state.wall_s += state.processes.rank0_value(start.elapsed().as_secs_f64());
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
             if state.iteration.is_multiple_of(training.log_every) {
@@ -241,7 +260,7 @@ impl Trainer {
                 control.checkpoint_every.filter(|e| *e > 0),
                 &control.checkpoint_path,
             ) {
-                if state.iteration.is_multiple_of(every) {
+                if state.iteration.is_multiple_of(every) && state.processes.rank() == 0 {
                     self.checkpoint(&state, &name, false).save(path)?;
                 }
             }
@@ -253,7 +272,7 @@ impl Trainer {
         {
             self.record(&mut state, &name, observer)?;
         }
-        if let Some(path) = &control.checkpoint_path {
+        if let (Some(path), 0) = (&control.checkpoint_path, state.processes.rank()) {
             self.checkpoint(&state, &name, !interrupted).save(path)?;
         }
         let mut outcome = self.finish(state, name)?;
@@ -281,19 +300,28 @@ impl Trainer {
             method.batch_size(training),
             &mut state.rng,
         );
-        let scenes = self.sampler.scenes(&indices)?;
+        // Every rank draws the same indices and unrolls its own slice of them.
+        let processes = state.processes.as_ref();
+        let local = &indices[slice(indices.len(), processes.rank(), processes.size())];
+        let scenes = agreed(processes, self.sampler.scenes(local))?;
+        let batch = indices.len();
         let is_bptt = method.update.rule().is_loss_gradient();
         let cosine = training.cosine_every > 0 && next.is_multiple_of(training.cosine_every);
         let (update, cosine) = if cosine && !is_bptt {
             // Both rules on the same rollout (the rule's update is the same as in
-            // `batch_update`, see `groups::rollout_and_update`).
-            let episodes = rollout(&self.setup.physics, &self.policy, &state.net, &scenes)?;
-            let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
-            let gradient = super::loss_gradient().update(&ctx, &state.net, &scenes, &episodes)?;
+            // `batch_update_in`, see `groups::rollout_and_share`).
+            let episodes = rollout(&self.setup.physics, &self.policy, &state.net, &scenes);
+            let episodes = agreed(processes, episodes)?;
+            let (net, scenes) = (&state.net, &scenes);
+            let update = rollout_update_in(rule, &ctx, net, scenes, &episodes, batch, processes)?;
+            let reference = super::loss_gradient();
+            let gradient =
+                rollout_update_in(&*reference, &ctx, net, scenes, &episodes, batch, processes)?;
             let cosine = update.grads.cosine(&gradient.grads).unwrap_or(f64::NAN);
             (update, Some(cosine))
         } else {
-            (batch_update(rule, &ctx, &state.net, &scenes)?, None)
+            let update = batch_update_in(rule, &ctx, &state.net, &scenes, batch, processes)?;
+            (update, None)
         };
         let mut diagnostics = update.diagnostics;
         if let Some(cosine) = cosine {
@@ -322,6 +350,8 @@ impl Trainer {
     /// test scenes and assembles the outcome.
     fn finish(&self, state: TrainState, name: String) -> crate::Result<TrainOutcome> {
         let mut log = state.log;
+        let processes = state.processes;
+        let test = |net: &Mlp| evaluate_in(&self.context(), net, &self.test_scenes, &*processes);
         let Some(best) = state.best else {
             let metrics = log.last().map(|r| r.metrics.clone()).unwrap_or_default();
             return Ok(TrainOutcome {
@@ -338,7 +368,7 @@ impl Trainer {
                 interrupted: false,
             });
         };
-        let metrics = self.evaluate(&best.net)?;
+        let metrics = test(&best.net)?;
         let row = |split: &str, iteration, wall_s, metrics: &Evaluation| LogRow {
             method: name.clone(),
             split: split.to_string(),
@@ -352,7 +382,7 @@ impl Trainer {
         let last_metrics = if best.iteration == state.iteration {
             None
         } else {
-            let last = self.evaluate(&state.net)?;
+            let last = test(&state.net)?;
             log.push(row(TEST_LAST, state.iteration, state.wall_s, &last));
             Some(last)
         };
@@ -384,7 +414,7 @@ impl Trainer {
         } else {
             (VALIDATION, &self.validation_scenes)
         };
-        let metrics = evaluate(&self.context(), &state.net, scenes)?;
+        let metrics = evaluate_in(&self.context(), &state.net, scenes, &*state.processes)?;
         self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
             let value = metrics.get(&self.setup.main_metric).unwrap_or(f64::NAN);
@@ -553,6 +583,8 @@ struct TrainState {
     /// Diagnostics of the last iteration.
     diagnostics: NamedValues,
     best: Option<Best>,
+    /// The ranks this run is split over (one by default).
+    processes: Arc<dyn ProcessGroup>,
 }
 
 /// Checkpointing and resumption of one method's training.
@@ -567,5 +599,10 @@ pub struct TrainControl {
     pub resume: Option<Checkpoint>,
     /// Stop between iterations once this is set (see [`crate::interrupt`]): the outcome is
     /// then marked `interrupted` and the checkpoint is not final.
-    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The ranks of a data-parallel run ([`crate::processes`]); `None`: one process. Each rank
+    /// runs the same call with its own group: every batch and evaluation is split over the
+    /// ranks and combined through the group, the budget and stop requests follow rank 0, and
+    /// only rank 0 writes checkpoints. Every rank's outcome is the same.
+    pub processes: Option<Arc<dyn ProcessGroup>>,
 }

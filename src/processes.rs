@@ -1,0 +1,236 @@
+//! Process groups: the ranks a data-parallel run is split over, and the few collective
+//! operations training needs of them.
+//!
+//! A run of `size` ranks splits every batch (and every held-out evaluation) into `size`
+//! consecutive slices ([`slice`]); rank `r` works on slice `r`, and the partial results are
+//! combined through a [`ProcessGroup`]: sums of `f32`/`f64` buffers in rank order (gradients,
+//! counters, evaluation sums), broadcasts (rank 0's clock, a rank's diagnostics) and agreement
+//! on a flag (stop, failure). Every rank receives the same combined result, so every rank
+//! applies the same optimizer step and the parameters stay identical.
+//!
+//! [`SingleProcess`] is the default: one rank, every operation the identity, no cost, and the
+//! numbers of a run are exactly those of a run without a group. [`ThreadRanks`] runs several
+//! ranks as threads of one process (tests of the data-parallel path, and a reference for other
+//! implementations); a cluster implementation (MPI) implements the same trait.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, Barrier, Mutex};
+
+/// The collective operations of a group of ranks. Every rank must call the same operations
+/// in the same order (they are collective); a rank that stops calling them leaves the others
+/// waiting, so failures are agreed on first ([`ProcessGroup::any`]).
+pub trait ProcessGroup: fmt::Debug + Send + Sync {
+    /// This rank, `0..size`.
+    fn rank(&self) -> usize;
+
+    /// Number of ranks.
+    fn size(&self) -> usize;
+
+    /// Replaces `values` on every rank by the element-wise sum over the ranks, added in rank
+    /// order (`((v₀ + v₁) + v₂) + …`), so the result does not depend on timing.
+    fn sum_f32(&self, values: &mut [f32]);
+
+    /// [`ProcessGroup::sum_f32`] for `f64` values.
+    fn sum_f64(&self, values: &mut [f64]);
+
+    /// Replaces `bytes` on every rank by rank `root`'s.
+    fn broadcast(&self, root: usize, bytes: &mut Vec<u8>);
+
+    /// Whether `flag` is set on any rank (the same answer on every rank).
+    fn any(&self, flag: bool) -> bool {
+        let mut value = [if flag { 1.0 } else { 0.0 }];
+        self.sum_f64(&mut value);
+        value[0] > 0.0
+    }
+
+    /// Rank 0's `value` on every rank (rank 0 decides: clocks, budgets).
+    fn rank0_value(&self, value: f64) -> f64 {
+        let mut value = [if self.rank() == 0 { value } else { 0.0 }];
+        self.sum_f64(&mut value);
+        value[0]
+    }
+}
+
+/// One process, one rank: every collective operation is the identity.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SingleProcess;
+
+impl ProcessGroup for SingleProcess {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn sum_f32(&self, _values: &mut [f32]) {}
+    fn sum_f64(&self, _values: &mut [f64]) {}
+    fn broadcast(&self, _root: usize, _bytes: &mut Vec<u8>) {}
+    fn any(&self, flag: bool) -> bool {
+        flag
+    }
+    fn rank0_value(&self, value: f64) -> f64 {
+        value
+    }
+}
+
+/// Rank `rank` of `size`'s slice of `0..len`: consecutive, disjoint, covering `0..len` in rank
+/// order, sizes differing by at most one (`len·r/size .. len·(r+1)/size`).
+pub fn slice(len: usize, rank: usize, size: usize) -> Range<usize> {
+    let size = size.max(1);
+    let at = |r: usize| ((len as u128 * r as u128) / size as u128) as usize;
+    at(rank)..at(rank + 1)
+}
+
+/// What the ranks of a [`ThreadRanks`] group exchange through.
+#[derive(Debug)]
+struct Exchange {
+    barrier: Barrier,
+    slots: Mutex<Vec<Vec<f64>>>,
+    bytes: Mutex<Vec<u8>>,
+}
+
+/// One rank of a group of ranks that are threads of this process: each thread holds its own
+/// `ThreadRanks` (from [`ThreadRanks::group`]) and the threads meet at every collective
+/// operation. Sums are formed by every rank from all ranks' buffers in rank order, the same
+/// arithmetic as any other implementation of [`ProcessGroup::sum_f64`].
+#[derive(Debug, Clone)]
+pub struct ThreadRanks {
+    rank: usize,
+    size: usize,
+    exchange: Arc<Exchange>,
+}
+
+impl ThreadRanks {
+    /// The `size` ranks of a new group, rank `r` at index `r`; hand one to each thread.
+    ///
+    /// # Panics
+    /// If `size` is 0.
+    pub fn group(size: usize) -> Vec<ThreadRanks> {
+        assert!(size >= 1, "a process group has at least one rank");
+        let exchange = Arc::new(Exchange {
+            barrier: Barrier::new(size),
+            slots: Mutex::new(vec![Vec::new(); size]),
+            bytes: Mutex::new(Vec::new()),
+        });
+        (0..size)
+            .map(|rank| ThreadRanks {
+                rank,
+                size,
+                exchange: Arc::clone(&exchange),
+            })
+            .collect()
+    }
+
+    /// The rank-order sum of every rank's `values`, each partial sum rounded to `T`: the
+    /// exchange holds `f64`, and an `f32` sum formed in `f64` then rounded to `f32` is the
+    /// correctly rounded `f32` sum (double rounding is innocuous at 53 ≥ 2·24 + 2 bits).
+    fn sum_with<T: Copy>(&self, values: &mut [T], to: fn(T) -> f64, from: fn(f64) -> T) {
+        self.exchange.slots.lock().expect("slots")[self.rank] =
+            values.iter().map(|v| to(*v)).collect();
+        self.exchange.barrier.wait();
+        {
+            let slots = self.exchange.slots.lock().expect("slots");
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = from(slots[0][i]);
+            }
+            for slot in &slots[1..] {
+                for (i, v) in values.iter_mut().enumerate() {
+                    *v = from(to(*v) + slot[i]);
+                }
+            }
+        }
+        self.exchange.barrier.wait();
+    }
+}
+
+impl ProcessGroup for ThreadRanks {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn sum_f32(&self, values: &mut [f32]) {
+        self.sum_with(values, |v| v as f64, |v| v as f32);
+    }
+
+    fn sum_f64(&self, values: &mut [f64]) {
+        self.sum_with(values, |v| v, |v| v);
+    }
+
+    fn broadcast(&self, root: usize, bytes: &mut Vec<u8>) {
+        if self.rank == root {
+            *self.exchange.bytes.lock().expect("bytes") = bytes.clone();
+        }
+        self.exchange.barrier.wait();
+        if self.rank != root {
+            *bytes = self.exchange.bytes.lock().expect("bytes").clone();
+        }
+        self.exchange.barrier.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_cover_in_rank_order() {
+        assert_eq!(slice(10, 0, 3), 0..3);
+        assert_eq!(slice(10, 1, 3), 3..6);
+        assert_eq!(slice(10, 2, 3), 6..10);
+        assert_eq!(slice(5, 0, 1), 0..5);
+        assert_eq!(slice(usize::MAX, 1, 2).end, usize::MAX);
+    }
+
+    #[test]
+    fn thread_ranks_sum_in_rank_order_and_broadcast() {
+        let ranks = ThreadRanks::group(3);
+        type Seen = (Vec<f32>, Vec<f64>, Vec<u8>, bool, f64);
+        let results: Vec<Seen> = std::thread::scope(|s| {
+            let handles: Vec<_> = ranks
+                .iter()
+                .map(|group| {
+                    s.spawn(move || {
+                        let r = group.rank() as f32;
+                        // 1e8 + 1 + (−1e8) in rank order is 0 in f32; any other order may differ.
+                        let mut a = [[1e8f32, 1.0, -1e8][group.rank()], r];
+                        group.sum_f32(&mut a);
+                        let mut b = [group.rank() as f64 + 0.5];
+                        group.sum_f64(&mut b);
+                        let mut bytes = vec![group.rank() as u8; group.rank() + 1];
+                        group.broadcast(2, &mut bytes);
+                        let any = group.any(group.rank() == 1);
+                        let clock = group.rank0_value(10.0 + group.rank() as f64);
+                        (a.to_vec(), b.to_vec(), bytes, any, clock)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("rank"))
+                .collect()
+        });
+        for (a, b, bytes, any, clock) in results {
+            assert_eq!(a, vec![(1e8f32 + 1.0) + -1e8, 3.0]);
+            assert_eq!(b, vec![4.5]);
+            assert_eq!(bytes, vec![2, 2, 2]);
+            assert!(any);
+            assert_eq!(clock, 10.0);
+        }
+    }
+
+    #[test]
+    fn a_single_process_is_the_identity() {
+        let group = SingleProcess;
+        let mut a = [1.5f32, -2.0];
+        group.sum_f32(&mut a);
+        assert_eq!(a, [1.5, -2.0]);
+        assert!(!group.any(false));
+        assert_eq!(group.rank0_value(3.0), 3.0);
+        assert_eq!(slice(7, 0, group.size()), 0..7);
+    }
+}
