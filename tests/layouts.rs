@@ -1,7 +1,8 @@
 //! Layouts of states, controls and network inputs: a simulator whose declared layout does not
-//! fit its dimension is refused by `Physics::check_dimensions` (which scenario validation runs), naming the simulator and which
-//! layout; a closed-loop policy describes its input in the order it fills it, as named flat
-//! blocks for a flat state and as channels of one grid (plus a flat time) for a field.
+//! fit its dimension is refused by `Physics::check_dimensions` (which scenario validation
+//! runs), naming the simulator and which layout; a policy describes its input and output in
+//! the order it fills them, as named flat blocks for a flat state and as channels of one grid
+//! (plus a flat time) for a field.
 
 use physinv::episode::Policy;
 use physinv::layout::{Boundary, Layout, LayoutError};
