@@ -576,3 +576,52 @@ pub fn stack_for_backward(
         }
     }
 }
+
+/// The shape of the network's input and output ([`crate::layout::Layout`]): which quantity
+/// every entry is. Descriptions only — the numbers and their order are those of
+/// [`Policy::observation_into`], [`Policy::open_loop_input`] and the controls read from the
+/// output.
+mod shapes {
+    use super::{Observation, Policy, PolicyKind};
+    use crate::layout::{Layout, DIMENSIONLESS};
+
+    impl Policy {
+        /// The layout of the network's input for a state of layout `state` (length `n`),
+        /// the blocks in the order the scenario observes them, each divided by `state_scale`:
+        /// closed loop, `State` as the state's own names (`θ`), `Target` starred (`θ*`),
+        /// `Error` as `θ*−θ`, `Time` as a flat `t/T`; open loop, `[s₀, s*]` (`θ₀`, `θ*`).
+        /// For a grid state the blocks are channels of one grid (the flattened channel-major
+        /// grid is exactly the blocks' concatenation) and the time a flat extra after it.
+        pub fn input_layout(&self, state: &Layout) -> Layout {
+            let initial = |name: &str| format!("{name}₀");
+            let target = |name: &str| format!("{name}*");
+            let error = |name: &str| format!("{name}*−{name}");
+            match self.kind {
+                PolicyKind::OpenLoop => {
+                    Layout::concat([state.renamed(&initial), state.renamed(&target)])
+                }
+                PolicyKind::ClosedLoop => {
+                    Layout::concat(self.observe.iter().map(|block| match block {
+                        Observation::State => state.clone(),
+                        Observation::Target => state.renamed(&target),
+                        Observation::Error => state.renamed(&error),
+                        Observation::Time => Layout::flat(&[("t/T", DIMENSIONLESS)]),
+                    }))
+                }
+            }
+        }
+
+        /// The layout of the network's output for a control of layout `control` (length
+        /// `m`), in network units (the control is `control_scale ∘` output): closed loop, the
+        /// control's; open loop, the `T` steps' controls one after the other, step `t`'s
+        /// names tagged `@t<t>` (`τ@t3`; a grid control's steps become its channels).
+        pub fn output_layout(&self, control: &Layout) -> Layout {
+            match self.kind {
+                PolicyKind::ClosedLoop => control.clone(),
+                PolicyKind::OpenLoop => {
+                    control.repeat(self.steps, |t, name| format!("{name}@t{t}"))
+                }
+            }
+        }
+    }
+}

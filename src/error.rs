@@ -124,6 +124,18 @@ pub enum Error {
         /// The length it returned.
         got: usize,
     },
+    /// A simulator's declared layout ([`crate::sim::Simulator::state_layout`],
+    /// [`crate::sim::Simulator::control_layout`]) does not fit its dimension, or describes a
+    /// grid that cannot be; found when its [`crate::sim::Physics`] is checked.
+    #[error("simulator '{simulator}': {which} layout: {source}")]
+    Layout {
+        /// Simulator name.
+        simulator: String,
+        /// `state` or `control`.
+        which: &'static str,
+        /// What does not fit.
+        source: crate::layout::LayoutError,
+    },
     /// A non-finite number appeared in a simulated state.
     #[error("non-finite state in episode {episode} at step {step}")]
     NonFinite {

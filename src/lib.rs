@@ -16,6 +16,7 @@
 //! | user-defined simulators | [`sim::Registry::register`]; every subcommand for them: [`cli::main_with`] |
 //! | a step without hand-written derivatives | [`sim::autodiff::AutoDiff`] (exact, dual numbers), [`sim::finite_difference::FiniteDifference`] (central differences) |
 //!
+//! | what a state's or control's components are (names, units, grids) | [`layout::Layout`], [`sim::Simulator::state_layout`] |
 //! | training loop, checkpoints and resume | [`train::Trainer`], [`train::Checkpoint`] |
 //! | figures (loss over time, sweeps, episodes, heatmaps) | [`plot`], [`report`] |
 //! | running a scenario end to end | [`run::run_scenario`]; the `physinv` binary ([`cli`]) |
@@ -44,6 +45,7 @@ pub mod export;
 pub mod files;
 pub mod interrupt;
 pub mod inverse;
+pub mod layout;
 pub mod lock;
 pub mod memory;
 pub mod net;

@@ -66,6 +66,8 @@ pub fn describe(scenario: &Scenario) -> String {
         sim.control_dim(),
         sim.dt()
     ));
+    line(format!("             state   {}", sim.state_layout()));
+    line(format!("             control {}", sim.control_layout()));
     let mut capabilities = vec!["step"];
     for (has, name) in [
         (physics.jvp().is_some(), "jvp"),

@@ -10,7 +10,10 @@
 //!   ([`policy_metadata`]: `policy`, `observe`, `state_scale`, `control_scale`, `steps`);
 //! - with the scenario, `<method>_episodes.npz` ([`npz`]): the network's episodes on the test
 //!   scenes, `states` `(B, T+1, n)` (`states[:, 0]` the initial states), `controls`
-//!   `(B, T, m)` in physical units and `targets` `(B, n)`, all `f64`.
+//!   `(B, T, m)` in physical units and `targets` `(B, n)`, all `f64`; and `layout.json`
+//!   ([`episode_layouts`]): what the components are — the state's and control's
+//!   [`crate::layout::Layout`] (names and units, or a grid `C × ny × nx`, so a field's
+//!   `states` reshape to `(B, T+1, C, ny, nx)`) and those of the network's input and output.
 
 pub mod network;
 pub mod npz;
@@ -158,8 +161,34 @@ pub fn export_network(
     let mut written = vec![weights];
     if let Some(scenario) = scenario {
         let episodes = out_dir.join(format!("{stem}_episodes.npz"));
-        npz::write_npz(&episodes, &test_episodes(scenario, &exported.to_mlp()?)?)?;
+        let layouts = episode_layouts(scenario);
+        let files = [("layout.json", layouts.as_bytes())];
+        let arrays = test_episodes(scenario, &exported.to_mlp()?)?;
+        npz::write_npz_with(&episodes, &arrays, &files)?;
         written.push(episodes);
     }
     Ok(written)
+}
+
+/// The layouts of an episode export, as the JSON object of `layout.json`: `state`, `control`
+/// (the simulator's [`crate::layout::Layout`]s, of `states[b, t]` and `controls[b, t]`),
+/// `network_input` and `network_output` ([`crate::episode::Policy::input_layout`],
+/// [`crate::episode::Policy::output_layout`]). A layout is `{"flat": [{"name", "unit"}…]}`,
+/// `{"grid": {"channels", "ny", "nx", "cell_size", "length_unit", "boundary"}}` (entries
+/// channel-major) or `{"concat": [layout…]}`.
+pub fn episode_layouts(scenario: &Scenario) -> String {
+    let sim = scenario.physics.sim();
+    let (state, control) = (sim.state_layout(), sim.control_layout());
+    let policy = crate::episode::Policy::new(
+        &scenario.spec.episode,
+        sim.state_dim(),
+        scenario.control_scale(),
+    );
+    let value = serde_json::json!({
+        "network_input": policy.input_layout(&state),
+        "network_output": policy.output_layout(&control),
+        "state": state,
+        "control": control,
+    });
+    serde_json::to_string_pretty(&value).expect("layouts serialise to JSON")
 }

@@ -83,24 +83,42 @@ pub fn npy_bytes(array: &Array) -> crate::Result<Vec<u8>> {
 /// Writes `arrays` as the `.npz` archive `path` (atomically, see
 /// [`crate::files::write_atomic`]), one stored `<name>.npy` entry per array.
 pub fn write_npz(path: &Path, arrays: &[Array]) -> crate::Result<()> {
+    write_npz_with(path, arrays, &[])
+}
+
+/// [`write_npz`] plus `files`, stored as they are under their names after the arrays (for
+/// instance `layout.json`; `numpy.load` returns such a member's bytes).
+pub fn write_npz_with(path: &Path, arrays: &[Array], files: &[(&str, &[u8])]) -> crate::Result<()> {
     let zip_error = |e: zip::result::ZipError| {
         crate::Error::Config(format!("{}: cannot write the archive: {e}", path.display()))
     };
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for array in arrays {
         let bytes = npy_bytes(array)?;
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
-        zip.start_file(format!("{}.npy", array.name), options)
+        zip.start_file(format!("{}.npy", array.name), stored(bytes.len()))
             .map_err(zip_error)?;
         zip.write_all(&bytes).map_err(|source| crate::Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
     }
+    for (name, bytes) in files {
+        zip.start_file(*name, stored(bytes.len()))
+            .map_err(zip_error)?;
+        zip.write_all(bytes).map_err(|source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
     let bytes = zip.finish().map_err(zip_error)?.into_inner();
     crate::files::write_atomic(path, &bytes)
+}
+
+/// Options of an uncompressed archive member of `len` bytes.
+fn stored(len: usize) -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(len as u64 >= u64::from(u32::MAX))
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! Episode figures: states and controls of a few scenes against time.
+//! Episode figures: states and controls of a few scenes against time, components named by
+//! their layout ([`EpisodeLabels`]).
 
 use super::{
     bounds, check_time_step, colour, draw_legend, draw_no_data, join_bounds, legend_width, render,
     Axis, DrawResult, Figure, LegendEntry, AXIS_PX, CAPTION_PX, FONT, LINE_PX, TICK_PX, TITLE_PX,
 };
+use crate::layout::Layout;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,56 @@ const LEGEND_LIMIT: usize = 8;
 /// `t = 0..=T` (length `n` each), `controls[t]` for `t = 0..T` (length `m` each) and the target
 /// state (length `n`).
 pub type EpisodeScene = (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>);
+
+/// The names an episode figure gives its lines: one label per state and per control
+/// component, and the two panels' axis titles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpisodeLabels {
+    /// Legend label of state component `i` (`θ [rad]`); missing ones are `state i`.
+    pub states: Vec<String>,
+    /// Legend label of control component `j` (`τ [N·m]`); missing ones are `force j`.
+    pub controls: Vec<String>,
+    /// Title of the states' axis (`state`, or `state [m]` when all share one unit).
+    pub state_axis: String,
+    /// Title of the controls' axis (`force`, or `force [N]` when all share one unit).
+    pub control_axis: String,
+}
+
+impl Default for EpisodeLabels {
+    /// `state i`, `force j`, axes `state` and `force`.
+    fn default() -> Self {
+        EpisodeLabels {
+            states: Vec::new(),
+            controls: Vec::new(),
+            state_axis: "state".into(),
+            control_axis: "force".into(),
+        }
+    }
+}
+
+impl EpisodeLabels {
+    /// Labels from the state and control layouts ([`Layout::label`]); an axis carries the
+    /// unit its components share, if they share one.
+    pub fn from_layouts(state: &Layout, control: &Layout) -> Self {
+        EpisodeLabels {
+            states: state.labels(),
+            controls: control.labels(),
+            state_axis: axis_title("state", state),
+            control_axis: axis_title("force", control),
+        }
+    }
+}
+
+/// `what [unit]` if every entry of `layout` has the same, stated unit; else `what`.
+fn axis_title(what: &str, layout: &Layout) -> String {
+    let mut units = (0..layout.len()).filter_map(|i| layout.quantity(i).map(|q| &q.unit));
+    match units.next() {
+        Some(first) if !first.is_empty() && units.all(|u| u == first) => {
+            format!("{what} [{first}]")
+        }
+        _ => what.to_string(),
+    }
+}
 
 /// Draws control episodes: one row per scene with two panels, the state components (left) and
 /// the control components (right) against time `t = step · dt` \[s\].
@@ -45,6 +97,21 @@ pub fn plot_episodes(
     title: &str,
     dt: f64,
     scenes: &[EpisodeScene],
+) -> crate::Result<Vec<PathBuf>> {
+    plot_labelled_episodes(path_stem, title, dt, scenes, &EpisodeLabels::default())
+}
+
+/// [`plot_episodes`] with the components and axes named by `labels` (for instance
+/// [`EpisodeLabels::from_layouts`] of the simulator's layouts).
+///
+/// # Errors
+/// As [`plot_episodes`].
+pub fn plot_labelled_episodes(
+    path_stem: &Path,
+    title: &str,
+    dt: f64,
+    scenes: &[EpisodeScene],
+    labels: &EpisodeLabels,
 ) -> crate::Result<Vec<PathBuf>> {
     let steps = scenes
         .iter()
@@ -84,6 +151,7 @@ pub fn plot_episodes(
         scenes,
         n_states,
         n_controls,
+        labels,
     };
     render(path_stem, &figure)
 }
@@ -94,6 +162,7 @@ struct EpisodeFigure<'a> {
     scenes: &'a [EpisodeScene],
     n_states: usize,
     n_controls: usize,
+    labels: &'a EpisodeLabels,
 }
 
 /// Colour index of state component `i`.
@@ -109,24 +178,31 @@ impl EpisodeFigure<'_> {
 
     fn legend(&self) -> Vec<LegendEntry> {
         let mut entries = Vec::new();
-        let mut push_kind = |name: &str, count: usize, colour_of: &dyn Fn(usize) -> usize| {
-            for i in 0..count.min(LEGEND_LIMIT) {
-                entries.push(LegendEntry {
-                    label: format!("{name} {i}"),
-                    colour: colour(colour_of(i)),
-                    dashed: false,
-                });
-            }
-            if count > LEGEND_LIMIT {
-                entries.push(LegendEntry {
-                    label: format!("… ({count} {name}s)"),
-                    colour: WHITE,
-                    dashed: false,
-                });
-            }
-        };
-        push_kind("state", self.n_states, &state_colour);
-        push_kind("force", self.n_controls, &|j| self.control_colour(j));
+        let mut push_kind =
+            |name: &str, count: usize, labels: &[String], colour_of: &dyn Fn(usize) -> usize| {
+                for i in 0..count.min(LEGEND_LIMIT) {
+                    entries.push(LegendEntry {
+                        label: labels
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{name} {i}")),
+                        colour: colour(colour_of(i)),
+                        dashed: false,
+                    });
+                }
+                if count > LEGEND_LIMIT {
+                    entries.push(LegendEntry {
+                        label: format!("… ({count} {name}s)"),
+                        colour: WHITE,
+                        dashed: false,
+                    });
+                }
+            };
+        let labels = self.labels;
+        push_kind("state", self.n_states, &labels.states, &state_colour);
+        push_kind("force", self.n_controls, &labels.controls, &|j| {
+            self.control_colour(j)
+        });
         entries.push(LegendEntry {
             label: "target".into(),
             colour: RGBColor(60, 60, 60),
@@ -170,9 +246,9 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Segments {
 }
 
 /// One panel's content: solid lines per component and dashed levels.
-struct Panel {
+struct Panel<'a> {
     caption: String,
-    y_label: &'static str,
+    y_label: &'a str,
     /// `(colour index, segments)` per component.
     lines: Vec<(usize, Segments)>,
     /// `(colour index, level)` per target component.
@@ -205,7 +281,7 @@ impl Figure for EpisodeFigure<'_> {
             let dt = self.dt;
             let state_panel = Panel {
                 caption: format!("scene {k}: states"),
-                y_label: "state",
+                y_label: &self.labels.state_axis,
                 lines: (0..target.len())
                     .map(|i| {
                         let pts = states
@@ -224,7 +300,7 @@ impl Figure for EpisodeFigure<'_> {
             let m = controls.first().map_or(0, Vec::len);
             let control_panel = Panel {
                 caption: format!("scene {k}: forces"),
-                y_label: "force",
+                y_label: &self.labels.control_axis,
                 lines: (0..m)
                     .map(|j| {
                         let pts = controls.iter().enumerate().flat_map(|(t, u)| {
@@ -244,7 +320,7 @@ impl Figure for EpisodeFigure<'_> {
 
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    panel: &Panel,
+    panel: &Panel<'_>,
     x_range: (f64, f64),
 ) -> DrawResult {
     let axis = Axis { log: false };

@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | [`plot_run`] | loss and a main metric against iteration and wall-clock time, one line per method |
 //! | [`plot_sweep`] | a metric against a swept parameter, one line per method |
-//! | [`plot_episodes`] | states and controls of a few scenes against time, targets dashed |
+//! | [`plot_episodes`], [`plot_labelled_episodes`] | states and controls of a few scenes against time, targets dashed; components named by their layout ([`EpisodeLabels`]) |
 //! | [`plot_heatmaps`] | space-time heatmaps of a 1D field (Burgers), blue-white-red |
 //!
 //! Every function writes each figure in every [`Format`] — `<stem>.png` and `<stem>.svg` — and
@@ -36,7 +36,7 @@ mod lines;
 mod metrics;
 mod sweep;
 
-pub use episodes::{plot_episodes, EpisodeScene};
+pub use episodes::{plot_episodes, plot_labelled_episodes, EpisodeLabels, EpisodeScene};
 pub use heatmaps::plot_heatmaps;
 pub use metrics::{plot_run, MetricsRow, MetricsTable};
 pub use sweep::{plot_sweep, SweepPoint};

@@ -64,6 +64,16 @@ pub trait GenericStep: Send + Sync {
     fn control_scale(&self) -> Option<Vector> {
         None
     }
+    /// What the state's components are (see [`Simulator::state_layout`]); default
+    /// `s0, s1, …` without unit.
+    fn state_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::generic("s", self.state_dim())
+    }
+    /// What the control's components are (see [`Simulator::control_layout`]); default
+    /// `u0, u1, …` without unit.
+    fn control_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::generic("u", self.control_dim())
+    }
     /// `s' = P(s, u)` for `state` of length `n` and `control` of length `m`; returns `n`
     /// values.
     fn step<D: Scalar>(&self, state: &[D], control: &[D]) -> Vec<D>;
@@ -114,6 +124,12 @@ impl<S: GenericStep> Simulator for AutoDiff<S> {
     }
     fn control_scale(&self) -> Option<Vector> {
         self.step.control_scale()
+    }
+    fn state_layout(&self) -> crate::layout::Layout {
+        self.step.state_layout()
+    }
+    fn control_layout(&self) -> crate::layout::Layout {
+        self.step.control_layout()
     }
     fn step(&self, state: &Vector, control: &Vector) -> Vector {
         Vector::from_vec(self.step.step(state.as_slice(), control.as_slice()))

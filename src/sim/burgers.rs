@@ -144,6 +144,19 @@ struct Departure {
 }
 
 impl Burgers {
+    /// One channel `name [unit]` on the periodic `1 × 1 × n` grid of cells `Δx = 1/n` m.
+    fn field(&self, name: &str, unit: &str) -> crate::layout::Layout {
+        use crate::layout::{Boundary, Component, Grid, Layout};
+        let cells = self.params.cells;
+        Layout::Grid(Grid::line(
+            Component::new(name, unit),
+            cells,
+            1.0 / cells as f64,
+            "m",
+            Boundary::Periodic,
+        ))
+    }
+
     /// Validates `params` (cells ≥ 3; viscosity ≥ 0; dt > 0; finite) and chooses the number
     /// of diffusion substeps.
     pub fn new(params: BurgersParams) -> Result<Self, ParamError> {
@@ -341,6 +354,14 @@ impl Simulator for Burgers {
     }
     fn control_dim(&self) -> usize {
         self.params.cells
+    }
+    /// The velocity `u [m/s]` on a periodic `1 × 1 × n` grid of cells `Δx = 1/n` m.
+    fn state_layout(&self) -> crate::layout::Layout {
+        self.field("u", "m/s")
+    }
+    /// The force density `f [m/s²]` on the state's grid.
+    fn control_layout(&self) -> crate::layout::Layout {
+        self.field("f", "m/s²")
     }
     fn dt(&self) -> f64 {
         self.params.dt

@@ -3,7 +3,8 @@
 //! nalgebra.
 //!
 //! [`check_physics`] calls every capability of a [`Physics`] once, at the zero state and zero
-//! control, and compares the lengths returned with `state_dim` and `control_dim`; scenario
+//! control, and compares the lengths returned, and those the state and control layouts
+//! describe ([`check_layouts`]), with `state_dim` and `control_dim`; scenario
 //! validation runs it, so everything that trains on a scenario sees consistent sizes. The
 //! rollouts, which consume the step at every time step, also check each step's length with
 //! [`checked_step`] (one comparison per step).
@@ -85,6 +86,7 @@ fn output_error(name: &str, call: String, expected: usize, got: usize) -> crate:
 pub fn check_physics(physics: &Physics) -> crate::Result<()> {
     let sim = physics.sim();
     let (n, m) = (sim.state_dim(), sim.control_dim());
+    check_layouts(sim)?;
     let (s, u) = (Vector::zeros(n), Vector::zeros(m));
     checked_step(sim, &s, &u)?;
     let mut out = Vector::zeros(n);
@@ -110,6 +112,27 @@ pub fn check_physics(physics: &Physics) -> crate::Result<()> {
     }
     if let Some(scale) = sim.control_scale() {
         check_len(sim.name(), "control_scale", m, scale.len())?;
+    }
+    Ok(())
+}
+
+/// Checks that the state and control layouts describe `state_dim` and `control_dim` entries
+/// and that their grids can be ([`crate::layout::Layout::check_grids`]): a
+/// [`crate::Error::Layout`] naming the simulator and which layout otherwise.
+pub fn check_layouts(sim: &dyn Simulator) -> crate::Result<()> {
+    let layouts = [
+        ("state", sim.state_layout(), sim.state_dim()),
+        ("control", sim.control_layout(), sim.control_dim()),
+    ];
+    for (which, layout, dim) in layouts {
+        layout
+            .check_len(dim)
+            .and_then(|()| layout.check_grids())
+            .map_err(|source| crate::Error::Layout {
+                simulator: sim.name().to_string(),
+                which,
+                source,
+            })?;
     }
     Ok(())
 }
@@ -150,6 +173,29 @@ mod tests {
                     assert_eq!((a, b), vjp.vjp(&s, &u, &w), "{name}: vjp_into");
                 }
             }
+        }
+    }
+
+    /// Every built-in simulator declares a layout of its own (no generic `s0`, `u0` names)
+    /// whose length is its state or control dimension, and passes the layout check.
+    #[test]
+    fn builtin_layouts_describe_their_dimensions() {
+        let registry = Registry::with_builtins();
+        for name in registry.names() {
+            let params = ron::Value::Map(ron::Map::new());
+            let physics = registry.build(&name, params).expect("builds with defaults");
+            let sim = physics.sim();
+            let state = sim.state_layout();
+            let control = sim.control_layout();
+            assert_eq!(state.len(), sim.state_dim(), "{name}: state layout");
+            assert_eq!(control.len(), sim.control_dim(), "{name}: control layout");
+            assert_ne!(state.label(0), "s0", "{name}: declares its state layout");
+            assert_ne!(
+                control.label(0),
+                "u0",
+                "{name}: declares its control layout"
+            );
+            check_layouts(sim).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 }

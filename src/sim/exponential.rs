@@ -53,6 +53,15 @@ impl Simulator for Exponential {
     fn control_dim(&self) -> usize {
         1
     }
+    /// The output `y`; the problem states no unit (`exp` needs a pure number), so
+    /// dimensionless.
+    fn state_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("y", crate::layout::DIMENSIONLESS)])
+    }
+    /// The prediction `x`, dimensionless.
+    fn control_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("x", crate::layout::DIMENSIONLESS)])
+    }
     fn step(&self, _state: &Vector, control: &Vector) -> Vector {
         control.map(f64::exp)
     }

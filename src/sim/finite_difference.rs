@@ -92,6 +92,12 @@ impl<S: Simulator> Simulator for FiniteDifference<S> {
     fn control_scale(&self) -> Option<Vector> {
         self.sim.control_scale()
     }
+    fn state_layout(&self) -> crate::layout::Layout {
+        self.sim.state_layout()
+    }
+    fn control_layout(&self) -> crate::layout::Layout {
+        self.sim.control_layout()
+    }
     fn step(&self, state: &Vector, control: &Vector) -> Vector {
         self.sim.step(state, control)
     }

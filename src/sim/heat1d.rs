@@ -482,6 +482,28 @@ impl Simulator for Heat1d {
     fn control_dim(&self) -> usize {
         self.actuator_count()
     }
+    /// The temperature `T [K]` (relative to the walls) on a bounded `1 × 1 × N` grid of cells
+    /// `h = 1/N` m.
+    fn state_layout(&self) -> crate::layout::Layout {
+        use crate::layout::{Boundary, Component, Grid, Layout};
+        let cells = self.params.cells;
+        Layout::Grid(Grid::line(
+            Component::new("T", "K"),
+            cells,
+            1.0 / cells as f64,
+            "m",
+            Boundary::Bounded,
+        ))
+    }
+    /// One heating rate per actuator, `u1, u2, … [K/s]`, in the order of `actuators` (a flat
+    /// list: the actuators are a few points, not a field).
+    fn control_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::Flat(
+            (1..=self.actuator_count())
+                .map(|k| crate::layout::Component::new(format!("u{k}"), "K/s"))
+                .collect(),
+        )
+    }
     fn dt(&self) -> f64 {
         self.params.dt
     }

@@ -17,7 +17,9 @@
 //! [`Physics`] bundles a simulator with whichever capabilities it has, type-checked when it
 //! is built; the [`table`] maps names in scenario files to constructors of [`Physics`] ([`crate::Registry`] holds it beside the update rules and network kinds).
 //! [`Physics::check_dimensions`] checks once that every call returns vectors of the lengths
-//! the simulator declares (scenario validation runs it; [`dimensions`]).
+//! the simulator declares, and that its layouts ([`Simulator::state_layout`],
+//! [`Simulator::control_layout`]: names and units per component, or a grid) describe those
+//! lengths (scenario validation runs it; [`dimensions`]).
 //!
 //! A simulator without hand-written derivatives gets them from an adapter: [`autodiff`]
 //! derives exact JVPs and VJPs from a step written generically over dual numbers, and
@@ -67,6 +69,7 @@ pub(crate) fn register_builtins(table: &mut Simulators) {
     heat1d::register(table);
 }
 
+pub use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector};
 use std::sync::Arc;
 
@@ -105,6 +108,18 @@ pub trait Simulator: Send + Sync {
     /// an output of order one is a control of the right order. `None` (the default): 1.
     fn control_scale(&self) -> Option<Vector> {
         None
+    }
+    /// What the state's components are (length `n`): named quantities with units, or a grid
+    /// ([`Layout`]). Figures, tables, exports and the network's input description follow it.
+    /// The default, for simulators that declare none: `n` components `s0, s1, …` without
+    /// unit. [`Physics::check_dimensions`] checks that it describes `n` entries.
+    fn state_layout(&self) -> Layout {
+        Layout::generic("s", self.state_dim())
+    }
+    /// What the control's components are (length `m`), as [`Simulator::state_layout`]; the
+    /// default is `u0, u1, …` without unit.
+    fn control_layout(&self) -> Layout {
+        Layout::generic("u", self.control_dim())
     }
     /// `s' = P(s, u)`. `state` has length `n`, `control` length `m`; the result length `n`.
     fn step(&self, state: &Vector, control: &Vector) -> Vector;
@@ -396,7 +411,8 @@ impl Physics {
 
     /// Checks that every call of the simulator returns what its declared dimensions say
     /// ([`dimensions::check_physics`]): a [`crate::Error::SimulatorOutput`] naming the call
-    /// and the lengths otherwise. Scenario validation runs it once.
+    /// and the lengths otherwise, a [`crate::Error::Layout`] if a declared layout does not
+    /// describe its vector. Scenario validation runs it once.
     pub fn check_dimensions(&self) -> crate::Result<()> {
         dimensions::check_physics(self)
     }

@@ -143,6 +143,15 @@ impl Simulator for Oscillators {
     fn control_dim(&self) -> usize {
         1
     }
+    /// `q1, q2, p1, p2`, nondimensional (see the module docs).
+    fn state_layout(&self) -> crate::layout::Layout {
+        use crate::layout::DIMENSIONLESS as ONE;
+        crate::layout::Layout::flat(&[("q1", ONE), ("q2", ONE), ("p1", ONE), ("p2", ONE)])
+    }
+    /// `u`, the nondimensional force on the second oscillator.
+    fn control_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("u", crate::layout::DIMENSIONLESS)])
+    }
     fn dt(&self) -> f64 {
         self.params.dt
     }

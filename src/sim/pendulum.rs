@@ -261,6 +261,14 @@ impl Simulator for Pendulum {
     fn control_dim(&self) -> usize {
         1
     }
+    /// `θ [rad]`, `ω [rad/s]`.
+    fn state_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("θ", "rad"), ("ω", "rad/s")])
+    }
+    /// `τ [N·m]`.
+    fn control_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("τ", "N·m")])
+    }
     fn dt(&self) -> f64 {
         self.params.dt
     }

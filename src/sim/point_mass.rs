@@ -253,6 +253,14 @@ impl<P: Send + Sync> Simulator for LinearPointMass<P> {
     fn control_dim(&self) -> usize {
         2
     }
+    /// `x [m]`, `y [m]`, `vx [m/s]`, `vy [m/s]`.
+    fn state_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("x", "m"), ("y", "m"), ("vx", "m/s"), ("vy", "m/s")])
+    }
+    /// `u1 [N]`, `u2 [N]` (the actuators' forces before the actuator matrix `G`).
+    fn control_layout(&self) -> crate::layout::Layout {
+        crate::layout::Layout::flat(&[("u1", "N"), ("u2", "N")])
+    }
     fn dt(&self) -> f64 {
         self.dt
     }

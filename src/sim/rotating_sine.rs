@@ -211,6 +211,17 @@ impl Simulator for RotatingSine {
     fn control_dim(&self) -> usize {
         2
     }
+    /// The output `y1, y2`. The problem states no units (an abstract test problem), so both
+    /// are marked dimensionless.
+    fn state_layout(&self) -> crate::layout::Layout {
+        use crate::layout::DIMENSIONLESS as ONE;
+        crate::layout::Layout::flat(&[("y1", ONE), ("y2", ONE)])
+    }
+    /// The prediction `x1, x2`, dimensionless like the output.
+    fn control_layout(&self) -> crate::layout::Layout {
+        use crate::layout::DIMENSIONLESS as ONE;
+        crate::layout::Layout::flat(&[("x1", ONE), ("x2", ONE)])
+    }
     fn step(&self, _state: &Vector, control: &Vector) -> Vector {
         let (a, h1) = self.argument(control);
         Vector::from_vec(vec![a.sin(), self.gamma * self.xi * h1])
