@@ -180,7 +180,7 @@ mod tests {
     /// whose length is its state or control dimension, and passes the layout check.
     #[test]
     fn builtin_layouts_describe_their_dimensions() {
-        let registry = Registry::with_builtins();
+        let registry = Simulators::with_builtins();
         for name in registry.names() {
             let params = ron::Value::Map(ron::Map::new());
             let physics = registry.build(&name, params).expect("builds with defaults");
