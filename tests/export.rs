@@ -68,14 +68,22 @@ fn read_npz(path: &Path) -> std::collections::HashMap<String, Npy> {
     let mut arrays = std::collections::HashMap::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).expect("entry");
-        let name = entry
-            .name()
-            .expect("entry name")
-            .trim_end_matches(".npy")
-            .to_string();
+        let full = entry.name().expect("entry name").to_string();
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).expect("read");
-        arrays.insert(name, parse_npy(&bytes));
+        match full.strip_suffix(".npy") {
+            Some(name) => {
+                arrays.insert(name.to_string(), parse_npy(&bytes));
+            }
+            // The layouts of states, controls and network inputs, as JSON.
+            None => {
+                assert_eq!(full, "layout.json");
+                let layouts: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+                for key in ["state", "control", "network_input", "network_output"] {
+                    assert!(layouts.get(key).is_some(), "layout.json has {key}");
+                }
+            }
+        }
     }
     arrays
 }
