@@ -8,7 +8,7 @@
 //! | simulator `P(s, u)`, `A = ∂P/∂s`, `B = ∂P/∂u` | [`sim::Simulator`], [`sim::Jvp`], [`sim::Vjp`] |
 //! | local inverse `P⁻¹(y; x)` | [`sim::ControlInverse`] (analytic), [`inverse::solve`] (Newton, saddle-free Newton, pseudo-inverse step) |
 //! | physics inversion across time (Gramian `G = Σ J_t J_tᵀ`) | [`inverse::episode::invert_episode`] |
-//! | network `f(·; θ)` | [`net::Mlp`] (runtime-shaped dfdx layers) |
+//! | network `f(·; θ)` | [`net::Network`] (kinds in [`net::table`]: [`net::Mlp`], runtime-shaped layers, and [`net::linear::Linear`]) |
 //! | SIP update (Newton step, inverse, proxy loss) | [`train::sip::Sip`] |
 //! | DP / back-propagation through time | [`train::dp::Dp`] |
 //! | objective `½‖W(s_T − s*)‖² + ½α Σ‖u_t‖²` | [`objective::Objective`] |

@@ -7,7 +7,7 @@
 //! (`heatmaps_<method>.{png,svg}`). Single-step problems have no episode to draw.
 
 use crate::episode::{rollout, simulate, Policy};
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::plot::{plot_episodes, plot_heatmaps, EpisodeScene};
 use crate::scenario::Scenario;
 use crate::sim::{Scene, Vector};
@@ -29,7 +29,7 @@ fn rows(vectors: &[Vector]) -> Vec<Vec<f64>> {
 pub fn draw_episodes(
     scenario: &Scenario,
     method: &str,
-    net: &Mlp,
+    net: &dyn Network,
     scenes: &[Scene],
     dir: &Path,
 ) -> crate::Result<Vec<PathBuf>> {
@@ -96,7 +96,7 @@ pub fn draw_run_episodes(
         files.extend(draw_episodes(
             scenario,
             &o.method,
-            &o.net,
+            o.net.as_ref(),
             test_scenes,
             dir,
         )?);

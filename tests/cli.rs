@@ -16,7 +16,7 @@ const SINE: &str = r#"// tiny rotating-sine scenario for the CLI tests
         scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])),
         test_count: 32,
     ),
-    network: (hidden: [8], activation: relu),
+    network: Mlp(hidden: [8], activation: relu),
     methods: [
         (name: "SIP", update: Sip(inverse: Step(SaddleFreeNewton())), optimizer: Adam(lr: 1e-3)),
         (name: "Adam", update: Dp(), optimizer: Adam(lr: 1e-3)),
@@ -36,7 +36,7 @@ const OSCILLATORS: &str = r#"(
         train: Pool(32),
         test_count: 16,
     ),
-    network: (hidden: [8], activation: tanh),
+    network: Mlp(hidden: [8], activation: tanh),
     methods: [
         (name: "SIP", update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-3)),
         (name: "BPTT", update: Dp(), optimizer: Adam(lr: 1e-3)),

@@ -239,26 +239,19 @@ fn vectors(count: u64, len: u64) -> u64 {
     )
 }
 
-/// Number of network parameters `Σ_layers (in·out + out)` of widths `[inputs, hidden…,
-/// outputs]` (saturating).
-fn parameters(widths: &[u64]) -> u64 {
-    widths.windows(2).fold(0u64, |s, w| {
-        s.saturating_add(w[0].saturating_mul(w[1]).saturating_add(w[1]))
-    })
-}
-
 /// Estimates the memory of a run of `spec` on a simulator with state dimension `n` and
 /// control dimension `m`. Defined for any spec (sizes saturate); meaningful once the spec
 /// is otherwise valid.
 ///
-/// With `T` steps, batch `B`, `I` network inputs, `O` outputs, hidden widths summing to `H`
-/// and `P` parameters:
+/// With `T` steps, batch `B`, `I` network inputs, `O` outputs, and the network kind's `P`
+/// parameters and `A` activations per sample ([`crate::net::NetworkKind::size`]; the MLP's
+/// `A = I + H + O`, `H` the sum of the hidden widths):
 ///
 /// | part | bytes |
 /// | --- | --- |
 /// | network parameters and optimizer state | `5 · P · 4` |
 /// | checkpoint being written (vectors and JSON text) | `96 · P` |
-/// | network activations | `4 · S · (I + H + O) · 4`, `S = T·B` samples closed loop (`B` open loop), at least an evaluation chunk |
+/// | network activations | `4 · S · A · 4`, `S = T·B` samples closed loop (`B` open loop), at least an evaluation chunk |
 /// | training episodes | `2 · B · ((T+1)·n + T·m) · 8` plus the network inputs `T·B·I · 8` (`B·I` open loop) |
 /// | held-out scenes | `(test + validation) · (2n + T·m) · 8` (`T·m` only with reference controls) |
 /// | evaluation rollouts | `min(max(test, validation), 1024) · ((T+1)·n + T·m) · 8` |
@@ -275,12 +268,8 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
     let batch = size(spec.largest_batch());
     let inputs = network_inputs(&spec.episode, n as usize).map_or(u64::MAX, size);
     let outputs = network_outputs(&spec.episode, m as usize).map_or(u64::MAX, size);
-    let hidden: Vec<u64> = spec.network.hidden.iter().map(|&w| size(w)).collect();
-    let widths: Vec<u64> = std::iter::once(inputs)
-        .chain(hidden.iter().copied())
-        .chain([outputs])
-        .collect();
-    let width_sum = widths.iter().fold(0u64, |s, w| s.saturating_add(*w));
+    let network_size = spec.network.size(inputs, outputs);
+    let width_sum = network_size.activations_per_sample;
     let open_loop = spec.episode.policy == PolicyKind::OpenLoop;
     let held_out = size(spec.data.test_count).saturating_add(size(spec.data.validation_count));
     let chunk = size(spec.data.test_count.max(spec.data.validation_count)).min(EVALUATION_CHUNK);
@@ -291,7 +280,7 @@ pub fn estimate_memory(spec: &ScenarioSpec, n: usize, m: usize) -> MemoryEstimat
         batch.saturating_mul(steps)
     };
     let samples = train_samples.max(chunk);
-    let parameter_count = parameters(&widths);
+    let parameter_count = network_size.parameters;
     let network = product(&[PARAMETER_COPIES, parameter_count, F32_BYTES]);
     let checkpoint = parameter_count.saturating_mul(CHECKPOINT_BYTES_PER_PARAMETER);
     let activations = product(&[ACTIVATION_COPIES, samples, width_sum, F32_BYTES]);
@@ -389,11 +378,5 @@ mod tests {
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 2e6] {
             assert!(ResourceLimits::with_max_memory_gib(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn parameters_saturate_instead_of_overflowing() {
-        assert_eq!(parameters(&[2, 8, 2]), 2 * 8 + 8 + 8 * 2 + 2);
-        assert_eq!(parameters(&[u64::MAX, 2]), u64::MAX);
     }
 }

@@ -4,7 +4,8 @@
 //! objects. Every struct rejects unknown fields. Units are those of the simulator.
 
 use crate::inverse::InverseMethod;
-use crate::net::{Activation, OptimizerConfig};
+pub use crate::net::NetworkSpec;
+use crate::net::OptimizerConfig;
 use serde::{Deserialize, Serialize};
 
 pub use crate::train::rules::UpdateSpec;
@@ -28,7 +29,8 @@ pub struct ScenarioSpec {
     /// The episode objective.
     #[serde(default)]
     pub objective: ObjectiveSpec,
-    /// Hidden layers of the network (input/output sizes follow from the simulator).
+    /// The network's kind and parameters, e.g. `Mlp(hidden: [64, 64], activation: tanh)`
+    /// (input/output sizes follow from the simulator; see [`crate::net::table`]).
     pub network: NetworkSpec,
     /// Training methods to run and compare, in order.
     pub methods: Vec<MethodSpec>,
@@ -256,23 +258,6 @@ impl Default for ObjectiveSpec {
             tracking_weight: 0.0,
         }
     }
-}
-
-/// Network shape; input and output sizes follow from the simulator and episode.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkSpec {
-    /// Hidden layer widths, e.g. `[32, 64, 32]`.
-    pub hidden: Vec<usize>,
-    /// Hidden activation.
-    pub activation: Activation,
-    /// Output activation (default identity).
-    #[serde(default = "identity")]
-    pub output_activation: Activation,
-}
-
-fn identity() -> Activation {
-    Activation::Identity
 }
 
 /// One training method to run.

@@ -7,6 +7,7 @@
 //! [`Registry::register_rule`] (see [`crate::train::rules`]) without changing the library.
 
 use super::Physics;
+use crate::net::{NetworkKind, Networks};
 use crate::train::rules::{RuleSpec, Rules};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -59,6 +60,7 @@ struct Entry {
 pub struct Registry {
     entries: BTreeMap<String, Entry>,
     rules: Rules,
+    networks: Networks,
 }
 
 impl std::fmt::Debug for Registry {
@@ -66,6 +68,7 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("simulators", &self.entries.keys().collect::<Vec<_>>())
             .field("rules", &self.rules)
+            .field("networks", &self.networks)
             .finish()
     }
 }
@@ -76,6 +79,7 @@ impl Registry {
         Registry {
             entries: BTreeMap::new(),
             rules: Rules::builtin().clone(),
+            networks: Networks::builtin().clone(),
         }
     }
 
@@ -98,6 +102,20 @@ impl Registry {
     /// The update rules scenarios parsed with this registry can name.
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    /// Registers network kind `name` (as scenarios write it, e.g. `network: MyNet(…)`) with
+    /// parameter struct `K`, which is also its [`NetworkKind`] (see [`Networks::register`]).
+    pub fn register_network<K>(&mut self, name: &str, description: &str)
+    where
+        K: NetworkKind + Serialize + DeserializeOwned,
+    {
+        self.networks.register::<K>(name, description);
+    }
+
+    /// The network kinds scenarios parsed with this registry can name.
+    pub fn networks(&self) -> &Networks {
+        &self.networks
     }
 
     /// Registers `name`. `P` is the simulator's parameter struct, read from the scenario's

@@ -15,7 +15,7 @@ use super::dp::Dp;
 use super::evaluate::{evaluate, metric_names, Evaluation};
 use super::{batch_update, rule_for, Context, UpdateRule, UpdateStats};
 use crate::episode::{rollout, Policy};
-use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
+use crate::net::{enable_flush_to_zero, Network, Optimizer};
 use crate::objective::Objective;
 use crate::scenario::{method_name, MethodSpec, Scenario};
 use crate::scenes::SceneSampler;
@@ -101,7 +101,7 @@ pub struct TrainOutcome {
     /// Every logged evaluation.
     pub log: Vec<LogRow>,
     /// The chosen network.
-    pub net: Mlp,
+    pub net: Box<dyn Network>,
     /// Whether training stopped early on a stop request (the checkpoint is not final).
     pub interrupted: bool,
 }
@@ -160,15 +160,13 @@ impl<'a> Trainer<'a> {
     }
 
     /// The initial network (same for every method: seeded by `training.seed`).
-    pub fn initial_network(&self) -> crate::Result<Mlp> {
-        Mlp::new(
-            &self.scenario.network_config(),
-            self.scenario.spec.training.seed,
-        )
+    pub fn initial_network(&self) -> crate::Result<Box<dyn Network>> {
+        self.scenario
+            .build_network(self.scenario.spec.training.seed)
     }
 
     /// Evaluates `net` on the test scenes.
-    pub fn evaluate(&self, net: &Mlp) -> crate::Result<Evaluation> {
+    pub fn evaluate(&self, net: &dyn Network) -> crate::Result<Evaluation> {
         evaluate(&self.context(), net, &self.test_scenes)
     }
 
@@ -191,7 +189,7 @@ impl<'a> Trainer<'a> {
         let training = &spec.training;
         let rule = rule_for(method, &self.context());
         let net = self.initial_network()?;
-        let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
+        let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, net.as_ref());
         let mut state = TrainState {
             index,
             net,
@@ -285,13 +283,13 @@ impl<'a> Trainer<'a> {
         let (update, cosine) = if cosine && !is_bptt {
             // Both rules on the same rollout (the rule's update is the same as in
             // `batch_update`, see `groups::rollout_and_update`).
-            let episodes = rollout(&self.scenario.physics, &self.policy, &state.net, &scenes)?;
-            let update = rule.update(&ctx, &state.net, &scenes, &episodes)?;
-            let bptt = Dp::default().update(&ctx, &state.net, &scenes, &episodes)?;
+            let episodes = rollout(&self.scenario.physics, &self.policy, &*state.net, &scenes)?;
+            let update = rule.update(&ctx, &*state.net, &scenes, &episodes)?;
+            let bptt = Dp::default().update(&ctx, &*state.net, &scenes, &episodes)?;
             let cosine = update.grads.cosine(&bptt.grads).unwrap_or(f64::NAN);
             (update, Some(cosine))
         } else {
-            (batch_update(rule, &ctx, &state.net, &scenes)?, None)
+            (batch_update(rule, &ctx, &*state.net, &scenes)?, None)
         };
         let mut diagnostics = update.diagnostics;
         if let Some(cosine) = cosine {
@@ -302,7 +300,7 @@ impl<'a> Trainer<'a> {
                 .optimizer
                 .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
         }
-        let norm = state.optimizer.step(&mut state.net, &update.grads);
+        let norm = state.optimizer.step(&mut *state.net, &update.grads);
         if !norm.is_finite() {
             return Err(crate::Error::Diverged {
                 method: String::new(),
@@ -336,7 +334,7 @@ impl<'a> Trainer<'a> {
                 interrupted: false,
             });
         };
-        let metrics = self.evaluate(&best.net)?;
+        let metrics = self.evaluate(&*best.net)?;
         let row = |split: &str, iteration, wall_s, metrics: &Evaluation| LogRow {
             method: name.clone(),
             split: split.to_string(),
@@ -350,7 +348,7 @@ impl<'a> Trainer<'a> {
         let last_metrics = if best.iteration == state.iteration {
             None
         } else {
-            let last = self.evaluate(&state.net)?;
+            let last = self.evaluate(&*state.net)?;
             log.push(row(TEST_LAST, state.iteration, state.wall_s, &last));
             Some(last)
         };
@@ -382,7 +380,7 @@ impl<'a> Trainer<'a> {
         } else {
             (VALIDATION, &self.validation_scenes)
         };
-        let metrics = evaluate(&self.context(), &state.net, scenes)?;
+        let metrics = evaluate(&self.context(), &*state.net, scenes)?;
         self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
             let value = metrics
@@ -451,7 +449,7 @@ impl<'a> Trainer<'a> {
             format: checkpoint::FORMAT.to_string(),
             scenario: self.scenario.spec.name.clone(),
             method: name.to_string(),
-            network: state.net.config().clone(),
+            network: state.net.architecture(),
             iteration: state.iteration,
             wall_s: state.wall_s,
             stats: state.stats,
@@ -480,7 +478,7 @@ impl<'a> Trainer<'a> {
         checkpoint.check_matches(
             &self.scenario.spec.name,
             name,
-            &self.scenario.network_config(),
+            &self.scenario.network_architecture(),
             &self.scenario.fingerprint(state.index),
         )?;
         state.net.set_parameters(&checkpoint.parameters)?;
@@ -536,14 +534,14 @@ struct Best {
     wall_s: f64,
     value: f64,
     validation: Evaluation,
-    net: Mlp,
+    net: Box<dyn Network>,
 }
 
 /// Mutable state of one method's training.
 struct TrainState {
     /// Index of the method in the scenario.
     index: usize,
-    net: Mlp,
+    net: Box<dyn Network>,
     optimizer: Optimizer,
     rng: ChaCha8Rng,
     iteration: usize,
