@@ -52,6 +52,9 @@ use passes::{Buffers, LayerData, Stack, Workspace};
 /// passes, the reference).
 #[cfg(test)]
 type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
+/// A layer as dfdx tensors: weight `(out, in)`, bias `(out,)` (tests).
+#[cfg(test)]
+type ReferenceLayer = (Matrix, Tensor<(usize,), f32, Cpu>);
 
 /// Element-wise nonlinearity applied after each layer. RON names: `relu`, `tanh`, `sigmoid`,
 /// `identity` (written back in this form), or capitalised: `Relu`, `Tanh`, `Sigmoid`,
@@ -505,7 +508,7 @@ impl Mlp {
 
     /// The layers as dfdx tensors: weight `(out, in)`, bias `(out,)` (tests).
     #[cfg(test)]
-    fn reference_layers(&self, dev: &Cpu) -> Vec<(Matrix, Tensor<(usize,), f32, Cpu>)> {
+    fn reference_layers(&self, dev: &Cpu) -> Vec<ReferenceLayer> {
         let widths = self.config.widths();
         (0..self.num_layers())
             .map(|i| {
@@ -523,7 +526,7 @@ impl Mlp {
     #[cfg(test)]
     fn run<T: Tape<f32, Cpu> + Merge<NoneTape>>(
         &self,
-        layers: &[(Matrix, Tensor<(usize,), f32, Cpu>)],
+        layers: &[ReferenceLayer],
         x: Matrix<T>,
     ) -> Matrix<T> {
         use dfdx::prelude::HasShape;
