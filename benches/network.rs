@@ -9,9 +9,9 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use nalgebra::DMatrix;
-use physinv::net::MlpConfig;
+use physinv::net::mlp::MlpParams;
+use physinv::net::{Mlp, MlpConfig};
 use physinv::scenario::Scenario;
-use physinv::train::Trainer;
 use std::cell::RefCell;
 use std::hint::black_box;
 
@@ -31,11 +31,14 @@ fn multiply_adds(config: &MlpConfig) -> u64 {
 
 fn bench_network(c: &mut Criterion, label: &str, path: &str, batches: &[usize]) {
     let scenario = Scenario::load(path).expect("scenario loads");
-    let net = Trainer::new(&scenario)
-        .expect("trainer")
-        .initial_network()
-        .expect("network");
-    let config = net.config().clone();
+    // The MLP kind's own passes: built as the trainer builds the scenario's network.
+    let params = scenario
+        .spec
+        .network
+        .downcast::<MlpParams>()
+        .expect("an MLP scenario");
+    let config = params.config(scenario.network_inputs(), scenario.network_outputs());
+    let net = Mlp::new(&config, scenario.spec.training.seed).expect("network");
     let params = net.parameters();
     let net = RefCell::new(net);
     // Before every timed pass the parameters change (to the same values), as an optimizer step

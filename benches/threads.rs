@@ -12,7 +12,7 @@
 //! ratio; the training loop is the trainer's (scenes, rollout, update, optimizer step), with
 //! the `physinv` binary's allocator, without evaluation.
 
-use physinv::net::{enable_flush_to_zero, Mlp, Optimizer};
+use physinv::net::{enable_flush_to_zero, Network, Optimizer};
 use physinv::scenario::{method_name, Scenario};
 use physinv::scenes::SceneSampler;
 use physinv::train::{batch_update, rule_for, Context, Trainer, UpdateRule};
@@ -33,7 +33,7 @@ struct Run<'a> {
     rule: Box<dyn UpdateRule>,
     sampler: SceneSampler,
     batch: usize,
-    net: Mlp,
+    net: Box<dyn Network>,
     optimizer: Optimizer,
     rng: ChaCha8Rng,
     iteration: u64,
@@ -57,7 +57,7 @@ impl<'a> Run<'a> {
                 scenario.spec.episode.steps,
             ),
             batch: method.batch_size(&scenario.spec.training),
-            optimizer: Optimizer::new(&method.optimizer, method.clip_grad_norm, &net),
+            optimizer: Optimizer::new(&method.optimizer, method.clip_grad_norm, net.as_ref()),
             net,
             rng: ChaCha8Rng::seed_from_u64(0),
             iteration: 0,
@@ -72,8 +72,9 @@ impl<'a> Run<'a> {
         self.iteration += 1;
         let ctx = &self.ctx;
         let scenes = self.sampler.scenes(&indices).expect("scenes");
-        let update = batch_update(self.rule.as_ref(), ctx, &self.net, &scenes).expect("update");
-        self.optimizer.step(&mut self.net, &update.grads);
+        let update =
+            batch_update(self.rule.as_ref(), ctx, self.net.as_ref(), &scenes).expect("update");
+        self.optimizer.step(self.net.as_mut(), &update.grads);
     }
 
     /// Trains for about [`BLOCK`] (at least one iteration): `(seconds, iterations)`.

@@ -8,12 +8,12 @@
 //! | simulator `P(s, u)`, `A = ∂P/∂s`, `B = ∂P/∂u` | [`sim::Simulator`], [`sim::Jvp`], [`sim::Vjp`] |
 //! | local inverse `P⁻¹(y; x)` | [`sim::ControlInverse`] (analytic), [`inverse::solve`] (Newton, saddle-free Newton, pseudo-inverse step) |
 //! | physics inversion across time (Gramian `G = Σ J_t J_tᵀ`) | [`inverse::episode::invert_episode`] |
-//! | network `f(·; θ)` | [`net::Mlp`] (runtime-shaped dfdx layers) |
+//! | network `f(·; θ)` | [`net::Network`] (kinds in [`net::table`]: [`net::Mlp`], runtime-shaped layers, and [`net::linear::Linear`]) |
 //! | SIP update (Newton step, inverse, proxy loss) | [`train::sip::Sip`] |
 //! | DP / back-propagation through time | [`train::bptt::Bptt`] |
 //! | objective `½‖W(s_T − s*)‖² + ½α Σ‖u_t‖²` | [`objective::Objective`] |
 //! | scenario file (RON) | [`scenario::Scenario`] |
-//! | user-defined simulators | [`sim::Registry::register`]; every subcommand for them: [`cli::main_with`] |
+//! | user-defined simulators | [`Registry::register`]; every subcommand for them: [`cli::main_with`] |
 //! | a step without hand-written derivatives | [`sim::autodiff::AutoDiff`] (exact, dual numbers), [`sim::finite_difference::FiniteDifference`] (central differences) |
 //!
 //! | what a state's or control's components are (names, units, grids) | [`layout::Layout`], [`sim::Simulator::state_layout`] |
@@ -22,7 +22,7 @@
 //! | running a scenario end to end | [`run::run_scenario`]; the `physinv` binary ([`cli`]) |
 //! | trained networks and episodes for PyTorch / numpy | [`export`] (safetensors, `.npz`) |
 //!
-//! Data flow: scenario → simulator ([`sim::Registry`]) + network → episode
+//! Data flow: scenario → simulator ([`Registry`]) + network → episode
 //! ([`episode::rollout`]) → update rule ([`train::UpdateRule`]) → optimizer
 //! ([`net::Optimizer`]) → logs and figures ([`output`], [`plot`], [`report`]).
 //!

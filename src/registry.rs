@@ -1,23 +1,26 @@
-//! What scenario files can name: simulators, update rules and (soon) network kinds, each in
-//! its own table, gathered in one [`Registry`].
+//! What scenario files can name: simulators, update rules and network kinds, each in its own
+//! table, gathered in one [`Registry`].
 //!
 //! The built-in entries are registered by [`Registry::with_builtins`]; a user's crate adds its
 //! own without changing the library: [`Registry::register`] for a simulator (see
 //! `examples/custom_simulator.rs`), [`Registry::register_rule`] for an update rule (see
-//! [`crate::train::rules`] and `examples/custom_rule.rs`). The tables live with what they
-//! build ([`crate::sim::Simulators`], [`crate::train::rules::Rules`]); this module only joins
-//! them, above both.
+//! [`crate::train::rules`] and `examples/custom_rule.rs`), [`Registry::register_network`] for a
+//! network kind (see [`crate::net::table`]). The tables live with what they build
+//! ([`crate::sim::Simulators`], [`crate::train::rules::Rules`], [`crate::net::Networks`]); this
+//! module only joins them, above all three.
 
+use crate::net::{NetworkKind, Networks};
 use crate::sim::{BuildError, ParamError, Physics, Simulators};
 use crate::train::rules::{RuleSpec, Rules};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// The simulators and update rules scenario files are resolved in.
+/// The simulators, update rules and network kinds scenario files are resolved in.
 #[derive(Debug)]
 pub struct Registry {
     simulators: Simulators,
     rules: Rules,
+    networks: Networks,
 }
 
 impl Default for Registry {
@@ -27,19 +30,21 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// A registry with no simulators and the built-in update rules.
+    /// A registry with no simulators and the built-in update rules and network kinds.
     pub fn new() -> Self {
         Registry {
             simulators: Simulators::new(),
             rules: Rules::builtin().clone(),
+            networks: Networks::builtin().clone(),
         }
     }
 
-    /// A registry holding every built-in simulator and update rule.
+    /// A registry holding every built-in simulator, update rule and network kind.
     pub fn with_builtins() -> Self {
         Registry {
             simulators: Simulators::with_builtins(),
             rules: Rules::builtin().clone(),
+            networks: Networks::builtin().clone(),
         }
     }
 
@@ -62,6 +67,20 @@ impl Registry {
         R: RuleSpec + Serialize + DeserializeOwned,
     {
         self.rules.register::<R>(name, description);
+    }
+
+    /// Registers network kind `name` (as scenarios write it, e.g. `network: MyNet(…)`) with
+    /// parameter struct `K`, which is also its [`NetworkKind`] (see [`Networks::register`]).
+    pub fn register_network<K>(&mut self, name: &str, description: &str)
+    where
+        K: NetworkKind + Serialize + DeserializeOwned,
+    {
+        self.networks.register::<K>(name, description);
+    }
+
+    /// The network kinds scenarios parsed with this registry can name.
+    pub fn networks(&self) -> &Networks {
+        &self.networks
     }
 
     /// The simulators.

@@ -10,7 +10,7 @@
 
 use crate::episode::{rollout, simulate, Policy};
 use crate::layout::{Component, Layout};
-use crate::net::Mlp;
+use crate::net::Network;
 use crate::plot::{plot_heatmaps, plot_labelled_episodes, EpisodeLabels, EpisodeScene};
 use crate::scenario::Scenario;
 use crate::sim::{Scene, Vector};
@@ -65,7 +65,7 @@ fn rows(vectors: &[Vector]) -> Vec<Vec<f64>> {
 pub fn draw_episodes(
     scenario: &Scenario,
     method: &str,
-    net: &Mlp,
+    net: &dyn Network,
     scenes: &[Scene],
     dir: &Path,
 ) -> crate::Result<Vec<PathBuf>> {
@@ -140,7 +140,7 @@ pub fn draw_run_episodes(
         files.extend(draw_episodes(
             scenario,
             &o.method,
-            &o.net,
+            o.net.as_ref(),
             test_scenes,
             dir,
         )?);

@@ -16,7 +16,7 @@ const SINE: &str = r#"// tiny rotating-sine scenario for the CLI tests
         scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])),
         test_count: 32,
     ),
-    network: (hidden: [8], activation: relu),
+    network: Mlp(hidden: [8], activation: relu),
     methods: [
         (name: "SIP", update: Sip(inverse: Step(SaddleFreeNewton())), optimizer: Adam(lr: 1e-3)),
         (name: "Adam", update: Bptt(), optimizer: Adam(lr: 1e-3)),
@@ -36,7 +36,7 @@ const OSCILLATORS: &str = r#"(
         train: Pool(32),
         test_count: 16,
     ),
-    network: (hidden: [8], activation: tanh),
+    network: Mlp(hidden: [8], activation: tanh),
     methods: [
         (name: "SIP", update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-3)),
         (name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3)),
@@ -355,7 +355,7 @@ fn validate_prints_the_resolved_configuration() {
         "rotating_sine",
         "state dim n = 2, control dim m = 2",
         "jvp, vjp, control inverse",
-        "widths [2, 8, 2]",
+        "Mlp(hidden:[8],activation:relu,output_activation:identity), 2 inputs → 2 outputs",
         "SIP",
         "Adam",
         "batch 16, 20 iterations",
@@ -363,7 +363,7 @@ fn validate_prints_the_resolved_configuration() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
     let out = env.ok(&["validate", "oscillators.ron"]);
-    assert!(out.contains("widths [8, 8, 4]"), "{out}");
+    assert!(out.contains("8 inputs → 4 outputs"), "{out}");
     assert!(out.contains("open loop"), "{out}");
 }
 

@@ -5,7 +5,7 @@
 use clap::Parser as _;
 use physinv::cli::{run_with, Cli};
 use physinv::episode::rollout;
-use physinv::net::Mlp;
+use physinv::net::Network;
 use physinv::run::{run_scenario, RunOptions};
 use physinv::scenario::Scenario;
 use physinv::train::trainer::Silent;
@@ -22,7 +22,7 @@ const SCENARIO: &str = r#"(
         initial: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0]),
         target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
         test_count: 5, validation_count: 4),
-    network: (hidden: [8, 8], activation: tanh),
+    network: Mlp(hidden: [8, 8], activation: tanh),
     methods: [(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-2))],
     training: (batch: 8, iterations: 10, log_every: 5, seed: 0),
 )"#;
@@ -119,7 +119,7 @@ fn export_writes_safetensors_and_npz_that_read_back() {
 
     let bytes = std::fs::read(out.join("BPTT.safetensors")).expect("safetensors");
     let tensors = safetensors::SafeTensors::deserialize(&bytes).expect("valid safetensors");
-    let widths = checkpoint.network.widths();
+    let widths = [checkpoint.network.inputs, 8, 8, checkpoint.network.outputs];
     let mut offset = 0;
     for k in 0..widths.len() - 1 {
         for (part, shape) in [
@@ -162,7 +162,7 @@ fn export_writes_safetensors_and_npz_that_read_back() {
     assert_eq!(controls.shape, [5, 6, 2]);
     assert_eq!(targets.shape, [5, 4]);
     let trainer = Trainer::new(&scenario).expect("trainer");
-    let mut net = Mlp::new(&checkpoint.network, 0).expect("net");
+    let mut net = scenario.build_network(0).expect("net");
     net.set_parameters(&best.parameters).expect("parameters");
     let ctx = trainer.context();
     let episodes = rollout(ctx.physics, ctx.policy, &net, trainer.test_scenes()).expect("rollout");

@@ -6,7 +6,7 @@ mod common;
 
 use nalgebra::{DMatrix, DVector};
 use physinv::episode::rollout;
-use physinv::net::Mlp;
+use physinv::net::Network;
 use physinv::scenario::Scenario;
 use physinv::train::hig::Spectrum;
 use physinv::train::residuals::{residual_jacobian, Residuals};
@@ -27,7 +27,7 @@ fn point_mass(methods: &str, iterations: usize) -> Scenario {
         initial: Uniform(low: [-1.0, -1.0, -0.5, -0.5], high: [1.0, 1.0, 0.5, 0.5]),
         target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
         test_count: 16, validation_count: 16),
-    network: (hidden: [8, 8], activation: tanh),
+    network: Mlp(hidden: [8, 8], activation: tanh),
     methods: [{methods}],
     training: (batch: 3, iterations: {iterations}, log_every: 1, seed: 0),
 )"#
@@ -35,7 +35,7 @@ fn point_mass(methods: &str, iterations: usize) -> Scenario {
 }
 
 /// Residuals of the first training batch of method 0 at parameters `params`.
-fn residuals_at(scenario: &Scenario, net: &Mlp) -> Residuals {
+fn residuals_at(scenario: &Scenario, net: &dyn Network) -> Residuals {
     let trainer = Trainer::new(scenario).expect("trainer");
     let ctx = trainer.context();
     let scenes = &trainer.test_scenes()[..3];

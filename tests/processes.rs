@@ -23,7 +23,7 @@ fn point_mass(methods: &str, iterations: usize) -> Scenario {
         initial: Uniform(low: [-1.0, -1.0, -0.5, -0.5], high: [1.0, 1.0, 0.5, 0.5]),
         target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
         test_count: 20, validation_count: 15),
-    network: (hidden: [16, 16], activation: tanh),
+    network: Mlp(hidden: [16, 16], activation: tanh),
     methods: [{methods}],
     training: (batch: 16, iterations: {iterations}, log_every: 5, cosine_every: 5, seed: 0),
 )"#

@@ -10,7 +10,7 @@ const BASE: &str = r#"(
     simulator: (name: "rotating_sine", params: (xi: 32.0, phi_deg: 45.0)),
     episode: (steps: 1, observe: [Target]),
     data: (scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])), test_count: 10),
-    network: (hidden: [8], activation: relu),
+    network: Mlp(hidden: [8], activation: relu),
     methods: [
         (name: "SIP", update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)),
     ],
@@ -45,8 +45,8 @@ fn assert_mentions(message: &str, parts: &[&str]) {
 #[test]
 fn base_scenario_is_valid() {
     let s = parse(BASE).expect("base scenario must load");
-    assert_eq!(s.network_config().inputs, 2);
-    assert_eq!(s.network_config().outputs, 2);
+    assert_eq!(s.network_architecture().inputs, 2);
+    assert_eq!(s.network_architecture().outputs, 2);
 }
 
 #[test]

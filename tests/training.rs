@@ -53,7 +53,7 @@ fn burgers_batch_of_40(steps: usize) -> physinv::scenario::Scenario {
     simulator: (name: "burgers", params: (cells: 16)),
     episode: (steps: {steps}, policy: ClosedLoop, observe: [State, Target, Time]),
     data: (seed: 0, scenes: Generator("gaussian_clash"), train: Pool(800), test_count: 40, validation_count: 10),
-    network: (hidden: [16], activation: relu),
+    network: Mlp(hidden: [16], activation: relu),
     methods: [
         (update: Sip(inverse: Episode(alpha: 0.0, max_iterations: 1)), optimizer: Adam(lr: 1e-3)),
         (update: Bptt(), optimizer: Adam(lr: 1e-3)),
@@ -147,7 +147,7 @@ fn sip_inverts_the_exponential_where_sgd_fails() {
     simulator: (name: "exponential"),
     episode: (steps: 1, observe: [Target]),
     data: (seed: 2, scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-12.0], high: [0.0])), test_count: 200),
-    network: (hidden: [16, 64, 16], activation: sigmoid),
+    network: Mlp(hidden: [16, 64, 16], activation: sigmoid),
     methods: [
         (update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-2)),
         (update: Bptt(), optimizer: Sgd(lr: 1e-2)),
@@ -203,7 +203,7 @@ fn supervised_training_makes_progress() {
     simulator: (name: "exponential"),
     episode: (steps: 1, observe: [Target]),
     data: (seed: 2, scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-4.0], high: [0.0])), test_count: 100),
-    network: (hidden: [16, 16], activation: tanh),
+    network: Mlp(hidden: [16, 16], activation: tanh),
     methods: [(update: Supervised, optimizer: Adam(lr: 1e-2))],
     training: (batch: 64, iterations: 300, log_every: 300, seed: 0),
 )"#,
@@ -278,7 +278,7 @@ fn point_mass(methods: &str, iterations: usize) -> physinv::scenario::Scenario {
         initial: Uniform(low: [-1.0, -1.0, -0.5, -0.5], high: [1.0, 1.0, 0.5, 0.5]),
         target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
         test_count: 64, validation_count: 64),
-    network: (hidden: [32, 32], activation: tanh),
+    network: Mlp(hidden: [32, 32], activation: tanh),
     methods: [{methods}],
     training: (batch: 32, iterations: {iterations}, log_every: {iterations}, seed: 0),
 )"#
@@ -358,7 +358,7 @@ fn cosine_with_bptt_is_logged_every_n_iterations() {
     simulator: (name: "exponential"),
     episode: (steps: 1, observe: [Target]),
     data: (seed: 2, scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-4.0], high: [0.0])), test_count: 50, validation_count: 50),
-    network: (hidden: [16], activation: tanh),
+    network: Mlp(hidden: [16], activation: tanh),
     methods: [(update: Sip(inverse: Step(Analytic)), optimizer: Adam(lr: 1e-3)), (update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: 32, iterations: 20, log_every: 10, seed: 0, cosine_every: 5),
 )"#,
@@ -497,7 +497,7 @@ fn resume_refuses_a_changed_scenario_naming_the_difference() {
     simulator: (name: "point_mass", params: (drag: {drag:?})),
     episode: (steps: 5),
     data: (seed: 1, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])), test_count: 8, validation_count: 8),
-    network: (hidden: [8], activation: tanh),
+    network: Mlp(hidden: [8], activation: tanh),
     methods: [(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3))],
     training: (batch: {batch}, iterations: 3, log_every: 3),
 )"#
@@ -619,7 +619,7 @@ fn logged_point_mass(
         initial: Uniform(low: [-1.0, -1.0, -0.5, -0.5], high: [1.0, 1.0, 0.5, 0.5]),
         target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])),
         test_count: 16, validation_count: 16),
-    network: (hidden: [16], activation: tanh),
+    network: Mlp(hidden: [16], activation: tanh),
     methods: [{methods}],
     training: (batch: 16, iterations: 40, log_every: 5, seed: 0{training}),
 )"#

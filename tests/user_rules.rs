@@ -93,7 +93,7 @@ fn scenario(methods: &str) -> String {
     simulator: (name: "point_mass"),
     episode: (steps: 8, policy: ClosedLoop, observe: [State, Target]),
     data: (seed: 1, scenes: Sampled(initial: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0]), target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])), test_count: 16, validation_count: 0),
-    network: (hidden: [16], activation: tanh),
+    network: Mlp(hidden: [16], activation: tanh),
     methods: [{methods}],
     training: (batch: 16, iterations: 30, log_every: 10, seed: 0),
 )"#

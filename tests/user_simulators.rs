@@ -132,7 +132,7 @@ fn scenario_text(name: &str, method: &str) -> String {
     simulator: (name: "{name}"),
     episode: (steps: 3, observe: [State, Target]),
     data: (seed: 1, scenes: Sampled(initial: Uniform(low: [-1.0], high: [1.0]), target: Uniform(low: [-1.0], high: [1.0])), test_count: 8, validation_count: 8),
-    network: (hidden: [8], activation: tanh),
+    network: Mlp(hidden: [8], activation: tanh),
     methods: [{method}],
     training: (batch: 8, iterations: 20, log_every: 10, seed: 0),
 )"#

@@ -282,7 +282,7 @@ mod tests {
             name: "fo",
             simulator: (name: "forward_only"),
             data: (scenes: Sampled(initial: Zeros, target: ReachedBy(low: [-1.0], high: [1.0])), test_count: 2),
-            network: (hidden: [2], activation: tanh),
+            network: Mlp(hidden: [2], activation: tanh),
             methods: [(update: Supervised, optimizer: Adam(lr: 1e-3))],
             training: (batch: 2, iterations: 1),
         )"#;

@@ -1,7 +1,7 @@
 //! `physinv eval`: evaluate a trained network on a scenario's test scenes.
 
 use super::{note, Global, LimitArgs};
-use crate::net::Mlp;
+use crate::net::{io, Network};
 use crate::scenario::Scenario;
 use crate::train::evaluate::Evaluation;
 use crate::train::{Checkpoint, Trainer};
@@ -16,7 +16,7 @@ pub struct EvalArgs {
     #[arg(value_name = "SCENARIO.ron")]
     pub scenario: PathBuf,
     /// The trained network: a checkpoint (<run>/checkpoints/<method>.json) or a network file
-    /// written by `Mlp::save`.
+    /// written by `physinv::net::io::save`.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: PathBuf,
 }
@@ -39,20 +39,22 @@ pub enum NetworkSource {
 
 /// Loads the network in `file` for `scenario`: a checkpoint if it reads as one, else a
 /// network file. Either way its shape must be the scenario's.
-pub fn load_network(file: &Path, scenario: &Scenario) -> anyhow::Result<(Mlp, NetworkSource)> {
-    let config = scenario.network_config();
+pub fn load_network(
+    file: &Path,
+    scenario: &Scenario,
+) -> anyhow::Result<(Box<dyn Network>, NetworkSource)> {
+    let expected = scenario.network_architecture();
     let checkpoint_error = match Checkpoint::load(file) {
         Ok(checkpoint) => {
-            if checkpoint.network != config {
+            if checkpoint.network != expected {
                 bail!(
-                    "{}: the checkpoint's network {:?} does not fit scenario '{}', which needs {:?}",
+                    "{}: the checkpoint's network {} does not fit scenario '{}', which needs {expected}",
                     file.display(),
-                    checkpoint.network.widths(),
+                    checkpoint.network,
                     scenario.spec.name,
-                    config.widths()
                 );
             }
-            let mut net = Mlp::new(&config, 0)?;
+            let mut net = scenario.build_network(0)?;
             net.set_parameters(&checkpoint.parameters)
                 .with_context(|| format!("{}: bad parameters", file.display()))?;
             return Ok((
@@ -69,8 +71,9 @@ pub fn load_network(file: &Path, scenario: &Scenario) -> anyhow::Result<(Mlp, Ne
         }
         Err(e) => e,
     };
-    match Mlp::load(file, &config) {
-        Ok(net) => Ok((net, NetworkSource::NetworkFile)),
+    let mut net = scenario.build_network(0)?;
+    match io::load_into(file, net.as_mut()) {
+        Ok(()) => Ok((net, NetworkSource::NetworkFile)),
         Err(net_error) => bail!(
             "{} is neither a checkpoint nor a network file for this scenario ({checkpoint_error}; {net_error})",
             file.display()
@@ -123,7 +126,7 @@ pub fn run(args: &EvalArgs, global: Global) -> anyhow::Result<()> {
         NetworkSource::NetworkFile => note(global, "network file"),
     }
     let trainer = Trainer::new(&scenario)?;
-    let evaluation = trainer.evaluate(&net)?;
+    let evaluation = trainer.evaluate(net.as_ref())?;
     note(
         global,
         format_args!(

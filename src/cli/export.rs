@@ -86,7 +86,10 @@ pub fn run(args: &ExportArgs, global: Global) -> anyhow::Result<()> {
             .file_stem()
             .map_or_else(|| "network".into(), |s| s.to_string_lossy().into_owned());
         let exported = ExportedNetwork::chosen(&checkpoint);
-        let written = export_network(&exported, scenario.as_ref(), &out, &stem)
+        let written = global
+            .registry
+            .networks()
+            .activate(|| export_network(&exported, scenario.as_ref(), &out, &stem))
             .with_context(|| format!("cannot export {}", file.display()))?;
         for path in written {
             note(global, format_args!("wrote {}", path.display()));

@@ -99,7 +99,7 @@ pub fn check_resume(dir: &Path, scenario: &Scenario, methods: &[String]) -> anyh
             .check_matches(
                 &scenario.spec.name,
                 method,
-                &scenario.network_config(),
+                &scenario.network_architecture(),
                 &scenario.fingerprint(index),
             )
             .with_context(|| format!("cannot resume from {}", path.display()))?;

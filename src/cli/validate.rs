@@ -92,13 +92,14 @@ pub fn describe(scenario: &Scenario) -> String {
         ep.steps,
         scenario.control_scale().as_slice()
     ));
-    let net = scenario.network_config();
+    let net = scenario.network_architecture();
+    let size = spec.network.size(net.inputs as u64, net.outputs as u64);
     line(format!(
-        "network      widths {:?} ({} parameters), {} hidden, {} output",
-        net.widths(),
-        net.num_parameters(),
-        net.activation.name(),
-        net.output_activation.name()
+        "network      {}, {} inputs → {} outputs ({} parameters)",
+        net.text(),
+        net.inputs,
+        net.outputs,
+        size.parameters
     ));
     let scenes = match &spec.data.scenes {
         SceneSource::Generator(name) => format!("generator '{name}'"),

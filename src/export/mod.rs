@@ -3,9 +3,10 @@
 //! `physinv export` ([`crate::cli::export`]) writes, for each checkpoint of a run:
 //!
 //! - `<method>.safetensors`: the network the run reports (the best on the validation scenes
-//!   if the run kept one, else the last), `f32` tensors `layers.<k>.weight` `(out, in)` and
-//!   `layers.<k>.bias` `(out,)` ([`network`]), with metadata: the architecture (`widths`,
-//!   `activation`, `output_activation`), where it came from (`scenario`, `method`,
+//!   if the run kept one, else the last), one `f32` tensor per parameter tensor (an MLP's
+//!   `layers.<k>.weight` `(out, in)` and `layers.<k>.bias` `(out,)`, [`network`]), with
+//!   metadata: the architecture (`kind`, `network`, `inputs`, `outputs` and the kind's own,
+//!   an MLP's `widths`, `activation`, `output_activation`), where it came from (`scenario`, `method`,
 //!   `iteration`, `selected`) and, given the scenario, how it is wired into the episode
 //!   ([`policy_metadata`]: `policy`, `observe`, `state_scale`, `control_scale`, `steps`);
 //! - with the scenario, `<method>_episodes.npz` ([`npz`]): the network's episodes on the test
@@ -19,7 +20,7 @@ pub mod network;
 pub mod npz;
 
 use crate::episode::rollout;
-use crate::net::{Mlp, MlpConfig};
+use crate::net::{table, Architecture, Network};
 use crate::scenario::{PolicyKind, Scenario};
 use crate::train::{Checkpoint, Trainer};
 use network::json_list;
@@ -31,8 +32,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportedNetwork {
     /// Architecture.
-    pub config: MlpConfig,
-    /// Parameters in [`Mlp::parameters`] order.
+    pub architecture: Architecture,
+    /// Parameters in [`Network::parameters`] order.
     pub parameters: Vec<f32>,
     /// Provenance metadata: `scenario`, `method`, `iteration`, `selected`.
     pub metadata: BTreeMap<String, String>,
@@ -53,15 +54,16 @@ impl ExportedNetwork {
             ("selected".to_string(), selected.to_string()),
         ]);
         ExportedNetwork {
-            config: checkpoint.network.clone(),
+            architecture: checkpoint.network.clone(),
             parameters: parameters.clone(),
             metadata,
         }
     }
 
-    /// The network as an [`Mlp`].
-    pub fn to_mlp(&self) -> crate::Result<Mlp> {
-        let mut net = Mlp::new(&self.config, 0)?;
+    /// The network, built from its architecture by the active network table (the
+    /// registry's while a command runs, else the built-in kinds; [`table::build`]).
+    pub fn to_network(&self) -> crate::Result<Box<dyn Network>> {
+        let mut net = table::build(&self.architecture, 0)?;
         net.set_parameters(&self.parameters)?;
         Ok(net)
     }
@@ -95,7 +97,7 @@ pub fn policy_metadata(scenario: &Scenario) -> BTreeMap<String, String> {
 
 /// The episodes of `net` on the test scenes of `scenario`: `states` `(B, T+1, n)`,
 /// `controls` `(B, T, m)`, `targets` `(B, n)`.
-pub fn test_episodes(scenario: &Scenario, net: &Mlp) -> crate::Result<Vec<Array>> {
+pub fn test_episodes(scenario: &Scenario, net: &dyn Network) -> crate::Result<Vec<Array>> {
     let trainer = Trainer::new(scenario)?;
     let ctx = trainer.context();
     let scenes = trainer.test_scenes();
@@ -140,30 +142,30 @@ pub fn export_network(
     stem: &str,
 ) -> crate::Result<Vec<PathBuf>> {
     let mut metadata = exported.metadata.clone();
-    if let Some(scenario) = scenario {
-        let expected = scenario.network_config();
-        if exported.config != expected {
-            return Err(crate::Error::Network(format!(
-                "'{stem}' has widths {:?} ({} hidden, {} output), scenario '{}' needs {:?} ({} hidden, {} output)",
-                exported.config.widths(),
-                exported.config.activation.name(),
-                exported.config.output_activation.name(),
-                scenario.spec.name,
-                expected.widths(),
-                expected.activation.name(),
-                expected.output_activation.name()
-            )));
+    let net = match scenario {
+        Some(scenario) => {
+            let expected = scenario.network_architecture();
+            if exported.architecture != expected {
+                return Err(crate::Error::Network(format!(
+                    "'{stem}' is the network {}, scenario '{}' needs {expected}",
+                    exported.architecture, scenario.spec.name
+                )));
+            }
+            metadata.extend(policy_metadata(scenario));
+            let mut net = scenario.build_network(0)?;
+            net.set_parameters(&exported.parameters)?;
+            net
         }
-        metadata.extend(policy_metadata(scenario));
-    }
+        None => exported.to_network()?,
+    };
     let weights = out_dir.join(format!("{stem}.safetensors"));
-    network::write_safetensors(&weights, &exported.config, &exported.parameters, &metadata)?;
+    network::write_safetensors(&weights, net.as_ref(), &metadata)?;
     let mut written = vec![weights];
     if let Some(scenario) = scenario {
         let episodes = out_dir.join(format!("{stem}_episodes.npz"));
         let layouts = episode_layouts(scenario);
         let files = [("layout.json", layouts.as_bytes())];
-        let arrays = test_episodes(scenario, &exported.to_mlp()?)?;
+        let arrays = test_episodes(scenario, net.as_ref())?;
         npz::write_npz_with(&episodes, &arrays, &files)?;
         written.push(episodes);
     }

@@ -1,38 +1,41 @@
-//! Parameter gradients of an [`Mlp`], in the network's parameter order.
+//! Parameter gradients of a network, one buffer per parameter tensor, in the network's
+//! parameter order ([`crate::net::Network::tensor_sizes`]).
 
-use super::mlp::Mlp;
 use crate::{Error, Result};
 
-/// Gradient of a scalar with respect to every parameter of an [`Mlp`], stored per tensor in the
-/// network's parameter order (layer by layer: weight `(out, in)` row-major, then bias).
+/// Gradient of a scalar with respect to every parameter of a network, stored per parameter
+/// tensor in the network's order (an MLP's: layer by layer, weight `(out, in)` row-major, then
+/// bias).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamGrads {
-    /// One buffer per parameter tensor: `[W₀, b₀, W₁, b₁, …]`.
+    /// One buffer per parameter tensor (an MLP's `[W₀, b₀, W₁, b₁, …]`).
     pub(super) tensors: Vec<Vec<f32>>,
 }
 
 impl ParamGrads {
-    /// All-zero gradients shaped like `net`'s parameters (a starting point for accumulation).
-    pub fn zeros(net: &Mlp) -> ParamGrads {
-        let tensors = net
-            .config()
-            .widths()
-            .windows(2)
-            .flat_map(|p| [vec![0.0; p[0] * p[1]], vec![0.0; p[1]]])
-            .collect();
+    /// All-zero gradients for parameter tensors of lengths `sizes` (a network's
+    /// [`crate::net::Network::tensor_sizes`]; a starting point for accumulation).
+    pub fn zeros(sizes: &[usize]) -> ParamGrads {
+        let tensors = sizes.iter().map(|&n| vec![0.0; n]).collect();
         ParamGrads { tensors }
     }
 
-    /// Gradients from a flat vector in the parameter order of `net` (see [`Mlp`]).
+    /// Gradients from per-tensor buffers (a network kind's backward pass), in parameter order.
+    pub fn from_tensors(tensors: Vec<Vec<f32>>) -> ParamGrads {
+        ParamGrads { tensors }
+    }
+
+    /// Gradients from a flat vector in the parameter order, split into tensors of lengths
+    /// `sizes`.
     ///
-    /// Returns [`Error::Network`] if the length differs from `net.num_parameters()`.
-    pub fn from_vec(net: &Mlp, values: &[f32]) -> Result<ParamGrads> {
-        let mut g = ParamGrads::zeros(net);
-        if values.len() != net.num_parameters() {
+    /// Returns [`Error::Network`] if the length differs from the sum of `sizes`.
+    pub fn from_vec(sizes: &[usize], values: &[f32]) -> Result<ParamGrads> {
+        let mut g = ParamGrads::zeros(sizes);
+        let n: usize = sizes.iter().sum();
+        if values.len() != n {
             return Err(Error::Network(format!(
-                "gradient vector has {} values, the network has {}",
+                "gradient vector has {} values, the network has {n}",
                 values.len(),
-                net.num_parameters()
             )));
         }
         let mut rest = values;
@@ -44,7 +47,8 @@ impl ParamGrads {
         Ok(g)
     }
 
-    /// Number of scalar entries (equals the network's [`Mlp::num_parameters`]).
+    /// Number of scalar entries (equals the network's
+    /// [`crate::net::Network::num_parameters`]).
     pub fn num_parameters(&self) -> usize {
         self.tensors.iter().map(Vec::len).sum()
     }
@@ -124,7 +128,7 @@ impl ParamGrads {
     }
 
     /// Per-tensor buffers in parameter order.
-    pub(super) fn tensors(&self) -> &[Vec<f32>] {
+    pub fn tensors(&self) -> &[Vec<f32>] {
         &self.tensors
     }
 }

@@ -1,4 +1,6 @@
-//! First-order optimizers for [`Mlp`] parameters, with global gradient-norm clipping.
+//! First-order optimizers for any [`Network`]'s parameters, with global gradient-norm
+//! clipping. The optimizer works on the network's flat parameter tensors
+//! ([`Network::tensors_mut`]) and keeps its state per tensor.
 //!
 //! Adam, SGD and RMSprop call dfdx's own per-tensor kernels (`AdamConfig::try_update`, …), so
 //! they match dfdx's optimizers exactly; Adagrad and Adadelta (absent from dfdx 0.13) are written
@@ -9,7 +11,7 @@ use dfdx::optim::{AdamConfig, Momentum, RMSpropConfig, SgdConfig};
 use dfdx::prelude::{Cpu, Shape, Storage, Tensor};
 
 use super::grads::ParamGrads;
-use super::mlp::Mlp;
+use super::network::Network;
 use crate::{Error, Result};
 
 /// Optimizer choice and hyper-parameters, as written in a scenario file, e.g.
@@ -220,7 +222,7 @@ impl OptimizerConfig {
 /// dfdx's CPU buffer type (a `Vec<f32>` with an allocation cache), which its kernels take.
 type Buf = <Cpu as Storage<f32>>::Vec;
 
-/// Optimizer state for one [`Mlp`]: per-parameter moments and the step count.
+/// Optimizer state for one network: per-parameter moments and the step count.
 ///
 /// Build it after the network and keep using it with that network (or one of the same shape).
 #[derive(Debug, Clone)]
@@ -229,7 +231,8 @@ pub struct Optimizer {
     clip_grad_norm: Option<f64>,
     /// Number of updates applied (Adam's `t`).
     steps: u64,
-    /// `state[k][j]`: buffer `j` of parameter tensor `k` (order `[W₀, b₀, W₁, b₁, …]`).
+    /// `state[k][j]`: buffer `j` of parameter tensor `k` (the network's order, an MLP's
+    /// `[W₀, b₀, W₁, b₁, …]`).
     state: Vec<Vec<Buf>>,
     /// Scratch copy of the (clipped) gradient of each tensor, in dfdx's buffer type.
     scratch: Vec<Buf>,
@@ -240,7 +243,11 @@ impl Optimizer {
     /// `initial_accumulator`). `config` is expected to have passed
     /// [`OptimizerConfig::validate`]. Gradient clipping is active for `Some(c)` with `c`
     /// positive and finite; any other value disables it.
-    pub fn new(config: &OptimizerConfig, clip_grad_norm: Option<f64>, net: &Mlp) -> Optimizer {
+    pub fn new(
+        config: &OptimizerConfig,
+        clip_grad_norm: Option<f64>,
+        net: &dyn Network,
+    ) -> Optimizer {
         let init = match *config {
             OptimizerConfig::Adagrad {
                 initial_accumulator,
@@ -248,14 +255,10 @@ impl Optimizer {
             } => initial_accumulator as f32,
             _ => 0.0,
         };
-        let lens: Vec<usize> = ParamGrads::zeros(net)
-            .tensors()
-            .iter()
-            .map(Vec::len)
-            .collect();
+        let lens = net.tensor_sizes();
+        let dev = Cpu::default();
         let alloc = |len: usize, value: f32| -> Buf {
-            let mut b = net
-                .dev
+            let mut b = dev
                 .try_alloc_len(len)
                 .unwrap_or_else(|e| panic!("out of memory allocating optimizer state: {e}"));
             b.fill(value);
@@ -293,7 +296,7 @@ impl Optimizer {
     /// # Panics
     /// If `grads` or `net` do not have the shape this optimizer was built for (a programming
     /// error).
-    pub fn step(&mut self, net: &mut Mlp, grads: &ParamGrads) -> f64 {
+    pub fn step(&mut self, net: &mut dyn Network, grads: &ParamGrads) -> f64 {
         let g = grads.tensors();
         let shapes_match = g.len() == self.scratch.len()
             && g.iter().zip(&self.scratch).all(|(a, b)| a.len() == b.len())
@@ -315,23 +318,14 @@ impl Optimizer {
         }
         self.steps += 1;
         let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
-        let mut k = 0;
-        for layer in net.layers_mut() {
+        for (k, tensor) in net.tensors_mut().iter_mut().enumerate() {
             update(
                 &self.config,
                 t,
-                &mut layer.weight,
+                tensor.tensor_mut(),
                 &mut self.state[k],
                 &self.scratch[k],
             );
-            update(
-                &self.config,
-                t,
-                &mut layer.bias,
-                &mut self.state[k + 1],
-                &self.scratch[k + 1],
-            );
-            k += 2;
         }
         norm
     }

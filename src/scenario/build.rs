@@ -15,7 +15,9 @@ impl Scenario {
             control_scale: self.control_scale(),
             objective: spec.objective.clone(),
             data: spec.data.clone(),
-            network: self.network_config(),
+            network: spec.network.clone(),
+            network_inputs: self.network_inputs(),
+            network_outputs: self.network_outputs(),
             methods: (0..spec.methods.len())
                 .map(|i| MethodSetup {
                     name: self.method_name(i),

@@ -17,6 +17,7 @@ pub use crate::memory::{
     product, Bytes, MemoryEstimate, MemoryExceeded, MemoryPart, ResourceLimits, RunSizes,
     DEFAULT_MAX_MEMORY, F32_BYTES, F64_BYTES, GIB, MAX_MEMORY_CEILING,
 };
+use crate::net::NetworkSize;
 use crate::sim::Physics;
 
 /// Largest scenario file that is read (16 MiB); real scenarios are a few KiB, so anything
@@ -61,14 +62,6 @@ fn vectors(count: u64, len: u64) -> u64 {
     )
 }
 
-/// Number of network parameters `Σ_layers (in·out + out)` of widths `[inputs, hidden…,
-/// outputs]` (saturating).
-fn parameters(widths: &[u64]) -> u64 {
-    widths.windows(2).fold(0u64, |s, w| {
-        s.saturating_add(w[0].saturating_mul(w[1]).saturating_add(w[1]))
-    })
-}
-
 /// The sizes of a run of `method` on a simulator with state dimension `n` and control
 /// dimension `m`, saturated to `u64` (what a rule's memory estimate and checks see).
 pub fn run_sizes(spec: &ScenarioSpec, method: &MethodSpec, n: usize, m: usize) -> RunSizes {
@@ -77,32 +70,30 @@ pub fn run_sizes(spec: &ScenarioSpec, method: &MethodSpec, n: usize, m: usize) -
         control_dim: size(m),
         steps: size(spec.episode.steps),
         batch: size(method.batch_size(&spec.training)),
-        parameters: parameters(&network_widths(spec, n, m)),
+        parameters: network_size(spec, n, m).parameters,
     }
 }
 
-/// The network's widths `[inputs, hidden…, outputs]` (saturated).
-fn network_widths(spec: &ScenarioSpec, n: usize, m: usize) -> Vec<u64> {
+/// The network's size from its kind, with input and output sizes from the episode (saturated).
+fn network_size(spec: &ScenarioSpec, n: usize, m: usize) -> NetworkSize {
     let inputs = network_inputs(&spec.episode, n).map_or(u64::MAX, size);
     let outputs = network_outputs(&spec.episode, m).map_or(u64::MAX, size);
-    std::iter::once(inputs)
-        .chain(spec.network.hidden.iter().map(|&w| size(w)))
-        .chain([outputs])
-        .collect()
+    spec.network.size(inputs, outputs)
 }
 
 /// Estimates the memory of a run of `spec` on `physics` (state dimension `n`, control
 /// dimension `m`). Defined for any spec (sizes saturate); meaningful once the spec
 /// is otherwise valid.
 ///
-/// With `T` steps, batch `B`, `I` network inputs, `O` outputs, hidden widths summing to `H`
-/// and `P` parameters:
+/// With `T` steps, batch `B`, `I` network inputs, `O` outputs, and the network kind's `P`
+/// parameters and `A` activations per sample ([`crate::net::NetworkKind::size`]; the MLP's
+/// `A = I + H + O`, `H` the sum of the hidden widths):
 ///
 /// | part | bytes |
 /// | --- | --- |
 /// | network parameters and optimizer state | `5 · P · 4` |
 /// | checkpoint being written (vectors and JSON text) | `96 · P` |
-/// | network activations | `4 · S · (I + H + O) · 4`, `S = T·B` samples closed loop (`B` open loop), at least an evaluation chunk |
+/// | network activations | `4 · S · A · 4`, `S = T·B` samples closed loop (`B` open loop), at least an evaluation chunk |
 /// | training episodes | `2 · B · ((T+1)·n + T·m) · 8` plus the network inputs `T·B·I · 8` (`B·I` open loop) |
 /// | held-out scenes | `(test + validation) · (2n + T·m) · 8` (`T·m` only with reference controls) |
 /// | evaluation rollouts | `min(max(test, validation), 1024) · ((T+1)·n + T·m) · 8` |
@@ -120,9 +111,10 @@ pub fn estimate_memory(spec: &ScenarioSpec, physics: &Physics) -> MemoryEstimate
     );
     let steps = size(spec.episode.steps);
     let batch = size(spec.largest_batch());
-    let widths = network_widths(spec, physics.sim().state_dim(), physics.sim().control_dim());
-    let inputs = widths[0];
-    let width_sum = widths.iter().fold(0u64, |s, w| s.saturating_add(*w));
+    let (n_dim, m_dim) = (physics.sim().state_dim(), physics.sim().control_dim());
+    let inputs = network_inputs(&spec.episode, n_dim).map_or(u64::MAX, size);
+    let network_size = network_size(spec, n_dim, m_dim);
+    let width_sum = network_size.activations_per_sample;
     let open_loop = spec.episode.policy == PolicyKind::OpenLoop;
     let held_out = size(spec.data.test_count).saturating_add(size(spec.data.validation_count));
     let chunk = size(spec.data.test_count.max(spec.data.validation_count)).min(EVALUATION_CHUNK);
@@ -133,7 +125,7 @@ pub fn estimate_memory(spec: &ScenarioSpec, physics: &Physics) -> MemoryEstimate
         batch.saturating_mul(steps)
     };
     let samples = train_samples.max(chunk);
-    let parameter_count = parameters(&widths);
+    let parameter_count = network_size.parameters;
     let network = product(&[PARAMETER_COPIES, parameter_count, F32_BYTES]);
     let checkpoint = parameter_count.saturating_mul(CHECKPOINT_BYTES_PER_PARAMETER);
     let activations = product(&[ACTIVATION_COPIES, samples, width_sum, F32_BYTES]);
@@ -227,11 +219,5 @@ mod tests {
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 2e6] {
             assert!(ResourceLimits::with_max_memory_gib(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn parameters_saturate_instead_of_overflowing() {
-        assert_eq!(parameters(&[2, 8, 2]), 2 * 8 + 8 + 8 * 2 + 2);
-        assert_eq!(parameters(&[u64::MAX, 2]), u64::MAX);
     }
 }

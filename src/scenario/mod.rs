@@ -19,7 +19,7 @@ pub use crate::episode::{network_inputs, network_outputs};
 pub use crate::files::file_stem;
 
 use crate::error::ScenarioError;
-use crate::net::MlpConfig;
+use crate::net::{Architecture, Network};
 use crate::scenes::{fresh_start, SceneSplit};
 use crate::sim::BuildError;
 use crate::sim::{Physics, Vector};
@@ -134,8 +134,8 @@ impl Scenario {
                 | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
         );
         let spec: ScenarioSpec = registry
-            .rules()
-            .activate(|| options.from_str(source))
+            .networks()
+            .activate(|| registry.rules().activate(|| options.from_str(source)))
             .map_err(|e| {
                 let mut message = e.code.to_string();
                 if let Some(field) = locate::field_at(source, e.position.line, e.position.col) {
@@ -246,15 +246,19 @@ impl Scenario {
         }
     }
 
-    /// The network configuration: sizes from the simulator, hidden layers from the file.
-    pub fn network_config(&self) -> MlpConfig {
-        MlpConfig {
-            inputs: self.network_inputs(),
-            hidden: self.spec.network.hidden.clone(),
-            outputs: self.network_outputs(),
-            activation: self.spec.network.activation,
-            output_activation: self.spec.network.output_activation,
-        }
+    /// The network's architecture: kind and parameters from the file, sizes from the
+    /// simulator and the episode.
+    pub fn network_architecture(&self) -> Architecture {
+        self.spec
+            .network
+            .architecture(self.network_inputs(), self.network_outputs())
+    }
+
+    /// Builds the network with initial parameters from `seed`.
+    pub fn build_network(&self, seed: u64) -> crate::Result<Box<dyn Network>> {
+        self.spec
+            .network
+            .build(self.network_inputs(), self.network_outputs(), seed)
     }
 
     /// The metric shown besides the loss in progress output and plots: the simulator's first
@@ -416,16 +420,6 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
         "objective.tracking_weight",
         "must be ≥ 0",
     )?;
-    check(
-        spec.network.hidden.iter().all(|w| *w > 0),
-        "network.hidden",
-        "every hidden width must be ≥ 1",
-    )?;
-    check(
-        spec.network.hidden.len() <= 64 && spec.network.hidden.iter().all(|w| *w <= 1 << 16),
-        "network.hidden",
-        "at most 64 layers of at most 65536 units",
-    )?;
     validate_network_size(spec, n, m)?;
     check(
         !spec.methods.is_empty(),
@@ -524,7 +518,8 @@ fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Resu
     }
 }
 
-/// The network's input and output sizes and its parameter count fit in `usize`.
+/// The network's input and output sizes fit in `usize`, and its kind accepts them
+/// ([`crate::net::NetworkKind::check`]: e.g. the MLP's hidden widths, its parameter count).
 fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), Invalid> {
     let inputs = network_inputs(&spec.episode, n).ok_or_else(|| {
         invalid(
@@ -545,20 +540,14 @@ fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), 
             ),
         )
     })?;
-    let widths: Vec<usize> = std::iter::once(inputs)
-        .chain(spec.network.hidden.iter().copied())
-        .chain([outputs])
-        .collect();
-    let parameters = widths.windows(2).try_fold(0usize, |sum, w| {
-        w[0].checked_mul(w[1])
-            .and_then(|weights| weights.checked_add(w[1]))
-            .and_then(|layer| sum.checked_add(layer))
-    });
-    check(
-        parameters.is_some(),
-        "network.hidden",
-        format!("the parameter count of widths {widths:?} overflows"),
-    )
+    spec.network.check(inputs, outputs).map_err(|e| {
+        let field = if e.field.is_empty() {
+            "network".to_string()
+        } else {
+            format!("network.{}", e.field)
+        };
+        invalid(field, e.message)
+    })
 }
 
 /// No two methods share a display name, or a checkpoint file name ([`file_stem`]).

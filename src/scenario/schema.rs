@@ -10,11 +10,11 @@
 //! [`TrainingSpec`] in [`crate::train`], [`EpisodeInverseSpec`] in [`crate::inverse`], SIP's
 //! [`SipInverse`] in [`crate::train::sip`].
 
-use crate::net::Activation;
 use serde::{Deserialize, Serialize};
 
 pub use crate::episode::settings::{EpisodeSpec, Observation, PolicyKind, Scale};
 pub use crate::inverse::settings::{ChainSpec, EpisodeInverseSpec, LinearSolver};
+pub use crate::net::NetworkSpec;
 pub use crate::objective::ObjectiveSpec;
 pub use crate::scenes::settings::{DataSpec, InitialSpec, SceneSource, TargetSpec, TrainSet};
 pub use crate::train::method::{LrDecay, MethodSpec, TrainingSpec};
@@ -40,7 +40,8 @@ pub struct ScenarioSpec {
     /// The episode objective.
     #[serde(default)]
     pub objective: ObjectiveSpec,
-    /// Hidden layers of the network (input/output sizes follow from the simulator).
+    /// The network's kind and parameters, e.g. `Mlp(hidden: [64, 64], activation: tanh)`
+    /// (input and output sizes follow from the simulator and the episode).
     pub network: NetworkSpec,
     /// Training methods to run and compare, in order.
     pub methods: Vec<MethodSpec>,
@@ -61,23 +62,6 @@ pub struct SimulatorSpec {
 
 fn unit_value() -> ron::Value {
     ron::Value::Unit
-}
-
-/// Network shape; input and output sizes follow from the simulator and episode.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkSpec {
-    /// Hidden layer widths, e.g. `[32, 64, 32]`.
-    pub hidden: Vec<usize>,
-    /// Hidden activation.
-    pub activation: Activation,
-    /// Output activation (default identity).
-    #[serde(default = "identity")]
-    pub output_activation: Activation,
-}
-
-fn identity() -> Activation {
-    Activation::Identity
 }
 
 impl ScenarioSpec {

@@ -7,7 +7,7 @@
 
 use super::trainer::LogRow;
 use super::UpdateStats;
-use crate::net::MlpConfig;
+use crate::net::Architecture;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -23,15 +23,16 @@ pub struct Checkpoint {
     pub scenario: String,
     /// Method display name.
     pub method: String,
-    /// Network architecture.
-    pub network: MlpConfig,
+    /// Network architecture: kind, parameters, inputs and outputs (checkpoints of earlier
+    /// versions hold an MLP's shape here, read as the `Mlp` kind).
+    pub network: Architecture,
     /// Iterations completed.
     pub iteration: usize,
     /// Training wall-clock seconds so far.
     pub wall_s: f64,
     /// Counters so far.
     pub stats: UpdateStats,
-    /// Network parameters ([`crate::net::Mlp::parameters`] order).
+    /// Network parameters ([`crate::net::Network::parameters`] order).
     pub parameters: Vec<f32>,
     /// Optimizer state ([`crate::net::Optimizer::state`]).
     pub optimizer: Vec<f64>,
@@ -97,7 +98,7 @@ impl Checkpoint {
         &self,
         scenario: &str,
         method: &str,
-        network: &MlpConfig,
+        network: &Architecture,
         fingerprint: &[(String, String)],
     ) -> crate::Result<()> {
         let mut problems = Vec::new();
@@ -115,9 +116,8 @@ impl Checkpoint {
         }
         if &self.network != network {
             problems.push(format!(
-                "network {} in checkpoint, {} expected",
-                describe(&self.network),
-                describe(network)
+                "network {} in checkpoint, {network} expected",
+                self.network
             ));
         }
         for (section, expected) in fingerprint {
@@ -139,16 +139,6 @@ impl Checkpoint {
             )))
         }
     }
-}
-
-/// A network for messages: widths and activations.
-fn describe(network: &MlpConfig) -> String {
-    format!(
-        "{:?} {:?}/{:?}",
-        network.widths(),
-        network.activation,
-        network.output_activation
-    )
 }
 
 /// At most 160 characters of `text`, for messages.

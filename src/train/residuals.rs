@@ -9,7 +9,7 @@
 //! Row `j`'s parameter gradient `∂r_j/∂θ` comes from one adjoint sweep of back-propagation
 //! through time seeded with that row alone. All rows of an episode sweep together (their
 //! adjoints are the columns of one matrix), the simulator's VJP runs once per row and step, and
-//! the network's row backward ([`crate::net::Linearisation::add_rows`]) once per step for all
+//! the network's row backward ([`crate::net::JacobianRows::add_rows`]) once per step for all
 //! rows (closed loop) or once per episode (open loop). Episodes are independent and run in
 //! parallel, each writing its own block of rows, so the result does not depend on the thread
 //! count.
@@ -17,7 +17,7 @@
 use super::Context;
 use crate::episode::settings::PolicyKind;
 use crate::episode::Rollout;
-use crate::net::{Linearisation, Network};
+use crate::net::{JacobianRows, Network};
 use crate::objective::Objective;
 use crate::sim::{Scene, Vector};
 use nalgebra::{DMatrix, DVector};
@@ -152,7 +152,7 @@ pub fn residual_jacobian(
     let params = net.num_parameters();
     let batch = scenes.len();
     // Closed loop: one linearisation per step; open loop: one for the whole episode.
-    let linearisations: Vec<Linearisation> =
+    let linearisations: Vec<Box<dyn JacobianRows + '_>> =
         rollout.inputs.iter().map(|x| net.linearise(x)).collect();
     let seeds = layout.seeds();
     let mut jacobian = DMatrix::zeros(params, rows * batch);
@@ -185,7 +185,7 @@ pub fn residual_jacobian(
 struct Sweep<'a> {
     ctx: &'a Context<'a>,
     vjp: &'a dyn crate::sim::Vjp,
-    linearisations: &'a [Linearisation],
+    linearisations: &'a [Box<dyn JacobianRows + 'a>],
     seeds: &'a [(Seed, f64)],
     rollout: &'a Rollout,
 }

@@ -4,7 +4,7 @@
 
 use super::method::{MethodSpec, TrainingSpec};
 use crate::episode::settings::EpisodeSpec;
-use crate::net::MlpConfig;
+use crate::net::{Architecture, Network, NetworkSpec};
 use crate::objective::ObjectiveSpec;
 use crate::scenes::settings::DataSpec;
 use crate::sim::{Physics, Vector};
@@ -25,8 +25,12 @@ pub struct Setup {
     pub objective: ObjectiveSpec,
     /// Scenes and their split.
     pub data: DataSpec,
-    /// The network every method starts from (sizes resolved).
-    pub network: MlpConfig,
+    /// The network's kind and parameters (every method starts from the same one).
+    pub network: NetworkSpec,
+    /// Network inputs per sample (from the episode's observations and the state).
+    pub network_inputs: usize,
+    /// Network outputs per sample (from the policy and the control).
+    pub network_outputs: usize,
     /// The methods to train, in order.
     pub methods: Vec<MethodSetup>,
     /// Batch, budget, logging and seed.
@@ -49,6 +53,21 @@ pub struct MethodSetup {
 }
 
 impl Setup {
+    /// The network's architecture: kind, parameters and sizes (what checkpoints record).
+    pub fn network_architecture(&self) -> Architecture {
+        self.network
+            .architecture(self.network_inputs, self.network_outputs)
+    }
+
+    /// The network with initial parameters from `seed`.
+    ///
+    /// # Errors
+    /// Those of the network kind's constructor.
+    pub fn build_network(&self, seed: u64) -> crate::Result<Box<dyn Network>> {
+        self.network
+            .build(self.network_inputs, self.network_outputs, seed)
+    }
+
     /// Episodes per iteration of method `index`.
     pub fn batch_size(&self, index: usize) -> usize {
         self.methods[index].spec.batch_size(&self.training)

@@ -18,7 +18,7 @@ use super::{
     agreed, batch_update_in, rollout_update_in, rule_for, Context, UpdateRule, UpdateStats,
 };
 use crate::episode::{rollout, Policy};
-use crate::net::{enable_flush_to_zero, Mlp, Optimizer};
+use crate::net::{enable_flush_to_zero, Network, Optimizer};
 use crate::objective::Objective;
 use crate::processes::{slice, ProcessGroup, SingleProcess};
 use crate::scenes::SceneSampler;
@@ -105,7 +105,7 @@ pub struct TrainOutcome {
     /// Every logged evaluation.
     pub log: Vec<LogRow>,
     /// The chosen network.
-    pub net: Mlp,
+    pub net: Box<dyn Network>,
     /// Whether training stopped early on a stop request (the checkpoint is not final).
     pub interrupted: bool,
 }
@@ -170,12 +170,12 @@ impl Trainer {
     }
 
     /// The initial network (same for every method: seeded by `training.seed`).
-    pub fn initial_network(&self) -> crate::Result<Mlp> {
-        Mlp::new(&self.setup.network, self.setup.training.seed)
+    pub fn initial_network(&self) -> crate::Result<Box<dyn Network>> {
+        self.setup.build_network(self.setup.training.seed)
     }
 
     /// Evaluates `net` on the test scenes.
-    pub fn evaluate(&self, net: &Mlp) -> crate::Result<Evaluation> {
+    pub fn evaluate(&self, net: &dyn Network) -> crate::Result<Evaluation> {
         evaluate(&self.context(), net, &self.test_scenes)
     }
 
@@ -197,7 +197,7 @@ impl Trainer {
         let training = &self.setup.training;
         let rule = rule_for(method, &self.context());
         let net = self.initial_network()?;
-        let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, &net);
+        let optimizer = Optimizer::new(&method.optimizer, method.clip_grad_norm, net.as_ref());
         let mut state = TrainState {
             index,
             net,
@@ -310,9 +310,9 @@ impl Trainer {
         let (update, cosine) = if cosine && !is_bptt {
             // Both rules on the same rollout (the rule's update is the same as in
             // `batch_update_in`, see `groups::rollout_and_share`).
-            let episodes = rollout(&self.setup.physics, &self.policy, &state.net, &scenes);
+            let episodes = rollout(&self.setup.physics, &self.policy, &*state.net, &scenes);
             let episodes = agreed(processes, episodes)?;
-            let (net, scenes) = (&state.net, &scenes);
+            let (net, scenes) = (&*state.net, &scenes);
             let update = rollout_update_in(rule, &ctx, net, scenes, &episodes, batch, processes)?;
             let reference = super::loss_gradient();
             let gradient =
@@ -320,7 +320,7 @@ impl Trainer {
             let cosine = update.grads.cosine(&gradient.grads).unwrap_or(f64::NAN);
             (update, Some(cosine))
         } else {
-            let update = batch_update_in(rule, &ctx, &state.net, &scenes, batch, processes)?;
+            let update = batch_update_in(rule, &ctx, &*state.net, &scenes, batch, processes)?;
             (update, None)
         };
         let mut diagnostics = update.diagnostics;
@@ -332,7 +332,7 @@ impl Trainer {
                 .optimizer
                 .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
         }
-        let norm = state.optimizer.step(&mut state.net, &update.grads);
+        let norm = state.optimizer.step(&mut *state.net, &update.grads);
         if !norm.is_finite() {
             return Err(crate::Error::Diverged {
                 method: String::new(),
@@ -351,7 +351,8 @@ impl Trainer {
     fn finish(&self, state: TrainState, name: String) -> crate::Result<TrainOutcome> {
         let mut log = state.log;
         let processes = state.processes;
-        let test = |net: &Mlp| evaluate_in(&self.context(), net, &self.test_scenes, &*processes);
+        let test =
+            |net: &dyn Network| evaluate_in(&self.context(), net, &self.test_scenes, &*processes);
         let Some(best) = state.best else {
             let metrics = log.last().map(|r| r.metrics.clone()).unwrap_or_default();
             return Ok(TrainOutcome {
@@ -368,7 +369,7 @@ impl Trainer {
                 interrupted: false,
             });
         };
-        let metrics = test(&best.net)?;
+        let metrics = test(&*best.net)?;
         let row = |split: &str, iteration, wall_s, metrics: &Evaluation| LogRow {
             method: name.clone(),
             split: split.to_string(),
@@ -382,7 +383,7 @@ impl Trainer {
         let last_metrics = if best.iteration == state.iteration {
             None
         } else {
-            let last = test(&state.net)?;
+            let last = test(&*state.net)?;
             log.push(row(TEST_LAST, state.iteration, state.wall_s, &last));
             Some(last)
         };
@@ -414,7 +415,7 @@ impl Trainer {
         } else {
             (VALIDATION, &self.validation_scenes)
         };
-        let metrics = evaluate_in(&self.context(), &state.net, scenes, &*state.processes)?;
+        let metrics = evaluate_in(&self.context(), &*state.net, scenes, &*state.processes)?;
         self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
             let value = metrics.get(&self.setup.main_metric).unwrap_or(f64::NAN);
@@ -481,7 +482,7 @@ impl Trainer {
             format: checkpoint::FORMAT.to_string(),
             scenario: self.setup.name.clone(),
             method: name.to_string(),
-            network: state.net.config().clone(),
+            network: state.net.architecture(),
             iteration: state.iteration,
             wall_s: state.wall_s,
             stats: state.stats,
@@ -510,7 +511,7 @@ impl Trainer {
         checkpoint.check_matches(
             &self.setup.name,
             name,
-            &self.setup.network,
+            &self.setup.network_architecture(),
             &self.setup.methods[state.index].fingerprint,
         )?;
         state.net.set_parameters(&checkpoint.parameters)?;
@@ -566,14 +567,14 @@ struct Best {
     wall_s: f64,
     value: f64,
     validation: Evaluation,
-    net: Mlp,
+    net: Box<dyn Network>,
 }
 
 /// Mutable state of one method's training.
 struct TrainState {
     /// Index of the method in the scenario.
     index: usize,
-    net: Mlp,
+    net: Box<dyn Network>,
     optimizer: Optimizer,
     rng: ChaCha8Rng,
     iteration: usize,

@@ -33,7 +33,7 @@ pub fn sine(xi: f64, phi_deg: f64, methods: &str, iterations: usize) -> Scenario
     simulator: (name: "rotating_sine", params: (xi: {xi}, phi_deg: {phi_deg})),
     episode: (steps: 1, observe: [Target]),
     data: (seed: 1, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0], high: [1.0, 1.0])), test_count: 200, validation_count: 0),
-    network: (hidden: [32, 64, 32], activation: relu),
+    network: Mlp(hidden: [32, 64, 32], activation: relu),
     methods: [{methods}],
     training: (batch: 100, iterations: {iterations}, log_every: {iterations}, seed: 0),
 )"#
@@ -48,7 +48,7 @@ pub fn oscillators(methods: &str, iterations: usize) -> Scenario {
     simulator: (name: "oscillators"),
     episode: (steps: 24, policy: OpenLoop),
     data: (seed: 4, scenes: Sampled(initial: Uniform(low: [0.0, 0.0, 0.0, 0.0], high: [1.0, 1.0, 1.0, 1.0]), target: Initial), train: Pool(1024), test_count: 64),
-    network: (hidden: [20, 20, 20], activation: tanh),
+    network: Mlp(hidden: [20, 20, 20], activation: tanh),
     methods: [{methods}],
     training: (batch: 128, iterations: {iterations}, log_every: {iterations}, seed: 0),
 )"#

@@ -3,9 +3,9 @@
 //! [`Mlp::backward`] sums the parameter gradient over the batch, which is what first-order
 //! optimizers need. Methods that invert the network as well (half-inverse gradients,
 //! Gauss-Newton) need every row `∂⟨c_j, f(x_{o(j)}; θ)⟩ / ∂θ` of the Jacobian separately, for
-//! many cotangents `c_j` attached to samples `o(j)`. [`Linearisation`] keeps what a forward pass
+//! many cotangents `c_j` attached to samples `o(j)`. [`MlpRows`] keeps what a forward pass
 //! at a batch of inputs leaves behind (each layer's input and activation slope, in `f64`), and
-//! [`Linearisation::add_rows`] back-propagates a whole matrix of cotangents through it at once:
+//! [`MlpRows::add_rows`] (its [`JacobianRows`] implementation) back-propagates a whole matrix of cotangents through it at once:
 //! per layer one small matrix product for the cotangents of the layer below and one outer
 //! product per row for the weight block (`δ_j h_{o(j)}ᵀ`), written straight into that row.
 //!
@@ -15,13 +15,14 @@
 
 use nalgebra::DMatrix;
 
-use super::mlp::{Activation, Mlp};
+use super::{Activation, Mlp};
+use crate::net::network::JacobianRows;
 
 /// What the row backward needs of one forward pass: per layer its weight `(out × in)`, its
 /// input activations `(in × samples)` and the slopes `σ'(z)` of its nonlinearity
 /// `(out × samples)`.
 #[derive(Debug, Clone)]
-pub struct Linearisation {
+pub struct MlpRows {
     weights: Vec<DMatrix<f64>>,
     inputs: Vec<DMatrix<f64>>,
     slopes: Vec<DMatrix<f64>>,
@@ -32,11 +33,11 @@ pub struct Linearisation {
 
 impl Mlp {
     /// Runs the network on `inputs` (`inputs × samples`, one column per sample) in `f64` and
-    /// keeps what [`Linearisation::add_rows`] needs.
+    /// keeps what [`MlpRows::add_rows`] needs.
     ///
     /// # Panics
     /// If `inputs.nrows()` differs from the configured number of inputs.
-    pub fn linearise(&self, inputs: &DMatrix<f64>) -> Linearisation {
+    pub fn linearise(&self, inputs: &DMatrix<f64>) -> MlpRows {
         assert_eq!(
             inputs.nrows(),
             self.config.inputs,
@@ -67,7 +68,7 @@ impl Mlp {
                     .zip(bias)
                     .for_each(|(z, &b)| *z += f64::from(b));
             }
-            let activation = self.config.activation_of(l, self.layers.len());
+            let activation = self.config.activation_of(l, widths.len() - 1);
             let (next, slope) = activate(activation, z);
             offsets.push(offset);
             offset += fan_in * fan_out + fan_out;
@@ -75,7 +76,7 @@ impl Mlp {
             layer_inputs.push(std::mem::replace(&mut h, next));
             slopes.push(slope);
         }
-        Linearisation {
+        MlpRows {
             weights,
             inputs: layer_inputs,
             slopes,
@@ -109,24 +110,14 @@ fn activate(activation: Activation, z: DMatrix<f64>) -> (DMatrix<f64>, DMatrix<f
     }
 }
 
-impl Linearisation {
-    /// Number of network parameters (the length of every Jacobian row).
-    pub fn num_parameters(&self) -> usize {
+impl JacobianRows for MlpRows {
+    fn num_parameters(&self) -> usize {
         self.num_parameters
     }
 
-    /// Adds to `rows` the parameter-Jacobian rows of the cotangents `cotangents`
-    /// (`outputs × R`; column `j` belongs to sample `owner[j]`) and returns their input
-    /// cotangents `(∂f/∂x)ᵀ c_j` (`inputs × R`).
-    ///
-    /// `rows` holds `R` rows of length `P` one after the other (a column-major `(P × R)`
-    /// matrix: column `j` is row `j` of the Jacobian, in the network's parameter order, see
-    /// [`Mlp`]); the contributions are added, so rows of a closed-loop episode accumulate over
-    /// its steps.
-    ///
-    /// # Panics
-    /// If the shapes disagree or an owner is not a sample of this linearisation.
-    pub fn add_rows(
+    /// See [`JacobianRows::add_rows`]; per layer one small matrix product for the cotangents
+    /// of the layer below and one outer product per row for the weight block.
+    fn add_rows(
         &self,
         cotangents: &DMatrix<f64>,
         owner: &[usize],
@@ -150,7 +141,9 @@ impl Linearisation {
         }
         delta
     }
+}
 
+impl MlpRows {
     /// Adds `δ_j h_{o(j)}ᵀ` (row-major, the weight block) and `δ_j` (the bias) of layer `l`
     /// to every row `j`.
     fn write_layer(&self, l: usize, delta: &DMatrix<f64>, owner: &[usize], rows: &mut [f64]) {

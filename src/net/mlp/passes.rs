@@ -5,7 +5,7 @@
 //! at run time where the processor has them) with the problem dfdx's CPU matmul would hand
 //! its own older `gemm` 0.15 (same dimensions, strides, `alpha`/`beta` and parallelism). The
 //! newer kernels sum in another order, so the results equal dfdx's tape to the rounding of the
-//! products, not bit for bit (tested in [`super::mlp`]); they do not depend on the thread
+//! products, not bit for bit (tested in [`super`]); they do not depend on the thread
 //! count, since a product splits over rows and columns, never over the summed dimension.
 //! Measured (`cargo bench --bench network`, one thread): the Burgers controller's forward and
 //! backward at batch 1024 at 118 GFLOP/s against 57 with dfdx's products, which run 0.15's
@@ -16,7 +16,7 @@
 //! another copy; here the parameters are copied once per change and the activations and
 //! cotangents live in buffers that are reused.
 
-use super::mlp::Activation;
+use super::Activation;
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -117,7 +117,7 @@ pub(super) fn fingerprint(len: usize, at: impl Fn(usize) -> u32) -> u64 {
     })
 }
 
-/// The rows a backward sequence collects ([`super::sequence::Stacked`]): per layer, the
+/// The rows a backward sequence collects ([`super::Stacked`]): per layer, the
 /// cotangents of its affine output and its inputs, row-major. Kept between sequences, so that
 /// an update's sequences reuse the memory of the last ones.
 #[derive(Debug, Default)]

@@ -1,44 +1,78 @@
-//! Fully connected network with runtime-shaped layers built on dfdx tensors.
+//! The network kind `Mlp`: a fully connected network with runtime-shaped layers.
 //!
 //! dfdx 0.13's `nn::Linear` has compile-time widths, but our widths come from a scenario file,
-//! so each layer is a pair of runtime-shaped tensors: weight `W` of shape `(out, in)` (PyTorch
-//! layout) and bias `b` of shape `(out,)`. A layer computes `h' = σ(h Wᵀ + b)` on a row-major
-//! `(batch, in)` activation.
+//! so each layer is a pair of flat parameter tensors ([`ParamTensor`]): weight `W` of shape
+//! `(out, in)` row-major (PyTorch layout) and bias `b` of shape `(out,)`. A layer computes
+//! `h' = σ(h Wᵀ + b)` on a row-major `(batch, in)` activation.
+//!
+//! - this file: [`Mlp`], [`MlpConfig`] (the built shape, inputs and outputs included),
+//!   [`Activation`], and [`Mlp`]'s [`Network`] implementation;
+//! - `kind.rs`: [`MlpParams`], the scenario's `network: Mlp(hidden: […], activation: …)`, as
+//!   registered in the network table;
+//! - `passes.rs`: the forward and backward passes on reused `f32` buffers (products by the
+//!   `gemm` crate, a pool of workspaces, forward passes kept for the backward passes);
+//! - `stacked.rs`: [`Stacked`], the backward pass over a closed-loop episode's steps;
+//! - `jacobian.rs`: [`MlpRows`], the per-row parameter Jacobian (HIG, Gauss-Newton);
+//! - `tanh.rs`: `tanh` in `f64` without a library call, vectorisable.
 
 use std::fmt;
 
 #[cfg(test)]
-use dfdx::prelude::{Axes2, Axis, Backward, Gradients, Merge, SumTo, Tape, Trace, TryMatMul};
-use dfdx::prelude::{Cpu, HasShape, NoneTape, Shape, Tensor, TensorFromVec};
+use dfdx::prelude::{
+    Axes2, Axis, Backward, Cpu, Gradients, Merge, NoneTape, SumTo, Tape, Tensor, TensorFromVec,
+    Trace, TryMatMul,
+};
 #[cfg(test)]
 use dfdx::tensor_ops::{BroadcastTo, PermuteTo};
 use nalgebra::DMatrix;
 use rand::distributions::{Distribution, Uniform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+mod jacobian;
+mod kind;
+mod passes;
+mod stacked;
+mod tanh;
+
+pub use jacobian::MlpRows;
+pub use kind::MlpParams;
+pub use stacked::Stacked;
 
 use super::grads::ParamGrads;
-use super::passes::{self, Buffers, LayerData, Stack, Workspace};
-use super::sequence::{BackwardSequence, Stacked};
+use super::network::{JacobianRows, Network};
+use super::params::{self, ParamTensor};
+use super::sequence::BackwardSequence;
+use super::table::Architecture;
 use crate::{Error, Result};
+use passes::{Buffers, LayerData, Stack, Workspace};
 
-/// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major.
-pub(super) type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
-/// Runtime-shaped 1-D tensor of `f32` on the CPU.
-pub(super) type Vector = Tensor<(usize,), f32, Cpu>;
+/// Runtime-shaped 2-D tensor `(rows, cols)` of `f32` on the CPU, row-major (tests: dfdx's own
+/// passes, the reference).
+#[cfg(test)]
+type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
+/// A layer as dfdx tensors: weight `(out, in)`, bias `(out,)` (tests).
+#[cfg(test)]
+type ReferenceLayer = (Matrix, Tensor<(usize,), f32, Cpu>);
 
 /// Element-wise nonlinearity applied after each layer. RON names: `relu`, `tanh`, `sigmoid`,
-/// `identity`.
+/// `identity` (written back in this form), or capitalised: `Relu`, `Tanh`, `Sigmoid`,
+/// `Identity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// `max(x, 0)`; derivative taken as 0 at `x = 0`.
+    #[serde(alias = "Relu")]
     Relu,
     /// `tanh(x)`.
+    #[serde(alias = "Tanh")]
     Tanh,
     /// `1 / (1 + e^{-x})`.
+    #[serde(alias = "Sigmoid")]
     Sigmoid,
     /// `x` (no nonlinearity, e.g. for an unbounded output layer).
+    #[serde(alias = "Identity")]
     Identity,
 }
 
@@ -58,7 +92,7 @@ impl Activation {
     pub(super) fn f(self, x: f32) -> f32 {
         match self {
             Activation::Relu => x.max(0.0),
-            Activation::Tanh => super::tanh::tanh(x),
+            Activation::Tanh => tanh::tanh(x),
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Activation::Identity => x,
         }
@@ -159,30 +193,23 @@ impl MlpConfig {
     }
 }
 
-/// One affine layer: weight `(out, in)`, bias `(out,)`.
-#[derive(Clone)]
-pub(super) struct Layer {
-    pub(super) weight: Matrix,
-    pub(super) bias: Vector,
-}
-
 /// Multilayer perceptron `f: ℝ^inputs → ℝ^outputs` with `f32` parameters, evaluated on batches.
 ///
 /// Parameter order (used by [`Mlp::parameters`], [`ParamGrads::to_vec`], the saved file and the
 /// optimizer state): layer by layer from the input; within a layer the weight `(out, in)`
-/// row-major (PyTorch layout), then the bias `(out,)`.
+/// row-major (PyTorch layout), then the bias `(out,)`; one [`ParamTensor`] each.
 ///
 /// Cloning is cheap (tensors share storage copy-on-write).
 pub struct Mlp {
     pub(super) config: MlpConfig,
-    pub(super) dev: Cpu,
-    pub(super) layers: Vec<Layer>,
+    /// `[W₀, b₀, W₁, b₁, …]`.
+    params: Vec<ParamTensor>,
     /// Buffers of the passes: the parameters as plain data and the activations of the last
     /// forward pass, keyed by its inputs. A backward pass on the same inputs with unchanged
     /// parameters (SIP's proxy on the rollout's or the corrected inputs, right after their
     /// forward pass) starts from those activations instead of recomputing them: they are a
     /// function of the inputs and the parameters, so the result is the same bit for bit.
-    /// Invalidated by every mutable access to the parameters ([`Mlp::layers_mut`]); not shared
+    /// Invalidated by every mutable access to the parameters ([`Network::tensors_mut`]); not shared
     /// with clones. Passes on several threads at once each take a workspace of their own.
     buffers: Buffers,
 }
@@ -192,8 +219,7 @@ impl Clone for Mlp {
     fn clone(&self) -> Self {
         Mlp {
             config: self.config.clone(),
-            dev: self.dev.clone(),
-            layers: self.layers.clone(),
+            params: self.params.clone(),
             buffers: Buffers::default(),
         }
     }
@@ -216,12 +242,11 @@ impl Mlp {
     /// Returns [`Error::Network`] if any width is zero.
     pub fn new(config: &MlpConfig, seed: u64) -> Result<Mlp> {
         config.validate().map_err(Error::Network)?;
-        let dev = Cpu::default();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let widths = config.widths();
-        let layers = widths
+        let params = widths
             .windows(2)
-            .map(|p| {
+            .flat_map(|p| {
                 let (fan_in, fan_out) = (p[0], p[1]);
                 let bound = 1.0 / (fan_in as f32).sqrt();
                 let dist = Uniform::new_inclusive(-bound, bound);
@@ -229,16 +254,12 @@ impl Mlp {
                     .map(|_| dist.sample(&mut rng))
                     .collect();
                 let b: Vec<f32> = (0..fan_out).map(|_| dist.sample(&mut rng)).collect();
-                Layer {
-                    weight: dev.tensor_from_vec(w, (fan_out, fan_in)),
-                    bias: dev.tensor_from_vec(b, (fan_out,)),
-                }
+                [ParamTensor::from_vec(w), ParamTensor::from_vec(b)]
             })
             .collect();
         Ok(Mlp {
             config: config.clone(),
-            dev,
-            layers,
+            params,
             buffers: Buffers::default(),
         })
     }
@@ -282,7 +303,7 @@ impl Mlp {
     pub fn backward(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) -> ParamGrads {
         self.check_backward_shapes(inputs, output_cotangent);
         if inputs.ncols() == 0 {
-            return ParamGrads::zeros(self);
+            return ParamGrads::zeros(&self.sizes());
         }
         let cot = to_f32(output_cotangent);
         self.backward_layers(inputs, &cot)
@@ -306,7 +327,7 @@ impl Mlp {
 
     /// A backward pass over several batches fed one at a time, each batch's input cotangent
     /// at once and the parameter gradient over all of them at the end, formed in one product
-    /// per layer over all the rows ([`super::sequence::Stacked`]).
+    /// per layer over all the rows ([`Stacked`]).
     pub fn backward_sequence(&self) -> Box<dyn BackwardSequence + '_> {
         Box::new(Stacked::new(self))
     }
@@ -340,17 +361,17 @@ impl Mlp {
     }
 
     /// An empty [`Stack`] for this network's layers, reusing the memory of earlier sequences.
-    pub(super) fn take_stack(&self) -> Stack {
-        self.buffers.take_stack(self.layers.len())
+    fn take_stack(&self) -> Stack {
+        self.buffers.take_stack(self.num_layers())
     }
 
     /// Gives a sequence's stack back for the next one.
-    pub(super) fn give_stack(&self, stack: Stack) {
+    fn give_stack(&self, stack: Stack) {
         self.buffers.give_stack(stack);
     }
 
     /// The parameters as plain row-major data, shared with the passes.
-    pub(super) fn layer_data_shared(&self) -> &[LayerData] {
+    fn layer_data_shared(&self) -> &[LayerData] {
         self.buffers.layers(|| self.layer_data())
     }
 
@@ -379,19 +400,28 @@ impl Mlp {
         result
     }
 
+    /// Number of affine layers.
+    fn num_layers(&self) -> usize {
+        self.params.len() / 2
+    }
+
+    /// The lengths of the parameter tensors, in order.
+    pub(super) fn sizes(&self) -> Vec<usize> {
+        params::sizes(&self.params)
+    }
+
     /// The parameters as plain row-major data.
     fn layer_data(&self) -> Vec<LayerData> {
-        let count = self.layers.len();
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(i, layer)| {
-                let (outputs, inputs) = *layer.weight.shape();
-                let weight = data(&layer.weight);
+        let count = self.num_layers();
+        let widths = self.config.widths();
+        (0..count)
+            .map(|i| {
+                let (inputs, outputs) = (widths[i], widths[i + 1]);
+                let weight = self.params[2 * i].to_vec();
                 LayerData {
                     weight_t: passes::transposed(&weight, outputs, inputs),
                     weight,
-                    bias: data(&layer.bias),
+                    bias: self.params[2 * i + 1].to_vec(),
                     inputs,
                     outputs,
                     activation: self.config.activation_of(i, count),
@@ -418,18 +448,18 @@ impl Mlp {
         output_cotangent: &DMatrix<f64>,
     ) -> (ParamGrads, DMatrix<f64>) {
         let batch = inputs.ncols();
-        let x = self.input_tensor(inputs);
+        let dev = Cpu::default();
+        let layers = self.reference_layers(&dev);
+        let x = self.input_tensor(&dev, inputs);
         // A leaky tape keeps the gradient of the input leaf too (`alloc_grads` would not).
-        let out = self.run(x.trace(Gradients::leaky()));
-        let cot = self
-            .dev
-            .tensor_from_vec(to_f32(output_cotangent), (batch, self.config.outputs));
+        let out = self.run(&layers, x.trace(Gradients::leaky()));
+        let cot = dev.tensor_from_vec(to_f32(output_cotangent), (batch, self.config.outputs));
         // dfdx has no way to seed backward with a cotangent; `Σ out ⊙ cot` is exact.
         let grads = (out * cot).sum::<(), _>().backward();
-        let mut tensors = Vec::with_capacity(2 * self.layers.len());
-        for layer in &self.layers {
-            tensors.push(grads.get(&layer.weight).as_vec());
-            tensors.push(grads.get(&layer.bias).as_vec());
+        let mut tensors = Vec::with_capacity(2 * layers.len());
+        for (weight, bias) in &layers {
+            tensors.push(grads.get(weight).as_vec());
+            tensors.push(grads.get(bias).as_vec());
         }
         let dx = to_dmatrix(&grads.get(&x).as_vec(), self.config.inputs, batch);
         (ParamGrads { tensors }, dx)
@@ -437,34 +467,15 @@ impl Mlp {
 
     /// All parameters as one flat vector, in the documented order (see [`Mlp`]).
     pub fn parameters(&self) -> Vec<f32> {
-        let mut v = Vec::with_capacity(self.num_parameters());
-        for layer in &self.layers {
-            v.extend(layer.weight.as_vec());
-            v.extend(layer.bias.as_vec());
-        }
-        v
+        params::flatten(&self.params)
     }
 
     /// Overwrites all parameters from a flat vector in the documented order.
     ///
     /// Returns [`Error::Network`] if `values.len()` differs from [`Mlp::num_parameters`].
     pub fn set_parameters(&mut self, values: &[f32]) -> Result<()> {
-        let n = self.num_parameters();
-        if values.len() != n {
-            return Err(Error::Network(format!(
-                "parameter vector has {} values, the network has {n}",
-                values.len()
-            )));
-        }
-        let mut rest = values;
-        for layer in self.layers_mut() {
-            let (w, r) = rest.split_at(layer.weight.shape().num_elements());
-            layer.weight.copy_from(w);
-            let (b, r) = r.split_at(layer.bias.shape().0);
-            layer.bias.copy_from(b);
-            rest = r;
-        }
-        Ok(())
+        self.buffers.invalidate();
+        params::assign(&mut self.params, values)
     }
 
     fn check_backward_shapes(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) {
@@ -489,48 +500,154 @@ impl Mlp {
         );
     }
 
-    /// The layers for changing parameters in place (the optimizer): empties the forward cache.
-    pub(super) fn layers_mut(&mut self) -> &mut [Layer] {
-        self.buffers.invalidate();
-        &mut self.layers
-    }
-
     /// `(inputs × batch)` column-major ⇒ row-major `(batch, inputs)` tensor: same memory order.
     #[cfg(test)]
-    fn input_tensor(&self, inputs: &DMatrix<f64>) -> Matrix {
-        self.dev
-            .tensor_from_vec(to_f32(inputs), (inputs.ncols(), self.config.inputs))
+    fn input_tensor(&self, dev: &Cpu, inputs: &DMatrix<f64>) -> Matrix {
+        dev.tensor_from_vec(to_f32(inputs), (inputs.ncols(), self.config.inputs))
+    }
+
+    /// The layers as dfdx tensors: weight `(out, in)`, bias `(out,)` (tests).
+    #[cfg(test)]
+    fn reference_layers(&self, dev: &Cpu) -> Vec<ReferenceLayer> {
+        let widths = self.config.widths();
+        (0..self.num_layers())
+            .map(|i| {
+                let (fan_in, fan_out) = (widths[i], widths[i + 1]);
+                (
+                    dev.tensor_from_vec(self.params[2 * i].to_vec(), (fan_out, fan_in)),
+                    dev.tensor_from_vec(self.params[2 * i + 1].to_vec(), (fan_out,)),
+                )
+            })
+            .collect()
     }
 
     /// Forward pass on a row-major `(batch, inputs)` tensor, with or without a tape: dfdx's
-    /// own operations, the reference for [`Mlp::forward_layers`] (tests).
+    /// own operations, the reference for the hand-assembled passes (tests).
     #[cfg(test)]
-    fn run<T: Tape<f32, Cpu> + Merge<NoneTape>>(&self, x: Matrix<T>) -> Matrix<T> {
+    fn run<T: Tape<f32, Cpu> + Merge<NoneTape>>(
+        &self,
+        layers: &[ReferenceLayer],
+        x: Matrix<T>,
+    ) -> Matrix<T> {
+        use dfdx::prelude::HasShape;
         let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            let shape = (h.shape().0, layer.weight.shape().0);
-            let wt = layer
-                .weight
-                .clone()
-                .permute::<(usize, usize), Axes2<1, 0>>();
-            let b = layer
-                .bias
+        for (i, (weight, bias)) in layers.iter().enumerate() {
+            let shape = (h.shape().0, weight.shape().0);
+            let wt = weight.clone().permute::<(usize, usize), Axes2<1, 0>>();
+            let b = bias
                 .clone()
                 .broadcast_like::<(usize, usize), Axis<0>>(&shape);
             let z = h.matmul(wt) + b;
-            let act = self.config.activation_of(i, self.layers.len());
+            let act = self.config.activation_of(i, layers.len());
             h = act.apply(z);
         }
         h
     }
 }
 
-/// The storage of a contiguous tensor (a product's result, a parameter) in memory order: a copy
-/// (dfdx's `as_vec` walks the tensor's index space element by element instead).
-fn data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
-    let mut v = vec![0.0; t.shape().num_elements()];
-    t.copy_into(&mut v);
-    v
+impl Network for Mlp {
+    fn architecture(&self) -> Architecture {
+        MlpParams::of(&self.config).architecture(self.config.inputs, self.config.outputs)
+    }
+
+    fn inputs(&self) -> usize {
+        self.config.inputs
+    }
+
+    fn outputs(&self) -> usize {
+        self.config.outputs
+    }
+
+    fn tensors(&self) -> &[ParamTensor] {
+        &self.params
+    }
+
+    /// Empties the forward cache.
+    fn tensors_mut(&mut self) -> &mut [ParamTensor] {
+        self.buffers.invalidate();
+        &mut self.params
+    }
+
+    fn tensor_names(&self) -> Vec<(String, Vec<usize>)> {
+        self.config
+            .widths()
+            .windows(2)
+            .enumerate()
+            .flat_map(|(k, p)| {
+                [
+                    (format!("layers.{k}.weight"), vec![p[1], p[0]]),
+                    (format!("layers.{k}.bias"), vec![p[1]]),
+                ]
+            })
+            .collect()
+    }
+
+    /// `widths` (JSON list, input first), `layers`, `activation`, `output_activation` and
+    /// `forward` (the equation in words).
+    fn metadata(&self) -> BTreeMap<String, String> {
+        let widths = self.config.widths();
+        BTreeMap::from([
+            (
+                "widths".to_string(),
+                serde_json::to_string(&widths).unwrap_or_default(),
+            ),
+            ("layers".to_string(), (widths.len() - 1).to_string()),
+            (
+                "activation".to_string(),
+                self.config.activation.name().to_string(),
+            ),
+            (
+                "output_activation".to_string(),
+                self.config.output_activation.name().to_string(),
+            ),
+            (
+                "forward".to_string(),
+                "h[k+1] = activation(layers.k.weight @ h[k] + layers.k.bias) for every hidden \
+                 layer, output_activation after the last; h[0] is the network input"
+                    .to_string(),
+            ),
+        ])
+    }
+
+    fn num_parameters(&self) -> usize {
+        Mlp::num_parameters(self)
+    }
+
+    fn parameters(&self) -> Vec<f32> {
+        Mlp::parameters(self)
+    }
+
+    fn set_parameters(&mut self, values: &[f32]) -> Result<()> {
+        Mlp::set_parameters(self, values)
+    }
+
+    fn forward(&self, inputs: &DMatrix<f64>) -> DMatrix<f64> {
+        Mlp::forward(self, inputs)
+    }
+
+    fn backward(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) -> ParamGrads {
+        Mlp::backward(self, inputs, output_cotangent)
+    }
+
+    fn backward_with_input(
+        &self,
+        inputs: &DMatrix<f64>,
+        output_cotangent: &DMatrix<f64>,
+    ) -> (ParamGrads, DMatrix<f64>) {
+        Mlp::backward_with_input(self, inputs, output_cotangent)
+    }
+
+    fn backward_sequence(&self) -> Box<dyn BackwardSequence + '_> {
+        Mlp::backward_sequence(self)
+    }
+
+    fn linearise(&self, inputs: &DMatrix<f64>) -> Box<dyn JacobianRows + '_> {
+        Box::new(Mlp::linearise(self, inputs))
+    }
+
+    fn clone_box(&self) -> Box<dyn Network> {
+        Box::new(self.clone())
+    }
 }
 
 fn to_f32(m: &DMatrix<f64>) -> Vec<f32> {
@@ -574,8 +691,8 @@ mod tests {
         let p = net.parameters();
         assert_eq!(p.len(), net.num_parameters());
         // First block is the first weight, row-major (out, in).
-        assert_eq!(&p[..15], &net.layers[0].weight.as_vec()[..]);
-        assert_eq!(&p[15..20], &net.layers[0].bias.as_vec()[..]);
+        assert_eq!(&p[..15], &net.params[0].to_vec()[..]);
+        assert_eq!(&p[15..20], &net.params[1].to_vec()[..]);
     }
 
     #[test]
@@ -638,6 +755,7 @@ mod tests {
                     output_activation: activations[(k + 1) % activations.len()],
                 };
                 let net = Mlp::new(&cfg, 3).unwrap();
+                let dev = Cpu::default();
                 let x = DMatrix::from_fn(inputs, batch, |i, b| ((i * 7 + b * 3) as f64).sin());
                 // Some exact zeros in the cotangent, where signed zeros would show.
                 let cot = DMatrix::from_fn(outputs, batch, |i, b| {
@@ -647,7 +765,9 @@ mod tests {
                         ((i * 5 + b) as f64).cos()
                     }
                 });
-                let reference = net.run(net.input_tensor(&x)).as_vec();
+                let reference = net
+                    .run(&net.reference_layers(&dev), net.input_tensor(&dev, &x))
+                    .as_vec();
                 let out = net.forward(&x);
                 let out: Vec<f32> = out.iter().map(|&v| v as f32).collect();
                 close(&out, &reference, &format!("forward {cfg:?}"));

@@ -1,0 +1,524 @@
+//! Network kinds as plug-ins, like the update rules ([`crate::train::rules`]): a scenario names
+//! its network's kind and parameters (`network: Mlp(hidden: [64, 64], activation: tanh)`,
+//! `network: Linear()`, `network: MyNet(…)`), a table of registered kinds turns the name and
+//! its parameters into a [`NetworkSpec`], and the kind's parameter struct ([`NetworkKind`])
+//! checks itself against the network's input and output sizes, reports its parameter count
+//! and per-sample activations for the memory estimate, and builds the [`Network`] from
+//! `(inputs, outputs, seed)`.
+//!
+//! Built-in kinds ([`Networks::builtin`]): `Mlp` ([`crate::net::mlp::MlpParams`]) and
+//! `Linear` ([`crate::net::linear::LinearParams`]), registered exactly the way a user's crate
+//! registers its own, through `Registry::register_network`:
+//!
+//! ```
+//! use physinv::net::{linear::Linear, Network, NetworkKind, NetworkSize};
+//! use physinv::sim::ParamError;
+//! use physinv::Registry;
+//!
+//! /// An affine policy started at zero (a toy kind reusing the built-in `Linear`).
+//! #[derive(Debug, serde::Serialize, serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct ZeroAffine;
+//!
+//! impl NetworkKind for ZeroAffine {
+//!     fn check(&self, _inputs: usize, _outputs: usize) -> Result<(), ParamError> {
+//!         Ok(())
+//!     }
+//!     fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
+//!         NetworkSize::affine(inputs, outputs)
+//!     }
+//!     fn build(&self, inputs: usize, outputs: usize, _seed: u64)
+//!         -> physinv::Result<Box<dyn Network>> {
+//!         let arch = physinv::net::Architecture::of("ZeroAffine", self, inputs, outputs);
+//!         Ok(Box::new(Linear::zeros(arch, inputs, outputs)))
+//!     }
+//! }
+//!
+//! let mut registry = Registry::with_builtins();
+//! registry.register_network::<ZeroAffine>("ZeroAffine", "an affine policy started at zero");
+//! assert!(registry.networks().names().contains(&"ZeroAffine".to_string()));
+//! let spec = registry.networks().parse("ZeroAffine")?;
+//! assert_eq!(spec.build(3, 2, 0)?.num_parameters(), 3 * 2 + 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Parameters are the kind's own serde struct, read straight from the scenario text (typos are
+//! reported at their position with `#[serde(deny_unknown_fields)]`); a zero-sized type (a unit
+//! struct) is written as the bare name. While a scenario is parsed the registry's kinds are the
+//! active table of the parsing thread ([`Networks::activate`]); outside a parse the built-in
+//! kinds are.
+//!
+//! **Today's syntax and the earlier one.** Before kinds existed a scenario wrote the MLP's
+//! fields without a name, `network: (hidden: [64, 64], activation: tanh)`. ron 0.8 gives a
+//! deserializer no way to look ahead for a missing name (the variant name is read as an
+//! identifier, and a failed read cannot be retried), so that form is not an alias: it is an
+//! error that names the new syntax, `network: Mlp(hidden: [64, 64], activation: tanh)`.
+//!
+//! A built network records its kind as an [`Architecture`] (kind, parameters as RON text,
+//! inputs and outputs): checkpoints store it and refuse to resume with another, network files
+//! and exported safetensors carry it, and [`Networks::build`] rebuilds a network from it.
+
+use super::mlp::{MlpConfig, MlpParams};
+use super::network::Network;
+use crate::sim::ParamError;
+use serde::de::{self, DeserializeOwned, EnumAccess, MapAccess, VariantAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// What a network kind's memory estimate needs, for given input and output sizes
+/// (saturating at `u64::MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkSize {
+    /// Trainable scalars `P`.
+    pub parameters: u64,
+    /// `f32` values a forward pass keeps per sample for the backward pass (the MLP: every
+    /// layer's width, the input's and the output's included).
+    pub activations_per_sample: u64,
+}
+
+impl NetworkSize {
+    /// The size of an affine map `y = W x + b`: `in·out + out` parameters, `in + out`
+    /// activations per sample.
+    pub fn affine(inputs: u64, outputs: u64) -> NetworkSize {
+        NetworkSize {
+            parameters: inputs.saturating_mul(outputs).saturating_add(outputs),
+            activations_per_sample: inputs.saturating_add(outputs),
+        }
+    }
+}
+
+/// A network kind as a scenario describes it: its parameters, what validation and the memory
+/// estimate need to know before building, and the build.
+pub trait NetworkKind: Any + fmt::Debug + Send + Sync {
+    /// Checks the parameters for a network with `inputs` inputs and `outputs` outputs (both
+    /// ≥ 1). A [`ParamError`]'s field is relative to the network (`"hidden"`), or empty for the
+    /// network as a whole; the scenario prefixes `network`. A network whose parameter count
+    /// overflows `usize` must be rejected here.
+    fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError>;
+
+    /// Parameter count and per-sample activations, for the memory estimate (defined for any
+    /// sizes, saturating).
+    fn size(&self, inputs: u64, outputs: u64) -> NetworkSize;
+
+    /// Builds the network with deterministic initial parameters from `seed` (same parameters
+    /// and seed ⇒ the same bits). Its [`Network::architecture`] must be
+    /// [`Architecture::of`] this kind's registered name and these parameters.
+    fn build(&self, inputs: usize, outputs: usize, seed: u64) -> crate::Result<Box<dyn Network>>;
+}
+
+/// A built network's kind, parameters and sizes: what checkpoints, network files and exported
+/// files record, and what [`Networks::build`] rebuilds the network from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Architecture {
+    /// The kind's registered name, e.g. `Mlp`.
+    pub kind: String,
+    /// The kind's parameters as RON with every default resolved, e.g.
+    /// `(hidden:[64,64],activation:tanh,output_activation:identity)`; empty for a kind
+    /// without parameters.
+    pub params: String,
+    /// Input features per sample.
+    pub inputs: usize,
+    /// Output features per sample.
+    pub outputs: usize,
+}
+
+impl Architecture {
+    /// The architecture of kind `name` with parameters `params` (the form a parsed
+    /// [`NetworkSpec`] gives).
+    pub fn of<K: Serialize>(name: &str, params: &K, inputs: usize, outputs: usize) -> Self {
+        let params = if std::mem::size_of::<K>() == 0 {
+            String::new()
+        } else {
+            ron::to_string(params).unwrap_or_else(|e| format!("<unprintable: {e}>"))
+        };
+        Architecture {
+            kind: name.to_string(),
+            params,
+            inputs,
+            outputs,
+        }
+    }
+
+    /// The kind and parameters as a scenario writes them, e.g. `Mlp(hidden:[64],…)`.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.kind, self.params)
+    }
+
+    /// Every field in which `self` (e.g. a file's) differs from `expected`, for messages.
+    pub fn differences(&self, expected: &Architecture) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.text() != expected.text() {
+            d.push(format!(
+                "network {} in file, {} expected",
+                self.text(),
+                expected.text()
+            ));
+        }
+        for (what, a, b) in [
+            ("inputs", self.inputs, expected.inputs),
+            ("outputs", self.outputs, expected.outputs),
+        ] {
+            if a != b {
+                d.push(format!("{what} {a} in file, {b} expected"));
+            }
+        }
+        d
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} → {})", self.text(), self.inputs, self.outputs)
+    }
+}
+
+impl<'de> Deserialize<'de> for Architecture {
+    /// The fields above, or (checkpoints and network files of earlier versions) an MLP's
+    /// [`MlpConfig`], read as the `Mlp` kind.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields {
+            kind: String,
+            params: String,
+            inputs: usize,
+            outputs: usize,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Current(Fields),
+            EarlierMlp(MlpConfig),
+        }
+        Ok(match Form::deserialize(deserializer)? {
+            Form::Current(f) => Architecture {
+                kind: f.kind,
+                params: f.params,
+                inputs: f.inputs,
+                outputs: f.outputs,
+            },
+            Form::EarlierMlp(config) => {
+                MlpParams::of(&config).architecture(config.inputs, config.outputs)
+            }
+        })
+    }
+}
+
+type Parse = dyn for<'de> Fn(
+        &mut dyn erased_serde::Deserializer<'de>,
+    ) -> Result<(Arc<dyn NetworkKind>, String), erased_serde::Error>
+    + Send
+    + Sync;
+
+struct Entry {
+    description: String,
+    /// Parameter-less kind, written as a bare name.
+    unit: bool,
+    parse: Box<Parse>,
+}
+
+/// Table of network kinds by the name scenarios use.
+#[derive(Clone, Default)]
+pub struct Networks {
+    entries: BTreeMap<String, Arc<Entry>>,
+}
+
+impl fmt::Debug for Networks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.entries.keys()).finish()
+    }
+}
+
+impl Networks {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in kinds (`Mlp`, `Linear`).
+    pub fn builtin() -> &'static Networks {
+        static BUILTIN: OnceLock<Networks> = OnceLock::new();
+        BUILTIN.get_or_init(|| {
+            let mut networks = Networks::new();
+            networks.register::<MlpParams>(
+                "Mlp",
+                "multilayer perceptron: hidden widths, activation, output activation",
+            );
+            networks.register::<super::linear::LinearParams>("Linear", "affine policy y = W x + b");
+            networks
+        })
+    }
+
+    /// Registers kind `name` (as written in scenarios, e.g. `Mlp`) with parameter struct `K`,
+    /// which is also its [`NetworkKind`]. Use `#[serde(deny_unknown_fields)]` on `K` so typos
+    /// are rejected; a zero-sized `K` (unit struct) is written as the bare name. A later
+    /// registration under the same name replaces the earlier one.
+    pub fn register<K>(&mut self, name: &str, description: &str)
+    where
+        K: NetworkKind + Serialize + DeserializeOwned,
+    {
+        let parse: Box<Parse> = Box::new(|d| {
+            let kind: K = erased_serde::deserialize(d)?;
+            let text = ron::to_string(&kind).map_err(de::Error::custom)?;
+            Ok((Arc::new(kind) as Arc<dyn NetworkKind>, text))
+        });
+        self.entries.insert(
+            name.to_string(),
+            Arc::new(Entry {
+                description: description.to_string(),
+                unit: std::mem::size_of::<K>() == 0,
+                parse,
+            }),
+        );
+    }
+
+    /// Registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
+    /// One-line description of a registered kind.
+    pub fn description(&self, name: &str) -> Option<&str> {
+        self.entries.get(name).map(|e| e.description.as_str())
+    }
+
+    /// Runs `f` with this table as the parsing thread's kinds (what [`NetworkSpec`]'s
+    /// `Deserialize` and [`build`] resolve names in), restoring the previous table afterwards.
+    pub fn activate<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<Networks>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                ACTIVE.with(|a| *a.borrow_mut() = self.0.take());
+            }
+        }
+        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(self.clone())));
+        f()
+    }
+
+    /// Parses one network from RON text, e.g. `Mlp(hidden: [64], activation: tanh)`.
+    pub fn parse(&self, text: &str) -> Result<NetworkSpec, ron::error::SpannedError> {
+        self.activate(|| ron::from_str(text))
+    }
+
+    /// Rebuilds the network `architecture` describes (initial parameters from `seed`).
+    ///
+    /// Returns [`crate::Error::Network`] if its kind is not registered here or its parameters
+    /// do not parse or check.
+    pub fn build(&self, architecture: &Architecture, seed: u64) -> crate::Result<Box<dyn Network>> {
+        let spec = self
+            .parse(&architecture.text())
+            .map_err(|e| crate::Error::Network(format!("{}: {e}", architecture.text())))?;
+        spec.check(architecture.inputs, architecture.outputs)
+            .map_err(|e| crate::Error::Network(format!("network.{}: {}", e.field, e.message)))?;
+        spec.build(architecture.inputs, architecture.outputs, seed)
+    }
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Networks>> = const { RefCell::new(None) };
+}
+
+/// [`Networks::build`] in the parsing thread's active table, or the built-in kinds.
+pub fn build(architecture: &Architecture, seed: u64) -> crate::Result<Box<dyn Network>> {
+    let active = ACTIVE.with(|a| a.borrow().clone());
+    active
+        .as_ref()
+        .unwrap_or(Networks::builtin())
+        .build(architecture, seed)
+}
+
+/// The kind entry `name` of the active table (or the built-in kinds), or the known names.
+fn lookup(name: &str) -> Result<Arc<Entry>, Vec<String>> {
+    let find = |networks: &Networks| {
+        networks
+            .entries
+            .get(name)
+            .cloned()
+            .ok_or_else(|| networks.names())
+    };
+    ACTIVE.with(|a| match a.borrow().as_ref() {
+        Some(networks) => find(networks),
+        None => find(Networks::builtin()),
+    })
+}
+
+/// A network as the scenario gives it: the registered kind's name, its parameters and the
+/// kind's [`NetworkKind`].
+#[derive(Clone)]
+pub struct NetworkSpec {
+    name: String,
+    params: String,
+    unit: bool,
+    kind: Arc<dyn NetworkKind>,
+}
+
+impl fmt::Debug for NetworkSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl NetworkSpec {
+    /// The kind's name as written in the scenario, e.g. `Mlp`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The network as RON with every parameter resolved (defaults included), e.g.
+    /// `Mlp(hidden:[64,64],activation:tanh,output_activation:identity)`.
+    pub fn text(&self) -> String {
+        if self.unit {
+            self.name.clone()
+        } else {
+            format!("{}{}", self.name, self.params)
+        }
+    }
+
+    /// The kind's parameter struct.
+    pub fn kind(&self) -> &dyn NetworkKind {
+        self.kind.as_ref()
+    }
+
+    /// The kind's parameter struct as its concrete type, if it is a `K`.
+    pub fn downcast<K: NetworkKind>(&self) -> Option<&K> {
+        (self.kind.as_ref() as &dyn Any).downcast_ref()
+    }
+
+    /// [`NetworkKind::check`].
+    pub fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError> {
+        self.kind.check(inputs, outputs)
+    }
+
+    /// [`NetworkKind::size`].
+    pub fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
+        self.kind.size(inputs, outputs)
+    }
+
+    /// The architecture of this network with `inputs` and `outputs`.
+    pub fn architecture(&self, inputs: usize, outputs: usize) -> Architecture {
+        Architecture {
+            kind: self.name.clone(),
+            params: if self.unit {
+                String::new()
+            } else {
+                self.params.clone()
+            },
+            inputs,
+            outputs,
+        }
+    }
+
+    /// Builds the network ([`NetworkKind::build`]) and checks that it reports this
+    /// architecture.
+    pub fn build(
+        &self,
+        inputs: usize,
+        outputs: usize,
+        seed: u64,
+    ) -> crate::Result<Box<dyn Network>> {
+        let net = self.kind.build(inputs, outputs, seed)?;
+        let expected = self.architecture(inputs, outputs);
+        if net.architecture() != expected || net.inputs() != inputs || net.outputs() != outputs {
+            return Err(crate::Error::Network(format!(
+                "kind `{}` built {}, expected {expected}",
+                self.name,
+                net.architecture()
+            )));
+        }
+        Ok(net)
+    }
+}
+
+impl Serialize for NetworkSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for NetworkSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_enum("NetworkSpec", &[], SpecVisitor)
+    }
+}
+
+struct SpecVisitor;
+
+impl<'de> Visitor<'de> for SpecVisitor {
+    type Value = NetworkSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a network kind such as Mlp(hidden: [64, 64], activation: tanh)")
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<NetworkSpec, A::Error> {
+        let (KindName(name), variant): (KindName, A::Variant) = data.variant()?;
+        let entry = lookup(&name).map_err(|known| {
+            de::Error::custom(format!(
+                "unknown network kind `{name}`; registered kinds: {}",
+                known.join(", ")
+            ))
+        })?;
+        let (kind, params) = if entry.unit {
+            variant.unit_variant()?;
+            let mut unit = <dyn erased_serde::Deserializer>::erase(de::value::UnitDeserializer::<
+                erased_serde::Error,
+            >::new());
+            (entry.parse)(&mut unit).map_err(de::Error::custom)?
+        } else {
+            variant.struct_variant(&[], ParamsVisitor(&entry))?
+        };
+        Ok(NetworkSpec {
+            name,
+            params,
+            unit: entry.unit,
+            kind,
+        })
+    }
+}
+
+/// A kind name, read as an identifier (the enum variant's name).
+struct KindName(String);
+
+impl<'de> Deserialize<'de> for KindName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = KindName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the name of a network kind")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<KindName, E> {
+                Ok(KindName(name.to_string()))
+            }
+        }
+        deserializer
+            .deserialize_identifier(NameVisitor)
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "{e}: the network needs its kind's name before the parentheses, e.g. \
+                     `network: Mlp(hidden: [64, 64], activation: tanh)` (the form without a \
+                     name, `network: (hidden: …)`, is no longer read)"
+                ))
+            })
+    }
+}
+
+struct ParamsVisitor<'a>(&'a Entry);
+
+impl<'de> Visitor<'de> for ParamsVisitor<'_> {
+    type Value = (Arc<dyn NetworkKind>, String);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the network kind's parameters in parentheses")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        let mut params =
+            <dyn erased_serde::Deserializer>::erase(de::value::MapAccessDeserializer::new(map));
+        (self.0.parse)(&mut params).map_err(de::Error::custom)
+    }
+}
