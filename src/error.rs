@@ -8,6 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Why a local inverse could not be computed. Returned, never panicked: the trainer
 /// falls back to a gradient step and counts the failure.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InverseError {
     /// The requested target lies outside the range of the simulator (e.g. `|y| > 1` for `sin`).
     #[error("target out of range: {reason}")]
@@ -26,8 +27,11 @@ pub enum InverseError {
         iterations: usize,
     },
     /// A linear system in the solver was singular or produced non-finite numbers.
-    #[error("inverse is singular or non-finite: {0}")]
-    Singular(String),
+    #[error("inverse is singular or non-finite: {reason}")]
+    Singular {
+        /// Which system or value, e.g. `Gramian G + cI is singular`.
+        reason: String,
+    },
     /// The simulator lacks the capability the chosen inverse needs.
     #[error("simulator '{simulator}' has no {capability}")]
     MissingCapability {
@@ -40,6 +44,7 @@ pub enum InverseError {
 
 /// A scenario file that could not be read, parsed or validated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScenarioError {
     /// The file could not be read.
     #[error("{path}: cannot read scenario file: {source}")]
@@ -90,8 +95,9 @@ pub enum ScenarioError {
     },
 }
 
-/// Every error the library returns.
+/// Every error the library returns. New kinds of failure may be added: match with a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Bad scenario.
     #[error(transparent)]
@@ -177,6 +183,65 @@ pub enum Error {
     NotSplittable {
         /// Processes of the run.
         processes: usize,
+    },
+    /// A batch has fewer episodes than the processes it is split over.
+    #[error("method '{method}': a batch of {batch} episodes cannot be split over {processes} processes (at least one episode each)")]
+    BatchTooSmall {
+        /// Method display name.
+        method: String,
+        /// Episodes per iteration.
+        batch: usize,
+        /// Processes of the run.
+        processes: usize,
+    },
+    /// A scene generator the simulator does not have.
+    #[error("unknown scene generator '{name}' for simulator '{simulator}'; known: {}", known.join(", "))]
+    UnknownGenerator {
+        /// Simulator name.
+        simulator: String,
+        /// Requested generator.
+        name: String,
+        /// The simulator's generators.
+        known: Vec<String>,
+    },
+    /// Part of a run needs a capability the simulator does not provide.
+    #[error("{needed_by} needs {capability}, but simulator '{simulator}' does not provide one")]
+    MissingCapability {
+        /// Simulator name.
+        simulator: String,
+        /// What is missing, e.g. `a VJP`, `scene generators`.
+        capability: String,
+        /// Who needs it, e.g. a rule or a scenario field.
+        needed_by: String,
+    },
+    /// Supervised training on scenes without ground-truth controls.
+    #[error("supervised training needs scenes with ground-truth controls")]
+    NoReferenceControls,
+    /// Another run holds the lock of the run directory.
+    #[error("{}: another physinv run is writing to this directory; wait for it or choose another --out", dir.display())]
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+    },
+    /// A checkpoint file that is not one (unparsable, another format).
+    #[error("{}: {problem}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A checkpoint that belongs to another scenario, method, network or setting.
+    #[error("checkpoint does not match: {}", differences.join("; "))]
+    CheckpointMismatch {
+        /// Every difference, e.g. `method 'SIP' in checkpoint, 'BPTT' expected`.
+        differences: Vec<String>,
+    },
+    /// `--method` selected none of the scenario's methods.
+    #[error("no method selected; the scenario lists: {}", available.join(", "))]
+    NoMethodSelected {
+        /// The scenario's method names.
+        available: Vec<String>,
     },
     /// Network construction, loading or saving failed.
     #[error("network: {0}")]

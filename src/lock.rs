@@ -36,11 +36,9 @@ impl RunLock {
             })?;
         match file.try_lock() {
             Ok(()) => Ok(RunLock { _file: file, path }),
-            Err(TryLockError::WouldBlock) => Err(crate::Error::Config(format!(
-                "{}: another physinv run is writing to this directory; wait for it or choose \
-                 another --out",
-                dir.display()
-            ))),
+            Err(TryLockError::WouldBlock) => Err(crate::Error::Locked {
+                dir: dir.to_path_buf(),
+            }),
             Err(TryLockError::Error(source)) => Err(crate::Error::Io { path, source }),
         }
     }

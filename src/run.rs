@@ -106,13 +106,11 @@ pub fn run_scenario(
         }
     }
     if outcomes.is_empty() {
-        return Err(crate::Error::Config(format!(
-            "no method selected; the scenario lists: {}",
-            (0..scenario.spec.methods.len())
+        return Err(crate::Error::NoMethodSelected {
+            available: (0..scenario.spec.methods.len())
                 .map(|i| scenario.method_name(i))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+                .collect(),
+        });
     }
     write_metrics_csv(
         &out_dir.join("metrics.csv"),

@@ -183,12 +183,14 @@ impl SceneSampler {
         let n = sim.state_dim();
         match &self.data.scenes {
             SceneSource::Generator(name) => {
-                let generator = self.physics.scenes().ok_or_else(|| {
-                    crate::Error::Config(format!(
-                        "simulator '{}' has no scene generators",
-                        self.physics.name()
-                    ))
-                })?;
+                let generator =
+                    self.physics
+                        .scenes()
+                        .ok_or_else(|| crate::Error::MissingCapability {
+                            simulator: self.physics.name().to_string(),
+                            capability: "scene generators".to_string(),
+                            needed_by: format!("data.scenes Generator(\"{name}\")"),
+                        })?;
                 generator.generate(name, self.steps, &mut rng)
             }
             SceneSource::Sampled { initial, target } => {

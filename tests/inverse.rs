@@ -235,7 +235,7 @@ fn unreachable_targets_are_errors_not_panics() {
         &Vector::from_vec(vec![f64::NAN, 0.0]),
         &y,
     );
-    assert!(matches!(r, Err(InverseError::Singular(_))), "{r:?}");
+    assert!(matches!(r, Err(InverseError::Singular { .. })), "{r:?}");
     let r = solve(
         &InverseMethod::Analytic,
         &exp(),

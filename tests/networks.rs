@@ -10,9 +10,9 @@ use physinv::net::linear::Linear;
 use physinv::net::{Architecture, Network, NetworkKind, NetworkSize, Networks};
 use physinv::scenario::Scenario;
 use physinv::sim::ParamError;
-use physinv::Registry;
 use physinv::train::trainer::Silent;
 use physinv::train::{Checkpoint, TrainControl, Trainer};
+use physinv::Registry;
 use std::path::Path;
 
 /// Finite-difference step for the affine map: it is linear in `x` and in `θ`, so central

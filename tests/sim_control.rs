@@ -751,8 +751,11 @@ fn burgers_unknown_generator_lists_known_names() {
         .generate("nope", 3, &mut ChaCha8Rng::seed_from_u64(0))
         .unwrap_err();
     match err {
-        physinv::Error::Config(msg) => assert!(msg.contains(GAUSSIAN_CLASH), "{msg}"),
-        other => panic!("expected Config, got {other:?}"),
+        physinv::Error::UnknownGenerator { name, known, .. } => {
+            assert_eq!(name, "nope");
+            assert_eq!(known, vec![GAUSSIAN_CLASH.to_string()]);
+        }
+        other => panic!("expected UnknownGenerator, got {other:?}"),
     }
 }
 
@@ -1105,8 +1108,11 @@ fn heat1d_unknown_generator_lists_known_names() {
         .generate("nope", 3, &mut ChaCha8Rng::seed_from_u64(0))
         .unwrap_err();
     match err {
-        physinv::Error::Config(msg) => assert!(msg.contains(REACHABLE), "{msg}"),
-        other => panic!("expected Config, got {other:?}"),
+        physinv::Error::UnknownGenerator { name, known, .. } => {
+            assert_eq!(name, "nope");
+            assert_eq!(known, vec![REACHABLE.to_string()]);
+        }
+        other => panic!("expected UnknownGenerator, got {other:?}"),
     }
 }
 

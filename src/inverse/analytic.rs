@@ -17,10 +17,12 @@ pub(super) fn solve(
         .ok_or_else(|| physics.missing_capability("analytic local inverse"))?;
     let u = inverse.control_inverse(state, control, target)?;
     if u.len() != control.len() || !u.iter().all(|v| v.is_finite()) {
-        return Err(InverseError::Singular(format!(
-            "analytic inverse of '{}' returned a non-finite or mis-sized control",
-            physics.name()
-        )));
+        return Err(InverseError::Singular {
+            reason: format!(
+                "analytic inverse of '{}' returned a non-finite or mis-sized control",
+                physics.name()
+            ),
+        });
     }
     let (_, norm) = residual(physics.sim(), state, &u, target)?;
     Ok(InverseOutcome {

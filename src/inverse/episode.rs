@@ -170,9 +170,9 @@ pub fn invert_episode_visited(
     settings: &EpisodeInverseSettings,
     feedback: Option<Feedback<'_>>,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
-    let initial = visited
-        .first()
-        .ok_or_else(|| InverseError::Singular("empty visited trajectory".into()))?;
+    let initial = visited.first().ok_or_else(|| InverseError::Singular {
+        reason: "empty visited trajectory".into(),
+    })?;
     let visited = (visited.len() == controls.len() + 1).then_some(visited);
     invert_episode_from(
         physics, initial, controls, visited, target, settings, feedback,
@@ -212,7 +212,9 @@ fn invert_episode_from(
         }
         residual_buffer.norm_squared()
     };
-    let sim_error = |e: crate::Error| InverseError::Singular(e.to_string());
+    let sim_error = |e: crate::Error| InverseError::Singular {
+        reason: e.to_string(),
+    };
     let run = |u: &[Vector], states: &mut Vec<Vector>, applied: &mut Vec<Vector>| {
         simulate_with_feedback_into(physics, initial, u, feedback, states, applied)
     };
@@ -299,7 +301,9 @@ fn invert_episode_from(
     }
     let residual = residual_sq(&states).sqrt();
     if !residual.is_finite() {
-        return Err(InverseError::Singular("non-finite residual".into()));
+        return Err(InverseError::Singular {
+            reason: "non-finite residual".into(),
+        });
     }
     let regularised = settings.alpha + settings.mu > 0.0;
     let converged = residual <= threshold || (regularised && stationary && !line_search_failed);
@@ -515,9 +519,9 @@ fn gauss_newton_step(
             gramian_range,
         })
     } else {
-        Err(InverseError::Singular(
-            "non-finite Gauss-Newton step".into(),
-        ))
+        Err(InverseError::Singular {
+            reason: "non-finite Gauss-Newton step".into(),
+        })
     }
 }
 
@@ -677,9 +681,9 @@ fn solve_spd(g: Matrix, b: &Vector) -> Result<Vector, InverseError> {
     if let Some(chol) = g.clone().cholesky() {
         return Ok(chol.solve(b));
     }
-    g.lu()
-        .solve(b)
-        .ok_or_else(|| InverseError::Singular("Gramian G + cI is singular".into()))
+    g.lu().solve(b).ok_or_else(|| InverseError::Singular {
+        reason: "Gramian G + cI is singular".into(),
+    })
 }
 
 /// Conjugate gradients for `A y = b` with `A` symmetric positive definite, given as a
@@ -705,9 +709,9 @@ pub fn conjugate_gradient(
             if rr.sqrt() <= 1e-6 * b.norm() {
                 break;
             }
-            return Err(InverseError::Singular(
-                "conjugate gradients met a non-positive curvature".into(),
-            ));
+            return Err(InverseError::Singular {
+                reason: "conjugate gradients met a non-positive curvature".into(),
+            });
         }
         let a = rr / pap;
         y += &p * a;
@@ -809,10 +813,9 @@ pub fn invert_chain(
         };
         let next = physics.sim().step(state, &u);
         if !next.iter().all(|x| x.is_finite()) {
-            return Err(InverseError::Singular(format!(
-                "non-finite state at step {}",
-                t + 1
-            )));
+            return Err(InverseError::Singular {
+                reason: format!("non-finite state at step {}", t + 1),
+            });
         }
         reached.push(next);
         out.push(u);

@@ -274,9 +274,9 @@ fn check_inputs(
         });
     }
     if !(state.iter().all(|v| v.is_finite()) && control.iter().all(|v| v.is_finite())) {
-        return Err(InverseError::Singular(
-            "non-finite state or control".to_string(),
-        ));
+        return Err(InverseError::Singular {
+            reason: "non-finite state or control".to_string(),
+        });
     }
     Ok(())
 }
@@ -304,10 +304,9 @@ fn residual(
     if norm.is_finite() {
         Ok((r, norm))
     } else {
-        Err(InverseError::Singular(format!(
-            "simulator '{}' returned a non-finite state",
-            sim.name()
-        )))
+        Err(InverseError::Singular {
+            reason: format!("simulator '{}' returned a non-finite state", sim.name()),
+        })
     }
 }
 
@@ -390,7 +389,9 @@ fn iterate(
         }
         let step = direction(&u, &r)?;
         if !step.iter().all(|v| v.is_finite()) {
-            return Err(InverseError::Singular(format!("non-finite {what} step")));
+            return Err(InverseError::Singular {
+                reason: format!("non-finite {what} step"),
+            });
         }
         match backtrack(sim, state, &u, &step, target, norm) {
             LineSearch::Accepted(next, next_r, next_norm) => {
@@ -400,9 +401,9 @@ fn iterate(
             }
             LineSearch::NoDecrease => return Err(not_converged(norm, iteration)),
             LineSearch::NonFinite => {
-                return Err(InverseError::Singular(
-                    "every line-search trial was non-finite".to_string(),
-                ))
+                return Err(InverseError::Singular {
+                    reason: "every line-search trial was non-finite".to_string(),
+                })
             }
         }
     }
@@ -422,29 +423,33 @@ fn iterate(
 /// non-finite or zero.
 fn pseudo_inverse(b: &Matrix) -> Result<Matrix, InverseError> {
     if !all_finite(b) {
-        return Err(InverseError::Singular(
-            "non-finite control Jacobian".to_string(),
-        ));
+        return Err(InverseError::Singular {
+            reason: "non-finite control Jacobian".to_string(),
+        });
     }
     if b.is_empty() {
-        return Err(InverseError::Singular("empty control Jacobian".to_string()));
+        return Err(InverseError::Singular {
+            reason: "empty control Jacobian".to_string(),
+        });
     }
     let svd = b.clone().svd(true, true);
     let sigma_max = svd.singular_values.max();
     if sigma_max <= 0.0 {
-        return Err(InverseError::Singular(
-            "control Jacobian is zero".to_string(),
-        ));
+        return Err(InverseError::Singular {
+            reason: "control Jacobian is zero".to_string(),
+        });
     }
     let eps = b.nrows().max(b.ncols()) as f64 * f64::EPSILON * sigma_max;
     let pinv = svd
         .pseudo_inverse(eps)
-        .map_err(|e| InverseError::Singular(format!("pseudo-inverse failed: {e}")))?;
+        .map_err(|e| InverseError::Singular {
+            reason: format!("pseudo-inverse failed: {e}"),
+        })?;
     if all_finite(&pinv) {
         Ok(pinv)
     } else {
-        Err(InverseError::Singular(
-            "non-finite pseudo-inverse".to_string(),
-        ))
+        Err(InverseError::Singular {
+            reason: "non-finite pseudo-inverse".to_string(),
+        })
     }
 }

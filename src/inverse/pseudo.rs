@@ -23,9 +23,9 @@ pub(super) fn solve(
     let (_, b) = jvp.jacobians(state, control);
     let u = control - pseudo_inverse(&b)? * r;
     if !u.iter().all(|v| v.is_finite()) {
-        return Err(InverseError::Singular(
-            "non-finite pseudo-inverse step".to_string(),
-        ));
+        return Err(InverseError::Singular {
+            reason: "non-finite pseudo-inverse step".to_string(),
+        });
     }
     let (_, norm) = residual(sim, state, &u, target)?;
     Ok(InverseOutcome {

@@ -41,9 +41,9 @@ pub(super) fn solve(
         let h = b.tr_mul(&b) + second;
         let h = (&h + h.transpose()) * 0.5;
         if !(all_finite(&h) && gradient.iter().all(|v| v.is_finite())) {
-            return Err(InverseError::Singular(
-                "non-finite gradient or Hessian".to_string(),
-            ));
+            return Err(InverseError::Singular {
+                reason: "non-finite gradient or Hessian".to_string(),
+            });
         }
         let eigen = h.symmetric_eigen();
         let v = &eigen.eigenvectors;

@@ -514,9 +514,9 @@ impl ControlInverse for Burgers {
         if u.iter().all(|v| v.is_finite()) {
             Ok(u)
         } else {
-            Err(crate::InverseError::Singular(
-                "burgers inverse produced a non-finite force".into(),
-            ))
+            Err(crate::InverseError::Singular {
+                reason: "burgers inverse produced a non-finite force".into(),
+            })
         }
     }
 }

@@ -51,10 +51,11 @@ pub use table::{BuildError, ParamError, Simulators};
 
 /// The error for a scene generator `name` that `simulator` does not have, listing `known`.
 pub fn unknown_generator(simulator: &str, name: &str, known: &[String]) -> crate::Error {
-    crate::Error::Config(format!(
-        "unknown scene generator '{name}' for simulator '{simulator}'; known: {}",
-        known.join(", ")
-    ))
+    crate::Error::UnknownGenerator {
+        simulator: simulator.to_string(),
+        name: name.to_string(),
+        known: known.to_vec(),
+    }
 }
 
 /// Registers every built-in simulator in `table`.
@@ -435,10 +436,11 @@ impl Physics {
     }
 
     fn missing(&self, what: &str, who: &str) -> crate::Error {
-        crate::Error::Config(format!(
-            "{who} needs {what}, but simulator '{}' does not provide one",
-            self.name()
-        ))
+        crate::Error::MissingCapability {
+            simulator: self.name().to_string(),
+            capability: what.to_string(),
+            needed_by: who.to_string(),
+        }
     }
 }
 

@@ -374,10 +374,9 @@ impl<P: Send + Sync> ControlInverse for LinearPointMass<P> {
         if u.iter().all(|v| v.is_finite()) {
             Ok(u)
         } else {
-            Err(crate::InverseError::Singular(format!(
-                "{} inverse produced a non-finite force",
-                self.name
-            )))
+            Err(crate::InverseError::Singular {
+                reason: format!("{} inverse produced a non-finite force", self.name),
+            })
         }
     }
 }

@@ -284,9 +284,9 @@ impl ControlInverse for RotatingSine {
             });
         }
         if !control.iter().all(|v| v.is_finite()) {
-            return Err(InverseError::Singular(
-                "non-finite current control".to_string(),
-            ));
+            return Err(InverseError::Singular {
+                reason: "non-finite current control".to_string(),
+            });
         }
         Ok(self.nearest_solution(control, y0, y1))
     }

@@ -80,15 +80,19 @@ impl Checkpoint {
             path: path.to_path_buf(),
             source,
         })?;
-        let checkpoint: Checkpoint = serde_json::from_slice(&text).map_err(|e| {
-            crate::Error::Config(format!("{}: not a valid checkpoint: {e}", path.display()))
-        })?;
+        let checkpoint: Checkpoint =
+            serde_json::from_slice(&text).map_err(|e| crate::Error::Checkpoint {
+                path: path.to_path_buf(),
+                problem: format!("not a valid checkpoint: {e}"),
+            })?;
         if checkpoint.format != FORMAT {
-            return Err(crate::Error::Config(format!(
-                "{}: checkpoint format '{}', expected '{FORMAT}'",
-                path.display(),
-                checkpoint.format
-            )));
+            return Err(crate::Error::Checkpoint {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "checkpoint format '{}', expected '{FORMAT}'",
+                    checkpoint.format
+                ),
+            });
         }
         Ok(checkpoint)
     }
@@ -133,10 +137,9 @@ impl Checkpoint {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(crate::Error::Config(format!(
-                "checkpoint does not match: {}",
-                problems.join("; ")
-            )))
+            Err(crate::Error::CheckpointMismatch {
+                differences: problems,
+            })
         }
     }
 }

@@ -23,11 +23,10 @@ impl UpdateRule for Supervised {
     ) -> crate::Result<Update> {
         let mut cotangents: Vec<Vec<Vector>> = Vec::with_capacity(scenes.len());
         for (scene, controls) in scenes.iter().zip(&rollout.controls) {
-            let reference = scene.reference_controls.as_ref().ok_or_else(|| {
-                crate::Error::Config(
-                    "supervised training needs scenes with ground-truth controls".into(),
-                )
-            })?;
+            let reference = scene
+                .reference_controls
+                .as_ref()
+                .ok_or(crate::Error::NoReferenceControls)?;
             cotangents.push(
                 controls
                     .iter()

@@ -216,11 +216,11 @@ impl Trainer {
         };
         let ranks = state.processes.size();
         if ranks > method.batch_size(training) {
-            return Err(crate::Error::Config(format!(
-                "method '{name}': a batch of {} episodes cannot be split over {ranks} processes \
-                 (at least one episode each)",
-                method.batch_size(training)
-            )));
+            return Err(crate::Error::BatchTooSmall {
+                method: name,
+                batch: method.batch_size(training),
+                processes: ranks,
+            });
         }
         observer.on_start(&name, training.iterations, training.budget_s);
         match &control.resume {
