@@ -24,7 +24,7 @@ pub const F64_BYTES: u64 = 8;
 /// Limits a scenario is validated against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceLimits {
-    /// Most memory a run may need, in bytes (estimated by [`estimate_memory`]).
+    /// Most memory a run may need, in bytes (estimated by [`crate::scenario::limits::estimate_memory`]).
     pub max_memory: u64,
 }
 

@@ -2,7 +2,7 @@
 //! operations training needs of them.
 //!
 //! A run of `size` ranks splits every batch (and every held-out evaluation) into `size`
-//! consecutive slices ([`slice`]); rank `r` works on slice `r`, and the partial results are
+//! consecutive slices ([`slice()`]); rank `r` works on slice `r`, and the partial results are
 //! combined through a [`ProcessGroup`]: sums of `f32`/`f64` buffers in rank order (gradients,
 //! counters, evaluation sums), broadcasts (rank 0's clock, a rank's diagnostics) and agreement
 //! on a flag (stop, failure). Every rank receives the same combined result, so every rank

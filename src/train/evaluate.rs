@@ -41,7 +41,7 @@ pub fn evaluate(
 }
 
 /// [`evaluate`] split over the ranks of `processes`: each rank runs its slice of `scenes`
-/// ([`slice`]), the metric sums are added in rank order, and every rank gets the averages.
+/// ([`slice()`]), the metric sums are added in rank order, and every rank gets the averages.
 /// One process gives exactly [`evaluate`]'s numbers.
 ///
 /// # Errors

@@ -40,7 +40,7 @@ pub struct Share {
     pub grads: ParamGrads,
     /// The group's counters.
     pub stats: UpdateStats,
-    /// What the rule's [`Grouped::combine`] needs of the group for the update's diagnostics
+    /// What the rule's [`Grouped::merge_diagnostics`] and [`Grouped::finish_diagnostics`] need of the group for the update's diagnostics
     /// (sums, extremes, counts: the rule's own names).
     pub diagnostics: NamedValues,
 }

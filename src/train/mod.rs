@@ -138,7 +138,7 @@ pub fn batch_update(
 }
 
 /// The update of `rule` for a batch of `batch` episodes of which this rank of `processes`
-/// holds `scenes` (its slice, [`crate::processes::slice`]), rollout included. A
+/// holds `scenes` (its slice, [`crate::processes::slice()`]), rollout included. A
 /// [`groups::Grouped`] rule forms this rank's share — each group's rollout and share in one
 /// task where that gives the same numbers ([`groups::rollout_and_share`]) — which is summed
 /// over the ranks ([`groups::reduce`]) and scaled once by the whole batch; every rank gets the
