@@ -52,6 +52,7 @@ pub mod net;
 pub mod objective;
 pub mod output;
 pub mod plot;
+pub mod plugins;
 pub mod pool;
 pub mod processes;
 pub mod registry;

@@ -60,12 +60,11 @@
 
 use super::mlp::{MlpConfig, MlpParams};
 use super::network::Network;
+use crate::plugins::{self, Kind, Named, Table};
 use crate::sim::ParamError;
-use serde::de::{self, DeserializeOwned, EnumAccess, MapAccess, VariantAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -208,28 +207,34 @@ impl<'de> Deserialize<'de> for Architecture {
     }
 }
 
-type Parse = dyn for<'de> Fn(
-        &mut dyn erased_serde::Deserializer<'de>,
-    ) -> Result<(Arc<dyn NetworkKind>, String), erased_serde::Error>
-    + Send
-    + Sync;
-
-struct Entry {
-    description: String,
-    /// Parameter-less kind, written as a bare name.
-    unit: bool,
-    parse: Box<Parse>,
-}
+/// How network kinds read in messages.
+static KIND: Kind = Kind {
+    what: "network kind",
+    expecting: "a network kind such as Mlp(hidden: [64, 64], activation: tanh)",
+    renamed: &[],
+    unnamed: "the network needs its kind's name before the parentheses, e.g. \
+              `network: Mlp(hidden: [64, 64], activation: tanh)` (the form without a name, \
+              `network: (hidden: …)`, is no longer read)",
+};
 
 /// Table of network kinds by the name scenarios use.
 #[derive(Clone, Default)]
 pub struct Networks {
-    entries: BTreeMap<String, Arc<Entry>>,
+    table: Table<dyn NetworkKind>,
 }
 
 impl fmt::Debug for Networks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.entries.keys()).finish()
+        self.table.fmt(f)
+    }
+}
+
+/// The table's names, descriptions and [`Table::activate`].
+impl std::ops::Deref for Networks {
+    type Target = Table<dyn NetworkKind>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.table
     }
 }
 
@@ -261,42 +266,8 @@ impl Networks {
     where
         K: NetworkKind + Serialize + DeserializeOwned,
     {
-        let parse: Box<Parse> = Box::new(|d| {
-            let kind: K = erased_serde::deserialize(d)?;
-            let text = ron::to_string(&kind).map_err(de::Error::custom)?;
-            Ok((Arc::new(kind) as Arc<dyn NetworkKind>, text))
-        });
-        self.entries.insert(
-            name.to_string(),
-            Arc::new(Entry {
-                description: description.to_string(),
-                unit: std::mem::size_of::<K>() == 0,
-                parse,
-            }),
-        );
-    }
-
-    /// Registered names, sorted.
-    pub fn names(&self) -> Vec<String> {
-        self.entries.keys().cloned().collect()
-    }
-
-    /// One-line description of a registered kind.
-    pub fn description(&self, name: &str) -> Option<&str> {
-        self.entries.get(name).map(|e| e.description.as_str())
-    }
-
-    /// Runs `f` with this table as the parsing thread's kinds (what [`NetworkSpec`]'s
-    /// `Deserialize` and [`build`] resolve names in), restoring the previous table afterwards.
-    pub fn activate<T>(&self, f: impl FnOnce() -> T) -> T {
-        struct Restore(Option<Networks>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                ACTIVE.with(|a| *a.borrow_mut() = self.0.take());
-            }
-        }
-        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(self.clone())));
-        f()
+        self.table
+            .register::<K>(name, description, |k| Arc::new(k) as Arc<dyn NetworkKind>);
     }
 
     /// Parses one network from RON text, e.g. `Mlp(hidden: [64], activation: tanh)`.
@@ -318,42 +289,17 @@ impl Networks {
     }
 }
 
-thread_local! {
-    static ACTIVE: RefCell<Option<Networks>> = const { RefCell::new(None) };
-}
-
 /// [`Networks::build`] in the parsing thread's active table, or the built-in kinds.
 pub fn build(architecture: &Architecture, seed: u64) -> crate::Result<Box<dyn Network>> {
-    let active = ACTIVE.with(|a| a.borrow().clone());
-    active
-        .as_ref()
-        .unwrap_or(Networks::builtin())
-        .build(architecture, seed)
-}
-
-/// The kind entry `name` of the active table (or the built-in kinds), or the known names.
-fn lookup(name: &str) -> Result<Arc<Entry>, Vec<String>> {
-    let find = |networks: &Networks| {
-        networks
-            .entries
-            .get(name)
-            .cloned()
-            .ok_or_else(|| networks.names())
-    };
-    ACTIVE.with(|a| match a.borrow().as_ref() {
-        Some(networks) => find(networks),
-        None => find(Networks::builtin()),
-    })
+    let table = Table::active_or(&Networks::builtin().table);
+    Networks { table }.build(architecture, seed)
 }
 
 /// A network as the scenario gives it: the registered kind's name, its parameters and the
 /// kind's [`NetworkKind`].
 #[derive(Clone)]
 pub struct NetworkSpec {
-    name: String,
-    params: String,
-    unit: bool,
-    kind: Arc<dyn NetworkKind>,
+    named: Named<dyn NetworkKind>,
 }
 
 impl fmt::Debug for NetworkSpec {
@@ -365,47 +311,43 @@ impl fmt::Debug for NetworkSpec {
 impl NetworkSpec {
     /// The kind's name as written in the scenario, e.g. `Mlp`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.named.name
     }
 
     /// The network as RON with every parameter resolved (defaults included), e.g.
     /// `Mlp(hidden:[64,64],activation:tanh,output_activation:identity)`.
     pub fn text(&self) -> String {
-        if self.unit {
-            self.name.clone()
-        } else {
-            format!("{}{}", self.name, self.params)
-        }
+        self.named.text()
     }
 
     /// The kind's parameter struct.
     pub fn kind(&self) -> &dyn NetworkKind {
-        self.kind.as_ref()
+        self.named.value.as_ref()
     }
 
     /// The kind's parameter struct as its concrete type, if it is a `K`.
     pub fn downcast<K: NetworkKind>(&self) -> Option<&K> {
-        (self.kind.as_ref() as &dyn Any).downcast_ref()
+        (self.named.value.as_ref() as &dyn Any).downcast_ref()
     }
 
     /// [`NetworkKind::check`].
     pub fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError> {
-        self.kind.check(inputs, outputs)
+        self.named.value.check(inputs, outputs)
     }
 
     /// [`NetworkKind::size`].
     pub fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
-        self.kind.size(inputs, outputs)
+        self.named.value.size(inputs, outputs)
     }
 
     /// The architecture of this network with `inputs` and `outputs`.
     pub fn architecture(&self, inputs: usize, outputs: usize) -> Architecture {
         Architecture {
-            kind: self.name.clone(),
-            params: if self.unit {
+            kind: self.named.name.clone(),
+            params: if self.named.unit {
                 String::new()
             } else {
-                self.params.clone()
+                self.named.params.clone()
             },
             inputs,
             outputs,
@@ -420,12 +362,12 @@ impl NetworkSpec {
         outputs: usize,
         seed: u64,
     ) -> crate::Result<Box<dyn Network>> {
-        let net = self.kind.build(inputs, outputs, seed)?;
+        let net = self.named.value.build(inputs, outputs, seed)?;
         let expected = self.architecture(inputs, outputs);
         if net.architecture() != expected || net.inputs() != inputs || net.outputs() != outputs {
             return Err(crate::Error::Network(format!(
                 "kind `{}` built {}, expected {expected}",
-                self.name,
+                self.named.name,
                 net.architecture()
             )));
         }
@@ -441,84 +383,7 @@ impl Serialize for NetworkSpec {
 
 impl<'de> Deserialize<'de> for NetworkSpec {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_enum("NetworkSpec", &[], SpecVisitor)
-    }
-}
-
-struct SpecVisitor;
-
-impl<'de> Visitor<'de> for SpecVisitor {
-    type Value = NetworkSpec;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a network kind such as Mlp(hidden: [64, 64], activation: tanh)")
-    }
-
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<NetworkSpec, A::Error> {
-        let (KindName(name), variant): (KindName, A::Variant) = data.variant()?;
-        let entry = lookup(&name).map_err(|known| {
-            de::Error::custom(format!(
-                "unknown network kind `{name}`; registered kinds: {}",
-                known.join(", ")
-            ))
-        })?;
-        let (kind, params) = if entry.unit {
-            variant.unit_variant()?;
-            let mut unit = <dyn erased_serde::Deserializer>::erase(de::value::UnitDeserializer::<
-                erased_serde::Error,
-            >::new());
-            (entry.parse)(&mut unit).map_err(de::Error::custom)?
-        } else {
-            variant.struct_variant(&[], ParamsVisitor(&entry))?
-        };
-        Ok(NetworkSpec {
-            name,
-            params,
-            unit: entry.unit,
-            kind,
-        })
-    }
-}
-
-/// A kind name, read as an identifier (the enum variant's name).
-struct KindName(String);
-
-impl<'de> Deserialize<'de> for KindName {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl Visitor<'_> for NameVisitor {
-            type Value = KindName;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the name of a network kind")
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<KindName, E> {
-                Ok(KindName(name.to_string()))
-            }
-        }
-        deserializer
-            .deserialize_identifier(NameVisitor)
-            .map_err(|e| {
-                de::Error::custom(format!(
-                    "{e}: the network needs its kind's name before the parentheses, e.g. \
-                     `network: Mlp(hidden: [64, 64], activation: tanh)` (the form without a \
-                     name, `network: (hidden: …)`, is no longer read)"
-                ))
-            })
-    }
-}
-
-struct ParamsVisitor<'a>(&'a Entry);
-
-impl<'de> Visitor<'de> for ParamsVisitor<'_> {
-    type Value = (Arc<dyn NetworkKind>, String);
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the network kind's parameters in parentheses")
-    }
-
-    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-        let mut params =
-            <dyn erased_serde::Deserializer>::erase(de::value::MapAccessDeserializer::new(map));
-        (self.0.parse)(&mut params).map_err(de::Error::custom)
+        let named = plugins::deserialize(deserializer, &KIND, &Networks::builtin().table)?;
+        Ok(NetworkSpec { named })
     }
 }

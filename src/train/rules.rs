@@ -42,12 +42,11 @@ use super::{Context, UpdateRule};
 use crate::episode::settings::EpisodeSpec;
 use crate::memory::{MemoryPart, RunSizes};
 use crate::objective::ObjectiveSpec;
+use crate::plugins::{self, Kind, Named, Table};
 use crate::sim::{ParamError, Physics};
-use serde::de::{self, DeserializeOwned, EnumAccess, MapAccess, VariantAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -134,28 +133,37 @@ pub fn require(physics: &Physics, jvp: bool, vjp: bool) -> Result<(), ParamError
     ))
 }
 
-type Parse = dyn for<'de> Fn(
-        &mut dyn erased_serde::Deserializer<'de>,
-    ) -> Result<(Arc<dyn RuleSpec>, String), erased_serde::Error>
-    + Send
-    + Sync;
+/// How update rules read in messages.
+static RULE: Kind = Kind {
+    what: "update rule",
+    expecting: "an update rule such as Sip(…), Bptt(), Supervised or Hig(…)",
+    renamed: RENAMED,
+    unnamed: "",
+};
 
-struct Entry {
-    description: String,
-    /// Parameter-less rule, written as a bare name.
-    unit: bool,
-    parse: Box<Parse>,
-}
+/// Built-in rules that were renamed, `(old, new)`: a scenario with the old name gets an error
+/// naming the new one (the names are not aliases, so a method's label and checkpoints have one
+/// spelling).
+const RENAMED: &[(&str, &str)] = &[("Dp", "Bptt")];
 
 /// Table of update rules by the name scenarios use.
 #[derive(Clone, Default)]
 pub struct Rules {
-    entries: BTreeMap<String, Arc<Entry>>,
+    table: Table<dyn RuleSpec>,
 }
 
 impl fmt::Debug for Rules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.entries.keys()).finish()
+        self.table.fmt(f)
+    }
+}
+
+/// The table's names, descriptions and [`Table::activate`].
+impl std::ops::Deref for Rules {
+    type Target = Table<dyn RuleSpec>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.table
     }
 }
 
@@ -183,42 +191,8 @@ impl Rules {
     where
         R: RuleSpec + Serialize + DeserializeOwned,
     {
-        let parse: Box<Parse> = Box::new(|d| {
-            let rule: R = erased_serde::deserialize(d)?;
-            let text = ron::to_string(&rule).map_err(de::Error::custom)?;
-            Ok((Arc::new(rule) as Arc<dyn RuleSpec>, text))
-        });
-        self.entries.insert(
-            name.to_string(),
-            Arc::new(Entry {
-                description: description.to_string(),
-                unit: std::mem::size_of::<R>() == 0,
-                parse,
-            }),
-        );
-    }
-
-    /// Registered names, sorted.
-    pub fn names(&self) -> Vec<String> {
-        self.entries.keys().cloned().collect()
-    }
-
-    /// One-line description of a registered rule.
-    pub fn description(&self, name: &str) -> Option<&str> {
-        self.entries.get(name).map(|e| e.description.as_str())
-    }
-
-    /// Runs `f` with this table as the parsing thread's rules (what [`UpdateSpec`]'s
-    /// `Deserialize` resolves names in), restoring the previous table afterwards.
-    pub fn activate<T>(&self, f: impl FnOnce() -> T) -> T {
-        struct Restore(Option<Rules>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                ACTIVE.with(|a| *a.borrow_mut() = self.0.take());
-            }
-        }
-        let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(self.clone())));
-        f()
+        self.table
+            .register::<R>(name, description, |r| Arc::new(r) as Arc<dyn RuleSpec>);
     }
 
     /// Parses one update from RON text, e.g. `Hig(truncation: 1e-8)`.
@@ -227,38 +201,11 @@ impl Rules {
     }
 }
 
-/// Built-in rules that were renamed, `(old, new)`: a scenario with the old name gets an error
-/// naming the new one (the names are not aliases, so a method's label and checkpoints have one
-/// spelling).
-const RENAMED: &[(&str, &str)] = &[("Dp", "Bptt")];
-
-thread_local! {
-    static ACTIVE: RefCell<Option<Rules>> = const { RefCell::new(None) };
-}
-
-/// The rule entry `name` of the active table (or the built-in rules), or the known names.
-fn lookup(name: &str) -> Result<Arc<Entry>, Vec<String>> {
-    let find = |rules: &Rules| {
-        rules
-            .entries
-            .get(name)
-            .cloned()
-            .ok_or_else(|| rules.names())
-    };
-    ACTIVE.with(|a| match a.borrow().as_ref() {
-        Some(rules) => find(rules),
-        None => find(Rules::builtin()),
-    })
-}
-
 /// A method's update rule as the scenario gives it: the registered name, the parameters and
 /// the rule's [`RuleSpec`].
 #[derive(Clone)]
 pub struct UpdateSpec {
-    name: String,
-    params: String,
-    unit: bool,
-    rule: Arc<dyn RuleSpec>,
+    named: Named<dyn RuleSpec>,
 }
 
 impl fmt::Debug for UpdateSpec {
@@ -270,32 +217,28 @@ impl fmt::Debug for UpdateSpec {
 impl UpdateSpec {
     /// The rule's name as written in the scenario, e.g. `GaussNewton`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.named.name
     }
 
     /// The name in method labels: snake case, e.g. `gauss_newton` (so `gauss_newton+sgd`).
     pub fn label(&self) -> String {
-        snake_case(&self.name)
+        snake_case(&self.named.name)
     }
 
     /// The update as RON with every parameter resolved (defaults included), e.g.
     /// `Hig(truncation:1e-10,exponent:0.5)`.
     pub fn text(&self) -> String {
-        if self.unit {
-            self.name.clone()
-        } else {
-            format!("{}{}", self.name, self.params)
-        }
+        self.named.text()
     }
 
     /// The rule's spec.
     pub fn rule(&self) -> &dyn RuleSpec {
-        self.rule.as_ref()
+        self.named.value.as_ref()
     }
 
     /// The rule's spec as its concrete type, if it is an `R`.
     pub fn downcast<R: RuleSpec>(&self) -> Option<&R> {
-        (self.rule.as_ref() as &dyn Any).downcast_ref()
+        (self.named.value.as_ref() as &dyn Any).downcast_ref()
     }
 }
 
@@ -322,83 +265,8 @@ impl Serialize for UpdateSpec {
 
 impl<'de> Deserialize<'de> for UpdateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_enum("UpdateSpec", &[], UpdateVisitor)
-    }
-}
-
-struct UpdateVisitor;
-
-impl<'de> Visitor<'de> for UpdateVisitor {
-    type Value = UpdateSpec;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an update rule such as Sip(…), Bptt(), Supervised or Hig(…)")
-    }
-
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<UpdateSpec, A::Error> {
-        let (RuleName(name), variant): (RuleName, A::Variant) = data.variant()?;
-        let entry = lookup(&name).map_err(|known| {
-            de::Error::custom(match RENAMED.iter().find(|(old, _)| *old == name) {
-                Some((old, new)) => format!(
-                    "the update rule `{old}` is now called `{new}`: write `{new}(…)` with the \
-                     same parameters"
-                ),
-                None => format!(
-                    "unknown update rule `{name}`; registered rules: {}",
-                    known.join(", ")
-                ),
-            })
-        })?;
-        let (rule, params) = if entry.unit {
-            variant.unit_variant()?;
-            let mut unit = <dyn erased_serde::Deserializer>::erase(de::value::UnitDeserializer::<
-                erased_serde::Error,
-            >::new());
-            (entry.parse)(&mut unit).map_err(de::Error::custom)?
-        } else {
-            variant.struct_variant(&[], ParamsVisitor(&entry))?
-        };
-        Ok(UpdateSpec {
-            name,
-            params,
-            unit: entry.unit,
-            rule,
-        })
-    }
-}
-
-/// A rule name, read as an identifier (the enum variant's name).
-struct RuleName(String);
-
-impl<'de> Deserialize<'de> for RuleName {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl Visitor<'_> for NameVisitor {
-            type Value = RuleName;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the name of an update rule")
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<RuleName, E> {
-                Ok(RuleName(name.to_string()))
-            }
-        }
-        deserializer.deserialize_identifier(NameVisitor)
-    }
-}
-
-struct ParamsVisitor<'a>(&'a Entry);
-
-impl<'de> Visitor<'de> for ParamsVisitor<'_> {
-    type Value = (Arc<dyn RuleSpec>, String);
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the rule's parameters in parentheses")
-    }
-
-    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-        let mut params =
-            <dyn erased_serde::Deserializer>::erase(de::value::MapAccessDeserializer::new(map));
-        (self.0.parse)(&mut params).map_err(de::Error::custom)
+        let named = plugins::deserialize(deserializer, &RULE, &Rules::builtin().table)?;
+        Ok(UpdateSpec { named })
     }
 }
 
