@@ -45,7 +45,7 @@
 //! Parameters are the kind's own serde struct, read straight from the scenario text (typos are
 //! reported at their position with `#[serde(deny_unknown_fields)]`); a zero-sized type (a unit
 //! struct) is written as the bare name. While a scenario is parsed the registry's kinds are the
-//! active table of the parsing thread ([`Networks::activate`]); outside a parse the built-in
+//! active table of the parsing thread ([`crate::plugins::Table::activate`]); outside a parse the built-in
 //! kinds are.
 //!
 //! **Today's syntax and the earlier one.** Before kinds existed a scenario wrote the MLP's

@@ -35,7 +35,7 @@
 //! Parameters are the rule's own serde struct, read straight from the scenario text (so nested
 //! enums work and typos are reported at their position); a zero-sized type (a unit struct such
 //! as `Supervised`) is written as the bare name. While a scenario is parsed the registry's
-//! rules are the active table of the parsing thread ([`Rules::activate`]); outside a parse the
+//! rules are the active table of the parsing thread ([`crate::plugins::Table::activate`]); outside a parse the
 //! built-in rules are.
 
 use super::{Context, UpdateRule};
