@@ -86,6 +86,7 @@ fn bench_episode(c: &mut Criterion, label: &str, path: &str, batch: usize) {
             max_iterations: 5,
             solver,
             spectrum: true,
+            control_scale: None,
         };
         group.bench_function(format!("sip_inversion_{name}"), |b| {
             b.iter(|| {

@@ -534,16 +534,35 @@ pub fn simulate(
     Ok(states)
 }
 
-/// Network-output cotangents from per-control cotangents `g[b][t] = ∂(…)/∂u_t` for the rollout,
+/// What a per-step cotangent is the derivative with respect to, on its way to the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CotangentUnits {
+    /// `∂(…)/∂u_t`, the control: multiplied by the control scale `c` (`u = c ⊙ y`) to reach the
+    /// network's output. Gradients of the objective are taken in these units.
+    Control,
+    /// `∂(…)/∂y_t`, the network's output, passed as it is: a proxy measured in the network's
+    /// units, `½‖y − ỹ‖²` with `ỹ = ũ / c`, whose cotangent is `y − ỹ` (METHOD §4.4).
+    Output,
+}
+
+/// Network-output cotangents from per-step cotangents `g[b][t]` (in `units`) for the rollout,
 /// as `(inputs, cotangents)` matrices ready for one stacked backward pass.
 /// Closed loop stacks all steps into `T·B` columns (column `t·B + b`); open loop concatenates
 /// the steps of an episode into one output column.
 pub fn stack_for_backward(
     policy: &Policy,
     rollout: &Rollout,
-    control_cotangents: &[Vec<Vector>],
+    cotangents: &[Vec<Vector>],
+    units: CotangentUnits,
 ) -> (DMatrix<f64>, DMatrix<f64>) {
-    let c = &policy.control_scale;
+    let ones;
+    let c = match units {
+        CotangentUnits::Control => &policy.control_scale,
+        CotangentUnits::Output => {
+            ones = Vector::from_element(policy.control_dim, 1.0);
+            &ones
+        }
+    };
     let batch = rollout.batch();
     let m = policy.control_dim;
     match policy.kind {
@@ -552,7 +571,7 @@ pub fn stack_for_backward(
             let steps = policy.steps;
             let mut inputs = DMatrix::zeros(in_dim, steps * batch);
             let mut cot = DMatrix::zeros(m, steps * batch);
-            for (b, episode) in control_cotangents.iter().enumerate() {
+            for (b, episode) in cotangents.iter().enumerate() {
                 for (t, g) in episode.iter().enumerate() {
                     let col = t * batch + b;
                     inputs.set_column(col, &rollout.inputs[t].column(b));
@@ -565,7 +584,7 @@ pub fn stack_for_backward(
         }
         PolicyKind::OpenLoop => {
             let mut cot = DMatrix::zeros(m * policy.steps, batch);
-            for (b, episode) in control_cotangents.iter().enumerate() {
+            for (b, episode) in cotangents.iter().enumerate() {
                 for (t, g) in episode.iter().enumerate() {
                     for (i, (x, ci)) in g.iter().zip(c.iter()).enumerate() {
                         cot[(t * m + i, b)] = x * ci;

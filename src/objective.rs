@@ -95,6 +95,21 @@ impl Objective {
         control * self.force_weight
     }
 
+    /// The Gauss-Newton quadratic form of `L` along a perturbation: `δs_Tᵀ W² δs_T + β Σ_{0<t<T}
+    /// ‖δs_t‖² + α Σ_t ‖δu_t‖²` for state deviations `deviations[0..=T]` and control
+    /// deviations `d_controls[0..T]` (twice the second-order change of `L`).
+    pub fn curvature(&self, deviations: &[Vector], d_controls: &[Vector]) -> f64 {
+        let last = deviations.len() - 1;
+        let terminal = self.weighted_sq(&deviations[last]);
+        let force = self.force_weight * d_controls.iter().map(|d| d.norm_squared()).sum::<f64>();
+        let tracking = self.tracking_weight
+            * deviations[1..last]
+                .iter()
+                .map(|d| d.norm_squared())
+                .sum::<f64>();
+        terminal + force + tracking
+    }
+
     /// Newton step of the terminal loss: `s̃_T = s_T − η (W²)⁻¹ W² (s_T − s*)`, i.e.
     /// `s_T + η (s* − s_T)` on weighted components; unweighted components stay where they are.
     pub fn newton_target(&self, final_state: &Vector, target: &Vector, eta: f64) -> Vector {

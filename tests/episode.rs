@@ -48,6 +48,7 @@ fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettin
         max_iterations,
         solver,
         spectrum: true,
+        control_scale: None,
     }
 }
 
@@ -202,6 +203,109 @@ fn sip_inversion_is_stationary_at_the_optimum_of_the_objective() {
             );
         }
     }
+}
+
+/// The closed-form optimum `u* = Jᵀ (G + α I)⁻¹ (s* − s_free)` of
+/// `½‖s_T − s*‖² + ½ α Σ_t ‖u_t‖²` on the point mass over `steps` steps from `s0`.
+fn point_mass_optimum(
+    physics: &Physics,
+    s0: &Vector,
+    goal: &Vector,
+    steps: usize,
+    alpha: f64,
+) -> Vec<Vector> {
+    let j = point_mass_episode_jacobian(physics, steps);
+    let free =
+        simulate(physics, s0, &vec![Vector::zeros(2); steps], 0).expect("finite")[steps].clone();
+    let mut g = &j * j.transpose();
+    for i in 0..4 {
+        g[(i, i)] += alpha;
+    }
+    let flat = j.transpose() * g.cholesky().expect("SPD").solve(&(goal - &free));
+    (0..steps)
+        .map(|t| flat.rows(2 * t, 2).into_owned())
+        .collect()
+}
+
+/// METHOD §4.3: a Levenberg-Marquardt shift `d = τ λ_max` shortens the steps but does not move
+/// the regularised optimum when `α > 0`: the penalty's pull is scaled by `c / (c + d)` in
+/// both the right-hand side and the step. (Without that factor the iteration converges to
+/// the optimum of a force weight inflated by `(c + d) / c`: here an error of about 0.3.)
+#[test]
+fn damping_does_not_move_the_optimum_with_penalties() {
+    let physics = common::physics("point_mass", "()");
+    let steps = 10;
+    let alpha = 0.05;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let goal = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
+    let optimum = point_mass_optimum(&physics, &s0, &goal, steps, alpha);
+    let start = vec![Vector::zeros(2); steps];
+    for damping in [0.0, 0.3, 3.0] {
+        let s = EpisodeInverseSettings {
+            alpha,
+            damping,
+            tolerance: 1e-7,
+            ..settings(5000, LinearSolver::Dense)
+        };
+        let out = invert_episode(&physics, &s0, &start, &goal, &s).expect("inversion");
+        let error = out
+            .controls
+            .iter()
+            .zip(&optimum)
+            .map(|(a, b)| (a - b).amax())
+            .fold(0.0, f64::max);
+        assert!(
+            out.converged,
+            "damping {damping}: converged: {} iterations, line search failed {}, error {error:e}",
+            out.iterations, out.line_search_failed
+        );
+        assert!(
+            error < 1e-6,
+            "damping {damping}: {error:e} from the optimum"
+        );
+    }
+}
+
+/// METHOD §4.3: with feedback, the force weight acts on the controls applied,
+/// `ũ_t + K_t (s̃_t − s_t)`: the inversion returns the optimum of
+/// `½‖s_T − s*‖² + ½ α Σ_t ‖a_t‖²` over the applied controls `a` (whatever the gains), and
+/// feed-forward controls that reproduce it through the feedback loop.
+#[test]
+fn feedback_inversion_penalises_the_applied_controls() {
+    use physinv::inverse::episode::{invert_episode_with_feedback, Feedback};
+    let physics = common::physics("point_mass", "()");
+    let sim = physics.sim();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let steps = 10;
+    let alpha = 1e-2;
+    let s0 = Vector::from_vec(vec![0.3, -0.2, 0.1, 0.4]);
+    let goal = Vector::from_vec(vec![1.0, 2.0, 0.0, 0.0]);
+    let u = random_controls(&mut rng, steps, 2, 1.0);
+    let gains: Vec<DMatrix<f64>> = (0..steps)
+        .map(|_| DMatrix::from_fn(2, 4, |_, _| rng.gen_range(-0.5..0.5)))
+        .collect();
+    let reference = simulate(&physics, &s0, &u, 0).expect("finite");
+    let feedback = Feedback {
+        gains: &gains,
+        reference: &reference,
+    };
+    let s = EpisodeInverseSettings {
+        alpha,
+        ..settings(50, LinearSolver::Dense)
+    };
+    let out = invert_episode_with_feedback(&physics, &s0, &u, &goal, &s, Some(feedback))
+        .expect("inversion");
+    let optimum = point_mass_optimum(&physics, &s0, &goal, steps, alpha);
+    for (a, want) in out.applied.iter().zip(&optimum) {
+        assert!((a - want).amax() < 1e-8, "applied {a} vs optimum {want}");
+    }
+    let mut state = s0.clone();
+    for t in 0..steps {
+        let applied = &out.controls[t] + &gains[t] * (&state - &reference[t]);
+        assert!((&applied - &out.applied[t]).amax() < 1e-10, "step {t}");
+        state = sim.step(&state, &applied);
+    }
+    assert!((&state - &out.states[steps]).amax() < 1e-10);
 }
 
 /// Terminal weights leave components of weight 0 free: with `W = diag(1, 1, 0, 0)` the
@@ -859,7 +963,7 @@ fn a_shared_gramian_equals_the_formed_one_for_constant_jacobians() {
         let formed = settings(1, LinearSolver::Dense);
         let shared = EpisodeInverseSettings {
             gramian: Some(Arc::new(
-                constant_gramian(&physics, steps, None).expect("gramian"),
+                constant_gramian(&physics, steps, None, None).expect("gramian"),
             )),
             ..formed.clone()
         };

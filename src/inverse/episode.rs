@@ -15,7 +15,8 @@
 //! sweep) inside conjugate gradients for large `n`. The step is accepted with backtracking on
 //! the merit `½‖s_T − s̃_T‖² + ½ α ‖u − ρ u⁰‖² + ½ μ ‖u − u⁰‖²`; iteration stops when
 //! `‖s_T − s̃_T‖ ≤ tolerance · (1 + ‖s̃_T‖)`, or, with `c > 0`, when an accepted step no longer
-//! lowers the merit (the regularised optimum). A line search that finds no decrease is not
+//! lowers the merit and the merit's gradient is below `tolerance` relative to its norm at the
+//! rollout (the regularised optimum). A line search that finds no decrease is not
 //! convergence: it is reported as [`EpisodeInverseOutcome::line_search_failed`].
 //!
 //! With terminal weights `W` only the components of non-zero weight are constrained: the
@@ -35,7 +36,9 @@ use std::sync::Arc;
 
 /// State dimension up to which [`LinearSolver::Auto`] uses the dense solver.
 pub const DENSE_MAX_STATE_DIM: usize = 64;
-/// Relative merit decrease below which an iteration counts as stationary.
+/// Relative merit decrease below which an iteration may be stationary: it is if the merit's
+/// gradient is also below the tolerance relative to its norm at the rollout. A stall alone is
+/// not, since damped steps along weak directions lower the merit slowly far from the optimum.
 const STALL: f64 = 1e-6;
 /// Relative size `‖δ‖ / (1 + ‖u‖)` of a Gauss-Newton step below which the controls are
 /// stationary (first-order optimal up to round-off): no line search is needed, or possible.
@@ -73,10 +76,28 @@ pub struct EpisodeInverseSettings {
     pub max_iterations: usize,
     /// Linear solver.
     pub solver: LinearSolver,
+    /// The units in which the correction is the least change when nothing else chooses it
+    /// (`α + μ = 0`): per control component `c_i`, the correction minimises `Σ_t ‖δ_t ⊘ c‖²`,
+    /// the change of the network's output for a policy `u = c ⊙ y`, so that the inversion does
+    /// not depend on the units each control is measured in (METHOD §4.4); the Gramian is
+    /// `Σ_t J_t C² J_tᵀ` and the Levenberg-Marquardt shift is relative to its `λ_max`. `None`:
+    /// control units. With `α + μ > 0` the penalties choose (in control units, as the
+    /// objective's force weight is) and this is not used.
+    pub control_scale: Option<Vector>,
     /// Whether to report the eigenvalue range of a Gramian formed per iteration
     /// ([`EpisodeInverseOutcome::gramian_range`]), a diagnostic that costs an eigen-solve per
     /// episode. It is found anyway when `damping > 0`, which needs `λ_max`.
     pub spectrum: bool,
+}
+
+impl EpisodeInverseSettings {
+    /// The control scale the least change is measured in, if it is used: only without
+    /// penalties ([`EpisodeInverseSettings::control_scale`]).
+    pub fn change_units(&self) -> Option<&Vector> {
+        self.control_scale
+            .as_ref()
+            .filter(|_| self.alpha + self.mu == 0.0)
+    }
 }
 
 /// Result of an inversion.
@@ -147,6 +168,12 @@ pub fn invert_episode(
 /// found for the episode simulated *with* the linearised feedback, so that the correction
 /// accounts for how the policy's own reaction to the changed states adds to it. The linear
 /// algebra is the same with `A_t` replaced by `Ã_t = A_t + B_t K_t`.
+///
+/// The force weight and the prior act on the controls applied, `ũ_t + K_t (s̃_t − s_t)`
+/// (METHOD §4.3): with `α + μ > 0` the inversion is the regularised optimum over the applied
+/// controls, which is the open-loop inversion's, and the feed-forward controls are recovered
+/// from it, `ũ_t = a_t − K_t (s̃_t − s_t)`. Without penalties the feedback chooses among the
+/// controls that reach the target the one of least feed-forward change.
 pub fn invert_episode_with_feedback(
     physics: &Physics,
     initial: &Vector,
@@ -156,6 +183,44 @@ pub fn invert_episode_with_feedback(
     feedback: Option<Feedback<'_>>,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
     invert_episode_from(physics, initial, controls, None, target, settings, feedback)
+}
+
+/// The first state of a visited trajectory, and the trajectory if it has one state per control
+/// and one more.
+fn start<'a>(
+    visited: &'a [Vector],
+    controls: &[Vector],
+) -> Result<(&'a Vector, Option<&'a [Vector]>), InverseError> {
+    let initial = visited.first().ok_or_else(|| InverseError::Singular {
+        reason: "empty visited trajectory".into(),
+    })?;
+    Ok((
+        initial,
+        (visited.len() == controls.len() + 1).then_some(visited),
+    ))
+}
+
+/// The regularised inversion over the controls applied with feedback `feedback`: the open-loop
+/// inversion from the rollout (`feedback.reference`, reached by `controls`, which are the
+/// controls applied there), its feed-forward controls recovered from the applied ones.
+fn invert_applied(
+    physics: &Physics,
+    controls: &[Vector],
+    target: &Vector,
+    settings: &EpisodeInverseSettings,
+    feedback: Feedback<'_>,
+) -> Result<EpisodeInverseOutcome, InverseError> {
+    let visited = feedback.reference;
+    let (initial, visited) = start(visited, controls)?;
+    let mut out = invert_episode_from(physics, initial, controls, visited, target, settings, None)?;
+    out.controls = out
+        .applied
+        .iter()
+        .zip(&out.states)
+        .zip(feedback.gains.iter().zip(feedback.reference))
+        .map(|((a, s), (k, reference))| a - k * (s - reference))
+        .collect();
+    Ok(out)
 }
 
 /// [`invert_episode_with_feedback`] for controls whose open-loop trajectory is already known:
@@ -170,10 +235,7 @@ pub fn invert_episode_visited(
     settings: &EpisodeInverseSettings,
     feedback: Option<Feedback<'_>>,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
-    let initial = visited.first().ok_or_else(|| InverseError::Singular {
-        reason: "empty visited trajectory".into(),
-    })?;
-    let visited = (visited.len() == controls.len() + 1).then_some(visited);
+    let (initial, visited) = start(visited, controls)?;
     invert_episode_from(
         physics, initial, controls, visited, target, settings, feedback,
     )
@@ -191,6 +253,9 @@ fn invert_episode_from(
     settings: &EpisodeInverseSettings,
     feedback: Option<Feedback<'_>>,
 ) -> Result<EpisodeInverseOutcome, InverseError> {
+    if let Some(feedback) = feedback.filter(|_| settings.alpha + settings.mu > 0.0) {
+        return invert_applied(physics, controls, target, settings, feedback);
+    }
     let missing = |capability| physics.missing_capability(capability);
     let jvp = physics.jvp().ok_or_else(|| missing("JVP"))?;
     let vjp = physics.vjp().ok_or_else(|| missing("VJP"))?;
@@ -244,6 +309,40 @@ fn invert_episode_from(
             })
             .sum()
     };
+    // `‖∇ merit‖ = ‖Jᵀ W² (s_T − s̃_T) + α (u − ρ u⁰) + μ (u − u⁰)‖` at feed-forward `u`
+    // reaching `states` with `applied` controls: one VJP sweep.
+    let merit_gradient = |states: &[Vector], u: &[Vector], applied: &[Vector]| -> f64 {
+        let last = states.last().unwrap_or(initial);
+        let mut cotangent = last - target;
+        if let Some(w) = &settings.weight {
+            cotangent.component_mul_assign(&w.component_mul(w));
+        }
+        let pulled = vjp_pass(vjp, states, applied, &cotangent, None, gains);
+        pulled
+            .iter()
+            .zip(u)
+            .zip(controls)
+            .map(|((g, x), x0)| {
+                let pull =
+                    (x - x0 * settings.force_anchor) * settings.alpha + (x - x0) * settings.mu;
+                (g + pull).norm_squared()
+            })
+            .sum::<f64>()
+            .sqrt()
+    };
+    let linearised = |u: &[Vector], applied: &[Vector]| -> Vec<Vector> {
+        if feedback.is_some() {
+            applied.to_vec()
+        } else {
+            u.to_vec()
+        }
+    };
+    let regularised = settings.alpha + settings.mu > 0.0;
+    let initial_gradient = if regularised {
+        merit_gradient(&states, &u, &linearised(&u, &applied))
+    } else {
+        0.0
+    };
     let initial_residual = residual_sq(&states).sqrt();
     let mut current = 0.5 * residual_sq(&states) + 0.5 * prior(&u);
     let mut iterations = 0;
@@ -279,13 +378,18 @@ fn invert_episode_from(
             if run(&trial, &mut trial_states, &mut trial_applied).is_ok() {
                 let value = 0.5 * residual_sq(&trial_states) + 0.5 * prior(&trial);
                 if value.is_finite() && value < current {
-                    // With α + μ > 0 the residual need not vanish: stop once the merit stalls.
+                    // With α + μ > 0 the residual need not vanish: stop once the merit
+                    // stalls at a point where its gradient (nearly) vanishes.
                     stationary = current - value <= STALL * current;
                     std::mem::swap(&mut u, &mut trial);
                     std::mem::swap(&mut states, &mut trial_states);
                     std::mem::swap(&mut applied, &mut trial_applied);
                     current = value;
                     accepted = true;
+                    if stationary {
+                        let gradient = merit_gradient(&states, &u, &linearised(&u, &applied));
+                        stationary = gradient <= settings.tolerance * initial_gradient;
+                    }
                     break;
                 }
             }
@@ -305,7 +409,6 @@ fn invert_episode_from(
             reason: "non-finite residual".into(),
         });
     }
-    let regularised = settings.alpha + settings.mu > 0.0;
     let converged = residual <= threshold || (regularised && stationary && !line_search_failed);
     if feedback.is_none() {
         applied = u.clone();
@@ -414,11 +517,14 @@ impl Gramian {
 }
 
 /// The episode Gramian of a simulator with constant Jacobians over `steps` steps, for the
-/// terminal weights `weight`: the same for every episode, so an update rule computes it once.
+/// terminal weights `weight`, in the units of the control scale `scale` if given
+/// (`Σ_t J_t C² J_tᵀ`, [`EpisodeInverseSettings::control_scale`]): the same for every episode,
+/// so an update rule computes it once.
 pub fn constant_gramian(
     physics: &Physics,
     steps: usize,
     weight: Option<&Vector>,
+    scale: Option<&Vector>,
 ) -> Result<Gramian, InverseError> {
     let jvp = physics
         .jvp()
@@ -426,7 +532,7 @@ pub fn constant_gramian(
     let (n, m) = (jvp.state_dim(), jvp.control_dim());
     let states = vec![Vector::zeros(n); steps + 1];
     let controls = vec![Vector::zeros(m); steps];
-    let g = controllability_gramian(jvp, &states, &controls, None);
+    let g = controllability_gramian(jvp, &states, &controls, None, scale);
     Ok(Gramian::new(Rows::new(weight, n).project(&g), true))
 }
 
@@ -457,14 +563,59 @@ fn gauss_newton_step(
     } = *point;
     let n = r.len();
     let c = settings.alpha + settings.mu;
-    let use_dense = uses_dense(settings.solver, n);
     let rows = Rows::new(settings.weight.as_ref(), n);
-    // w = (α (u − ρ u⁰) + μ (u − u⁰)) / c: the penalties' pull, zero without them.
+    let k = rows.rows.len();
+    let scale = settings.change_units();
+    // `δ = C² Jᵀ Sᵀ Ω y`: the back-projection of a cotangent on the constrained rows, in the
+    // units the change is measured in.
+    let back = |y: &Vector| {
+        let mut delta = vjp_pass(vjp, states, applied, &rows.scatter(y), None, gains);
+        if let Some(scale) = scale {
+            for d in &mut delta {
+                d.component_mul_assign(&scale.component_mul(scale));
+            }
+        }
+        delta
+    };
+    // `W G_SS W v = Ω S J C² Jᵀ Sᵀ Ω v`, one VJP and one JVP sweep.
+    let gramian_times = |v: &Vector| rows.gather(&jvp_pass(jvp, states, applied, &back(v), gains));
+    // The system `G + (c + d) I` with the Levenberg-Marquardt shift `d = τ λ_max`, as a dense
+    // matrix or an operator for conjugate gradients.
+    let mut gramian_range = None;
+    let system = if uses_dense(settings.solver, n) {
+        let formed;
+        let gramian = match (&settings.gramian, gains) {
+            (Some(shared), None) => shared.as_ref(),
+            _ => {
+                let g = controllability_gramian(jvp, states, applied, gains, scale);
+                let spectrum = settings.spectrum || settings.damping > 0.0;
+                formed = Gramian::new(rows.project(&g), spectrum);
+                &formed
+            }
+        };
+        gramian_range = gramian.range;
+        let d = settings.damping * gramian_range.map_or(0.0, |(_, max)| max);
+        let mut g = gramian.matrix.clone();
+        for i in 0..k {
+            g[(i, i)] += c + d;
+        }
+        System::Dense { matrix: g, d }
+    } else {
+        let d = settings.damping * largest_eigenvalue(&gramian_times, k);
+        System::Operator { d }
+    };
+    // `w′ = c / (c + d) · w` with `w = (α (u − ρ u⁰) + μ (u − u⁰)) / c`, the penalties' pull
+    // (zero without them), in both the right-hand side and the step: then
+    // `(JᵀJ + (c + d) I) δ = Jᵀ r − c w`, whose fixed point `δ = 0` is the optimum of the
+    // undamped penalties (METHOD §4.3). Without the factor the iteration would converge to the
+    // optimum of penalties inflated by `(c + d) / c`.
+    let shift = c + system.d();
     let w: Option<Vec<Vector>> = (c > 0.0).then(|| {
         u.iter()
             .zip(anchor)
             .map(|(ut, u0)| {
-                ((ut - u0 * settings.force_anchor) * settings.alpha + (ut - u0) * settings.mu) / c
+                ((ut - u0 * settings.force_anchor) * settings.alpha + (ut - u0) * settings.mu)
+                    / shift
             })
             .collect()
     });
@@ -473,43 +624,21 @@ fn gauss_newton_step(
         rhs += jvp_pass(jvp, states, applied, w, gains);
     }
     let rhs = rows.gather(&rhs);
-    let k = rhs.len();
-    let mut gramian_range = None;
-    let y = if use_dense {
-        let formed;
-        let gramian = match (&settings.gramian, gains) {
-            (Some(shared), None) => shared.as_ref(),
-            _ => {
-                let g = controllability_gramian(jvp, states, applied, gains);
-                let spectrum = settings.spectrum || settings.damping > 0.0;
-                formed = Gramian::new(rows.project(&g), spectrum);
-                &formed
-            }
-        };
-        gramian_range = gramian.range;
-        let mut g = gramian.matrix.clone();
-        let shift = c + settings.damping * gramian_range.map_or(0.0, |(_, max)| max);
-        for i in 0..k {
-            g[(i, i)] += shift;
+    let y = match system {
+        System::Dense { matrix, .. } => solve_spd(matrix, &rhs)?,
+        System::Operator { d } => {
+            let (tolerance, max_iterations) = match settings.solver {
+                LinearSolver::Cg {
+                    tolerance,
+                    max_iterations,
+                } => (tolerance, max_iterations),
+                _ => (1e-12, 4 * n),
+            };
+            let apply = |v: &Vector| gramian_times(v) + v * (c + d);
+            conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
         }
-        solve_spd(g, &rhs)?
-    } else {
-        let (tolerance, max_iterations) = match settings.solver {
-            LinearSolver::Cg {
-                tolerance,
-                max_iterations,
-            } => (tolerance, max_iterations),
-            _ => (1e-12, 4 * n),
-        };
-        let gramian = |v: &Vector| {
-            let jt_v = vjp_pass(vjp, states, applied, &rows.scatter(v), None, gains);
-            rows.gather(&jvp_pass(jvp, states, applied, &jt_v, gains))
-        };
-        let shift = c + settings.damping * largest_eigenvalue(&gramian, k);
-        let apply = |v: &Vector| gramian(v) + v * shift;
-        conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
     };
-    let mut delta = vjp_pass(vjp, states, applied, &rows.scatter(&y), None, gains);
+    let mut delta = back(&y);
     if let Some(w) = &w {
         delta.iter_mut().zip(w).for_each(|(d, wt)| *d -= wt);
     }
@@ -522,6 +651,22 @@ fn gauss_newton_step(
         Err(InverseError::Singular {
             reason: "non-finite Gauss-Newton step".into(),
         })
+    }
+}
+
+/// The shifted Gramian system of one Gauss-Newton step and its Levenberg-Marquardt shift `d`.
+enum System {
+    /// `G + (c + d) I`, formed.
+    Dense { matrix: Matrix, d: f64 },
+    /// Applied matrix-free inside conjugate gradients.
+    Operator { d: f64 },
+}
+
+impl System {
+    fn d(&self) -> f64 {
+        match self {
+            System::Dense { d, .. } | System::Operator { d } => *d,
+        }
     }
 }
 
@@ -600,7 +745,8 @@ fn eigenvalue_range(g: &Matrix) -> Option<(f64, f64)> {
 }
 
 /// `G = Σ_t J_t J_tᵀ` by the forward recurrence `P ← A_t P A_tᵀ + B_t B_tᵀ` (the discrete
-/// controllability Gramian), without forming the `J_t`; `A_t + B_t K_t` with feedback gains.
+/// controllability Gramian), without forming the `J_t`; `A_t + B_t K_t` with feedback gains,
+/// `B_t C` in the units of a control scale `C = diag(scale)`.
 ///
 /// The products run in faer on one thread into two buffers allocated once: at the small sizes
 /// of a dense Gramian (`n ≤ 64`) they take half the time of nalgebra's, which packs both
@@ -613,15 +759,21 @@ fn controllability_gramian(
     states: &[Vector],
     applied: &[Vector],
     gains: Option<&[Matrix]>,
+    scale: Option<&Vector>,
 ) -> Matrix {
     use faer::Accum::{Add, Replace};
     let n = jvp.state_dim();
     let mut p = Matrix::zeros(n, n);
     let mut ap = Matrix::zeros(n, n);
     for (t, (state, control)) in states.iter().zip(applied).enumerate() {
-        let (mut a, b) = jvp.jacobians(state, control);
+        let (mut a, mut b) = jvp.jacobians(state, control);
         if let Some(k) = gains {
             a += &b * &k[t];
+        }
+        if let Some(scale) = scale {
+            for (mut column, ci) in b.column_iter_mut().zip(scale.iter()) {
+                column *= *ci;
+            }
         }
         // `A P`, then `(A P) Aᵀ` into `p`, then `+ B Bᵀ`.
         multiply(&mut ap, Replace, view(&a), view(&p));

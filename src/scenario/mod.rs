@@ -388,7 +388,18 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
                 "every component must be finite and > 0",
             )?;
         }
-        None => {}
+        None => {
+            let default = physics.sim().control_scale();
+            check(
+                default.is_none_or(|c| c.iter().all(|x| x.is_finite() && *x > 0.0)),
+                "episode.control_scale",
+                format!(
+                    "unset, and simulator '{}' suggests a scale with a zero, negative or \
+                     non-finite component: set one",
+                    physics.sim().name()
+                ),
+            )?;
+        }
     }
     if let Some(s) = &ep.state_scale {
         check_len(s, n, "episode.state_scale", "one per state component")?;

@@ -16,9 +16,9 @@
 
 use super::groups::{self, Grouped, Share};
 use super::rules::{ensure, require, Problem, RuleSpec};
-use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
+use super::{backward_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::settings::PolicyKind;
-use crate::episode::{rollout_chunk, Rollout};
+use crate::episode::{rollout_chunk, CotangentUnits, Rollout};
 use crate::net::Network;
 use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK};
 use crate::sim::ParamError;
@@ -140,7 +140,13 @@ impl Grouped for Bptt {
             Some(backward) => backward.finish(),
             None => {
                 let rollout = rollout.part(range);
-                backward_control_cotangent_sum(ctx, net, &rollout, &control_cotangents)
+                backward_cotangent_sum(
+                    ctx,
+                    net,
+                    &rollout,
+                    &control_cotangents,
+                    CotangentUnits::Control,
+                )
             }
         };
         Ok(Share {

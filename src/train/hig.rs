@@ -5,8 +5,9 @@
 //! `𝒥 = ∂r/∂θ` ([`super::residuals`]); the thin SVD `𝒥 = U Σ Vᵀ`; singular values below
 //! `truncation · σ_max` dropped; the direction `V Σ^(−κ) Uᵀ g` with `g = ∂ℓ/∂r` handed to the
 //! optimizer (plain SGD in the references, so `Δθ = −lr · V Σ^(−κ) Uᵀ g`). `κ = ½` is HIG,
-//! `κ = 1` Gauss-Newton (the truncated pseudo-inverse), `κ = 0` the gradient projected on the
-//! kept singular directions.
+//! `κ = 1` Gauss-Newton (the truncated pseudo-inverse), `κ = −1` the gradient `𝒥ᵀ g` restricted
+//! to the kept singular directions, and `κ = 0` the step `V Uᵀ g` with every kept singular
+//! value set to one (not the gradient).
 //!
 //! `ℓ = (1/B) Σ_b ‖r_b‖²`, the batch mean of the squared residuals (twice the objective's
 //! `½‖r‖²` convention), so that `g = 2r/B` and the learning rates of the references carry over.
@@ -414,11 +415,16 @@ mod tests {
         for (got, want) in step.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
-        // κ = 1 is the pseudo-inverse, κ = 0 the projected gradient.
+        // κ = 1 is the pseudo-inverse, κ = −1 the gradient 𝒥ᵀ g, κ = 0 unit singular values.
         let gn = spectrum.apply(&g, GAUSS_NEWTON_EXPONENT);
         assert!((gn[1] + 8.0).abs() < 1e-12 && (gn[2] - 1.0 / 3.0).abs() < 1e-12);
-        let projected = spectrum.apply(&g, 0.0);
-        assert!((projected[1] + 2.0).abs() < 1e-12);
+        let gradient = spectrum.apply(&g, -1.0);
+        let want = [4.0, -0.5, 27.0, 0.0, 0.0];
+        for (got, want) in gradient.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        let unit = spectrum.apply(&g, 0.0);
+        assert!((unit[1] + 2.0).abs() < 1e-12);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub mod sip;
 pub mod supervised;
 pub mod trainer;
 
-use crate::episode::{rollout, stack_for_backward, Policy, Rollout};
+use crate::episode::{rollout, stack_for_backward, CotangentUnits, Policy, Rollout};
 use crate::net::{Network, ParamGrads};
 use crate::objective::Objective;
 use crate::processes::{ProcessGroup, SingleProcess};
@@ -239,19 +239,27 @@ pub fn backward_control_cotangents(
     rollout: &Rollout,
     control_cotangents: &[Vec<Vector>],
 ) -> ParamGrads {
-    let mut grads = backward_control_cotangent_sum(ctx, net, rollout, control_cotangents);
+    let mut grads = backward_cotangent_sum(
+        ctx,
+        net,
+        rollout,
+        control_cotangents,
+        CotangentUnits::Control,
+    );
     grads.scale(1.0 / rollout.batch() as f32);
     grads
 }
 
-/// [`backward_control_cotangents`] summed over the batch instead of averaged: the
-/// contribution of one group of episodes to a batch's sum ([`groups`]).
-pub fn backward_control_cotangent_sum(
+/// Parameter gradient of `Σ_b Σ_t ⟨g[b][t], ·⟩` in one stacked backward pass, summed over the
+/// batch, for cotangents with respect to the controls or the network's outputs (`units`):
+/// the contribution of one group of episodes to a batch's sum ([`groups`]).
+pub fn backward_cotangent_sum(
     ctx: &Context<'_>,
     net: &dyn Network,
     rollout: &Rollout,
-    control_cotangents: &[Vec<Vector>],
+    cotangents: &[Vec<Vector>],
+    units: CotangentUnits,
 ) -> ParamGrads {
-    let (inputs, cot) = stack_for_backward(ctx.policy, rollout, control_cotangents);
+    let (inputs, cot) = stack_for_backward(ctx.policy, rollout, cotangents, units);
     net.backward(&inputs, &cot)
 }

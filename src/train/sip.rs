@@ -4,25 +4,30 @@
 //! 2. Physics inversion: corrected controls `ũ` that reach `s̃_T` (a step-level local inverse
 //!    for single-step problems, the inversion across time or the per-step chain for episodes),
 //!    and the trajectory `s̃_0..s̃_T` along which they are valid.
-//! 3. Proxy loss `Σ_t ½‖u_t − sg(ũ_t)‖²`: its cotangent `u_t − ũ_t` on every network output,
-//!    applied in a stacked backward pass. Closed loop, `u_t` is by default the network's
-//!    output at the corrected state `s̃_t` ([`ProxyInputs::Corrected`]), so that a zero proxy
-//!    means the closed-loop rollout reproduces the corrected trajectory.
+//! 3. Proxy loss `Σ_t ½‖y_t − sg(ỹ_t)‖²` in the network's output units, `u_t = c ⊙ y_t` and
+//!    `ỹ_t = ũ_t / c` for the control scale `c` (METHOD §4.4): its cotangent
+//!    `y_t − ỹ_t = (u_t − ũ_t) / c` on every network output, applied in a stacked backward pass.
+//!    (A proxy in control units would weight the actuators by `c²` and break the invariance to
+//!    the units of each control.) Closed loop, `y_t` is by default the network's output at the
+//!    corrected state `s̃_t` ([`ProxyInputs::Corrected`]), so that a zero proxy means the
+//!    closed-loop rollout reproduces the corrected trajectory.
 //!
 //! Steps 2 and 3 run on groups of episodes in parallel ([`groups`]), each group's network pass
 //! and stacked backward pass on its own; the groups' gradients are summed in order.
 //!
-//! A failed inverse falls back to the open-loop gradient `J_tᵀ W²(s_T − s*) + α u_t` for that
-//! episode, at its visited states, and is counted.
+//! A failed inverse falls back, for that episode at its visited states, to the step along the
+//! open-loop gradient that minimises the objective's Gauss-Newton model (the Cauchy point),
+//! times `η`, as a cotangent in the same output units as the proxy's ([`fallback_cotangent`]);
+//! failures are counted.
 
 mod settings;
 
 pub use settings::{ProxyInputs, SipInverse, SipSpec};
 
 use super::groups::{self, Grouped, Share};
-use super::{backward_control_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
+use super::{backward_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::settings::PolicyKind;
-use crate::episode::{policy_at, rollout_chunk, Rollout};
+use crate::episode::{policy_at, rollout_chunk, CotangentUnits, Rollout};
 use crate::inverse::episode::{
     constant_gramian, invert_chain, invert_episode_visited, uses_dense, EpisodeInverseSettings,
     Feedback, Gramian,
@@ -32,7 +37,7 @@ use crate::inverse::solve;
 use crate::net::Network;
 use crate::objective::Objective;
 use crate::sim::{Matrix, Scene, Vector};
-use crate::tangent::vjp_pass;
+use crate::tangent::{jvp_trajectory, vjp_pass};
 use crate::values::NamedValues;
 use crate::InverseError;
 use nalgebra::DMatrix;
@@ -238,8 +243,8 @@ impl Sip {
         max_iterations: usize,
     ) -> EpisodeInverseSettings {
         let weight = ctx.objective.weight_sq.map(f64::sqrt);
-        EpisodeInverseSettings {
-            gramian: self.shared_gramian(ctx, regularisation.solver, &weight),
+        let mut settings = EpisodeInverseSettings {
+            gramian: None,
             weight: Some(weight),
             damping: regularisation.damping,
             alpha: regularisation.alpha.unwrap_or(self.default_alpha),
@@ -248,25 +253,30 @@ impl Sip {
             tolerance,
             max_iterations,
             solver: regularisation.solver,
+            control_scale: Some(ctx.policy.control_scale().clone()),
             spectrum: ctx.diagnose,
-        }
+        };
+        settings.gramian = self.shared_gramian(ctx, &settings);
+        settings
     }
 
-    /// The shared Gramian when it applies: constant Jacobians, a dense solve, no feedback.
+    /// The shared Gramian when it applies: constant Jacobians, a dense solve, no feedback;
+    /// in the units the settings measure the change in (the same for every call of a rule).
     fn shared_gramian(
         &self,
         ctx: &Context<'_>,
-        solver: LinearSolver,
-        weight: &Vector,
+        settings: &EpisodeInverseSettings,
     ) -> Option<Arc<Gramian>> {
         let feedback = matches!(&self.inverse, SipInverse::Episode(spec) if spec.feedback);
         let jvp = ctx.physics.jvp()?;
-        if feedback || !jvp.constant_jacobians() || !uses_dense(solver, jvp.state_dim()) {
+        if feedback || !jvp.constant_jacobians() || !uses_dense(settings.solver, jvp.state_dim()) {
             return None;
         }
+        let scale = settings.change_units();
         self.gramian
             .get_or_init(|| {
-                constant_gramian(ctx.physics, ctx.policy.steps(), Some(weight))
+                let weight = settings.weight.as_ref();
+                constant_gramian(ctx.physics, ctx.policy.steps(), weight, scale)
                     .ok()
                     .map(Arc::new)
             })
@@ -334,6 +344,39 @@ pub fn open_loop_gradient(
         .zip(controls)
         .map(|(g, u)| g + ctx.objective.force_gradient(u))
         .collect())
+}
+
+/// The fallback of an episode whose inversion failed, as a cotangent on the network's outputs in
+/// the proxy's units: `η s* g_y` with `g_y = c ⊙ ∂L/∂u` the open-loop gradient with respect to
+/// the outputs and `s*` the step along `−g_y` that minimises the objective's Gauss-Newton
+/// model, `‖g_y‖² / q(c ⊙ g_y)` ([`Objective::curvature`] of the deviations that direction
+/// causes). Like the proxy's `y − ỹ`, it is a change of the outputs: invariant to the units
+/// of the loss, and zero where the gradient is.
+pub fn fallback_cotangent(
+    ctx: &Context<'_>,
+    eta: f64,
+    scene: &Scene,
+    states: &[Vector],
+    controls: &[Vector],
+) -> crate::Result<Vec<Vector>> {
+    let scale = ctx.policy.control_scale();
+    let outputs: Vec<Vector> = open_loop_gradient(ctx, scene, states, controls)?
+        .into_iter()
+        .map(|g| g.component_mul(scale))
+        .collect();
+    let direction: Vec<Vector> = outputs.iter().map(|g| g.component_mul(scale)).collect();
+    let jvp = ctx
+        .physics
+        .require_jvp("the fallback of a failed inversion")?;
+    let deviations = jvp_trajectory(jvp, states, controls, &direction, None);
+    let curvature = ctx.objective.curvature(&deviations, &direction);
+    let norm_sq: f64 = outputs.iter().map(|g| g.norm_squared()).sum();
+    let step = if curvature > 0.0 && curvature.is_finite() {
+        eta * norm_sq / curvature
+    } else {
+        0.0
+    };
+    Ok(outputs.into_iter().map(|g| g * step).collect())
 }
 
 /// What the update's diagnostics need of one group's inversions: the number that succeeded,
@@ -457,25 +500,28 @@ impl Grouped for Sip {
             rollout.part(range.clone())
         };
         let mut stats = UpdateStats::default();
+        let scale = ctx.policy.control_scale();
         let mut cotangents = Vec::with_capacity(scenes.len());
         for (i, correction) in corrections.iter_mut().enumerate() {
             match correction {
                 Ok(c) => {
                     stats.inverse_unconverged += usize::from(!c.converged);
                     stats.line_search_failures += usize::from(c.line_search_failed);
-                    // `u_t − ũ_t`, written over the teacher controls (not needed after this).
+                    // `y_t − ỹ_t = (u_t − ũ_t) / c`, written over the teacher controls (not
+                    // needed after this).
                     let mut cotangent = std::mem::take(&mut c.controls);
                     for (x, u) in cotangent.iter_mut().zip(&fit.controls[i]) {
-                        for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                            *xi = ui - *xi;
+                        for ((xi, ui), ci) in x.iter_mut().zip(u.iter()).zip(scale.iter()) {
+                            *xi = (ui - *xi) / ci;
                         }
                     }
                     cotangents.push(cotangent);
                 }
                 Err(_) => {
                     stats.inverse_failures += 1;
-                    cotangents.push(open_loop_gradient(
+                    cotangents.push(fallback_cotangent(
                         ctx,
+                        self.eta,
                         &scenes[i],
                         &rollout.states[first + i],
                         &rollout.controls[first + i],
@@ -483,8 +529,9 @@ impl Grouped for Sip {
                 }
             }
         }
+        let units = CotangentUnits::Output;
         Ok(Share {
-            grads: backward_control_cotangent_sum(ctx, net, &fit, &cotangents),
+            grads: backward_cotangent_sum(ctx, net, &fit, &cotangents, units),
             stats,
             diagnostics: diagnostic_sums(&corrections),
         })
