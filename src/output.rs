@@ -232,6 +232,7 @@ pub fn summary_json(scenario: &str, outcomes: &[TrainOutcome]) -> serde_json::Va
                 "wall_s": o.wall_s,
                 "metrics": metrics,
                 "selected_iteration": o.selected_iteration,
+                "selected_on": o.selected_on,
                 "inverse_failures": o.stats.inverse_failures,
                 "inverse_unconverged": o.stats.inverse_unconverged,
                 "line_search_failures": o.stats.line_search_failures,
@@ -339,6 +340,10 @@ pub fn comparison_table(outcomes: &[TrainOutcome]) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&match &first.selected_on {
+        Some(metric) => format!("(test metrics of the network chosen on validation {metric})\n"),
+        None => "(test metrics of the last network: no validation scenes)\n".to_string(),
+    });
     out
 }
 

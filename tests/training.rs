@@ -790,3 +790,84 @@ fn a_rollout_part_numbers_its_episodes_from_its_first() {
         other => panic!("expected NonFinite, got {other:?}"),
     }
 }
+
+/// A point mass with a force penalty, validation scenes and `select`.
+fn penalised_point_mass(select: &str) -> physinv::scenario::Scenario {
+    common::scenario(&format!(
+        r#"(
+    name: "select",
+    simulator: (name: "point_mass"),
+    episode: (steps: 10, policy: ClosedLoop, observe: [State, Target, Time]),
+    data: (seed: 2, scenes: Sampled(initial: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0]), target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])), train: Pool(64), test_count: 16, validation_count: 16),
+    objective: (force_weight: 1.0),
+    network: Mlp(hidden: [16], activation: tanh),
+    methods: [(update: Bptt(), optimizer: Adam(lr: 1e-2))],
+    training: (batch: 16, iterations: 60, log_every: 5, seed: 0{select}),
+)"#
+    ))
+}
+
+/// The kept network is the one of least validation loss by default (the objective every
+/// method lowers), or of least named metric with `select: Metric(…)`; the outcome says which.
+#[test]
+fn the_kept_network_is_chosen_on_the_validation_loss_by_default() {
+    let mut chosen = Vec::new();
+    for (select, metric) in [
+        ("", "loss"),
+        (r#", select: Metric("final_error")"#, "final_error"),
+    ] {
+        let scenario = penalised_point_mass(select);
+        let trainer = Trainer::new(&scenario).expect("trainer");
+        let outcome = trainer.train(0, &mut Silent).expect("training");
+        assert_eq!(outcome.selected_on.as_deref(), Some(metric));
+        let validation: Vec<_> = outcome
+            .log
+            .iter()
+            .filter(|r| r.split == "validation")
+            .collect();
+        let best = validation
+            .iter()
+            .min_by(|a, b| {
+                let (a, b) = (a.metrics.get(metric), b.metrics.get(metric));
+                a.partial_cmp(&b).expect("finite")
+            })
+            .expect("validation rows");
+        assert_eq!(
+            outcome.selected_iteration, best.iteration,
+            "select {metric}"
+        );
+        chosen.push(best.iteration);
+    }
+    assert_ne!(
+        chosen[0], chosen[1],
+        "the force penalty makes the choices differ"
+    );
+}
+
+/// `select` must name a metric the run reports.
+#[test]
+fn selecting_on_an_unknown_metric_is_an_error() {
+    let source = r#"(
+    name: "select",
+    simulator: (name: "point_mass"),
+    episode: (steps: 10),
+    data: (seed: 2, scenes: Sampled(initial: Zeros, target: Uniform(low: [-1.0, -1.0, 0.0, 0.0], high: [1.0, 1.0, 0.0, 0.0])), test_count: 4),
+    network: Mlp(hidden: [4], activation: tanh),
+    methods: [(update: Bptt(), optimizer: Adam(lr: 1e-2))],
+    training: (batch: 4, iterations: 1, select: Metric("x_dist")),
+)"#;
+    let error = physinv::scenario::Scenario::parse(
+        source,
+        std::path::Path::new("<select>"),
+        &physinv::Registry::with_builtins(),
+    )
+    .map(|_| ())
+    .expect_err("an error")
+    .to_string();
+    assert!(
+        error.contains("training.select")
+            && error.contains("x_dist")
+            && error.contains("final_error"),
+        "{error}"
+    );
+}

@@ -475,6 +475,16 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
         t.divergence_factor > 1.0,
         "training.divergence_factor",
         format!("must be > 1 (inf: never), got {}", t.divergence_factor),
+    )?;
+    let metrics = crate::train::evaluate::metric_names_for(physics, spec.episode.steps);
+    let select = t.select.metric();
+    check(
+        metrics.iter().any(|m| m == select),
+        "training.select",
+        format!(
+            "no metric `{select}` in this run; it reports {}",
+            metrics.join(", ")
+        ),
     )
 }
 

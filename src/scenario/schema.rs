@@ -17,7 +17,7 @@ pub use crate::inverse::settings::{ChainSpec, EpisodeInverseSpec, LinearSolver};
 pub use crate::net::NetworkSpec;
 pub use crate::objective::ObjectiveSpec;
 pub use crate::scenes::settings::{DataSpec, InitialSpec, SceneSource, TargetSpec, TrainSet};
-pub use crate::train::method::{LrDecay, MethodSpec, TrainingSpec};
+pub use crate::train::method::{LrDecay, MethodSpec, Selection, TrainingSpec};
 pub use crate::train::rules::UpdateSpec;
 pub use crate::train::sip::{ProxyInputs, SipInverse};
 

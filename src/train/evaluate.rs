@@ -10,19 +10,24 @@ use super::{agreed, Context};
 use crate::episode::rollout;
 use crate::net::Network;
 use crate::processes::{slice, ProcessGroup, SingleProcess};
-use crate::sim::Scene;
+use crate::sim::{Physics, Scene};
 
 /// Named metric values, averaged over the scenes.
 pub type Evaluation = crate::values::NamedValues;
 
 /// Names of the metrics [`evaluate`] reports for this context.
 pub fn metric_names(ctx: &Context<'_>) -> Vec<String> {
+    metric_names_for(ctx.physics, ctx.policy.steps())
+}
+
+/// Names of the metrics [`evaluate`] reports for episodes of `steps` steps of `physics`.
+pub fn metric_names_for(physics: &Physics, steps: usize) -> Vec<String> {
     let mut names = vec!["loss".to_string(), "final_error".to_string()];
-    if ctx.policy.steps() > 1 {
+    if steps > 1 {
         names.push("total_force".into());
         names.push("missing_force".into());
     }
-    if let Some(m) = ctx.physics.metrics() {
+    if let Some(m) = physics.metrics() {
         names.extend(m.metric_names());
     }
     names

@@ -96,6 +96,31 @@ pub struct TrainingSpec {
     /// the rule off. Non-finite gradients and states stop a method regardless.
     #[serde(default = "default_divergence_factor")]
     pub divergence_factor: f64,
+    /// Which validation value chooses the network a method keeps: `Loss` (default, the
+    /// objective `L`, the quantity every method is asked to lower) or `Metric("final_error")`
+    /// (any metric the run reports). Without validation scenes the last network is kept.
+    #[serde(default)]
+    pub select: Selection,
+}
+
+/// What chooses the kept network on the validation scenes ([`TrainingSpec::select`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Selection {
+    /// The objective's loss `L`.
+    #[default]
+    Loss,
+    /// A named metric of the evaluation (lower is better).
+    Metric(String),
+}
+
+impl Selection {
+    /// The name of the metric that chooses.
+    pub fn metric(&self) -> &str {
+        match self {
+            Selection::Loss => "loss",
+            Selection::Metric(name) => name,
+        }
+    }
 }
 
 fn default_log_every() -> usize {

@@ -96,6 +96,9 @@ pub struct TrainOutcome {
     pub metrics: Evaluation,
     /// Iteration at which the chosen network was logged.
     pub selected_iteration: usize,
+    /// The validation metric that chose it (`training.select`); `None` without validation
+    /// scenes, where the last network is kept.
+    pub selected_on: Option<String>,
     /// Validation metrics of the chosen network, if the scenario has validation scenes.
     pub validation: Option<Evaluation>,
     /// Test metrics of the last network, when validation chose an earlier one.
@@ -361,6 +364,7 @@ impl Trainer {
                 wall_s: state.wall_s,
                 metrics,
                 selected_iteration: state.iteration,
+                selected_on: None,
                 validation: None,
                 last_metrics: None,
                 stats: state.stats,
@@ -393,6 +397,7 @@ impl Trainer {
             wall_s: state.wall_s,
             metrics,
             selected_iteration: best.iteration,
+            selected_on: Some(self.selection().to_string()),
             validation: Some(best.validation),
             last_metrics,
             stats: state.stats,
@@ -400,6 +405,11 @@ impl Trainer {
             net: best.net,
             interrupted: false,
         })
+    }
+
+    /// The name of the validation metric that chooses the kept network.
+    fn selection(&self) -> &str {
+        self.setup.training.select.metric()
     }
 
     /// Evaluates the current network on the curve scenes (validation, or test without
@@ -418,7 +428,7 @@ impl Trainer {
         let metrics = evaluate_in(&self.context(), &*state.net, scenes, &*state.processes)?;
         self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
-            let value = metrics.get(&self.setup.main_metric).unwrap_or(f64::NAN);
+            let value = metrics.get(self.selection()).unwrap_or(f64::NAN);
             let better = state.best.as_ref().is_none_or(|b| value < b.value);
             if value.is_finite() && better {
                 state.best = Some(Best {
@@ -530,10 +540,13 @@ impl Trainer {
             Some(b) => {
                 let mut net = state.net.clone();
                 net.set_parameters(&b.parameters)?;
+                // The kept network's value on the metric that chooses now (a checkpoint
+                // written under another `select` chose on its metric).
+                let value = b.validation.get(self.selection()).unwrap_or(b.value);
                 Some(Best {
                     iteration: b.iteration,
                     wall_s: b.wall_s,
-                    value: b.value,
+                    value,
                     validation: b.validation.clone(),
                     net,
                 })
