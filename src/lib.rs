@@ -55,6 +55,7 @@ pub mod plot;
 pub mod plugins;
 pub mod pool;
 pub mod processes;
+pub mod protocol;
 pub mod registry;
 pub mod report;
 pub mod run;

@@ -233,6 +233,7 @@ pub fn summary_json(scenario: &str, outcomes: &[TrainOutcome]) -> serde_json::Va
                 "metrics": metrics,
                 "selected_iteration": o.selected_iteration,
                 "selected_on": o.selected_on,
+                "work": named_map(&o.work),
                 "inverse_failures": o.stats.inverse_failures,
                 "inverse_unconverged": o.stats.inverse_unconverged,
                 "line_search_failures": o.stats.line_search_failures,
@@ -345,6 +346,16 @@ pub fn comparison_table(outcomes: &[TrainOutcome]) -> String {
         None => "(test metrics of the last network: no validation scenes)\n".to_string(),
     });
     out
+}
+
+/// `text` as one CSV field: quoted (with doubled quotes) if it holds a comma, a quote or a
+/// line break.
+pub fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// Diagnostics as `  name value` pairs for a console line (empty without diagnostics).

@@ -8,6 +8,7 @@
 use super::{default_dir, note, progress, read_source, Global, LimitArgs};
 use crate::files::write_atomic;
 use crate::output::create_unique_dir;
+use crate::output::csv_field;
 use crate::plot::{plot_sweep, SweepPoint};
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::ron_path::{replace_value, split_values};
@@ -75,14 +76,6 @@ fn safe(text: &str) -> String {
             }
         })
         .collect()
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// The `sweep.csv` text: `<path>,method,<metric>...`, one row per value and method.

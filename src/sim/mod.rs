@@ -37,6 +37,7 @@ pub mod check;
 pub mod dimensions;
 pub mod finite_difference;
 pub mod table;
+pub mod work;
 
 pub mod anisotropic_point_mass;
 pub mod burgers;
@@ -48,6 +49,8 @@ pub mod point_mass;
 pub mod rotating_sine;
 
 pub use table::{BuildError, ParamError, Simulators};
+pub use work::Work;
+use work::{Counted, WorkCounters};
 
 /// The error for a scene generator `name` that `simulator` does not have, listing `known`.
 pub fn unknown_generator(simulator: &str, name: &str, known: &[String]) -> crate::Error {
@@ -265,6 +268,8 @@ pub struct Physics {
     hessian: Option<Arc<dyn ControlHessian>>,
     metrics: Option<Arc<dyn SimMetrics>>,
     scenes: Option<Arc<dyn SceneGenerator>>,
+    /// Calls of every capability above, counted ([`work`]).
+    counters: Arc<WorkCounters>,
 }
 
 impl std::fmt::Debug for Physics {
@@ -290,8 +295,10 @@ impl Physics {
     /// Like [`Physics::new`], for a simulator already in an [`Arc`], so the caller can add
     /// capabilities of the same object with the `with_*` methods.
     pub fn new_arc<S: Simulator + 'static>(sim: Arc<S>) -> Self {
+        let counters = Arc::new(WorkCounters::default());
         Physics {
-            sim,
+            sim: Arc::new(Counted::new(sim, counters.clone())),
+            counters,
             jvp: None,
             vjp: None,
             inverse: None,
@@ -334,26 +341,32 @@ impl Physics {
 
     /// Adds the JVP of `sim` (the same simulator object).
     pub fn with_jvp<S: Jvp + 'static>(mut self, sim: Arc<S>) -> Self {
-        self.jvp = Some(sim);
+        self.jvp = Some(Arc::new(Counted::new(sim, self.counters.clone())));
         self
     }
 
     /// Adds the VJP of `sim` (the same simulator object).
     pub fn with_vjp<S: Vjp + 'static>(mut self, sim: Arc<S>) -> Self {
-        self.vjp = Some(sim);
+        self.vjp = Some(Arc::new(Counted::new(sim, self.counters.clone())));
         self
     }
 
     /// Adds the analytic control inverse of `sim` (the same simulator object).
     pub fn with_inverse<S: ControlInverse + 'static>(mut self, sim: Arc<S>) -> Self {
-        self.inverse = Some(sim);
+        self.inverse = Some(Arc::new(Counted::new(sim, self.counters.clone())));
         self
     }
 
     /// Adds control Hessians.
     pub fn with_hessian<S: ControlHessian + 'static>(mut self, sim: Arc<S>) -> Self {
-        self.hessian = Some(sim);
+        self.hessian = Some(Arc::new(Counted::new(sim, self.counters.clone())));
         self
+    }
+
+    /// The simulator calls counted so far, by every holder of this `Physics` and its clones
+    /// ([`work`]); the difference of two snapshots is the work in between.
+    pub fn work(&self) -> Work {
+        self.counters.total()
     }
 
     /// Adds problem-specific metrics.

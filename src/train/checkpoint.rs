@@ -32,6 +32,10 @@ pub struct Checkpoint {
     pub wall_s: f64,
     /// Counters so far.
     pub stats: UpdateStats,
+    /// The simulator's work in the training iterations so far (zero in checkpoints of older
+    /// versions).
+    #[serde(default)]
+    pub work: crate::sim::Work,
     /// Network parameters ([`crate::net::Network::parameters`] order).
     pub parameters: Vec<f32>,
     /// Optimizer state ([`crate::net::Optimizer::state`]).

@@ -22,7 +22,7 @@ use crate::net::{enable_flush_to_zero, Network, Optimizer};
 use crate::objective::Objective;
 use crate::processes::{slice, ProcessGroup, SingleProcess};
 use crate::scenes::SceneSampler;
-use crate::sim::Scene;
+use crate::sim::{Scene, Work};
 use crate::values::NamedValues;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -99,6 +99,9 @@ pub struct TrainOutcome {
     /// The validation metric that chose it (`training.select`); `None` without validation
     /// scenes, where the last network is kept.
     pub selected_on: Option<String>,
+    /// The simulator's work in the training iterations of this process, evaluations excluded
+    /// ([`crate::sim::Work::named`]: `sim_steps`, `sim_jvps`, …), carried across a resume.
+    pub work: NamedValues,
     /// Validation metrics of the chosen network, if the scenario has validation scenes.
     pub validation: Option<Evaluation>,
     /// Test metrics of the last network, when validation chose an earlier one.
@@ -212,6 +215,7 @@ impl Trainer {
             log: Vec::new(),
             diagnostics: NamedValues::default(),
             best: None,
+            work: Work::default(),
             processes: control
                 .processes
                 .clone()
@@ -250,8 +254,10 @@ impl Trainer {
                 break;
             }
             let start = Instant::now();
+            let work = self.setup.physics.work();
             self.iterate(&mut state, method, rule.as_ref())
                 .map_err(|e| diverged(e, &name, state.iteration + 1, "training"))?;
+            state.work += self.setup.physics.work() - work;
             state.wall_s += state.processes.rank0_value(start.elapsed().as_secs_f64());
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
@@ -365,6 +371,7 @@ impl Trainer {
                 metrics,
                 selected_iteration: state.iteration,
                 selected_on: None,
+                work: state.work.named(),
                 validation: None,
                 last_metrics: None,
                 stats: state.stats,
@@ -398,6 +405,7 @@ impl Trainer {
             metrics,
             selected_iteration: best.iteration,
             selected_on: Some(self.selection().to_string()),
+            work: state.work.named(),
             validation: Some(best.validation),
             last_metrics,
             stats: state.stats,
@@ -496,6 +504,7 @@ impl Trainer {
             iteration: state.iteration,
             wall_s: state.wall_s,
             stats: state.stats,
+            work: state.work,
             parameters: state.net.parameters(),
             optimizer: state.optimizer.state(),
             rng_word_pos: state.rng.get_word_pos(),
@@ -530,6 +539,7 @@ impl Trainer {
         state.iteration = checkpoint.iteration;
         state.wall_s = checkpoint.wall_s;
         state.stats = checkpoint.stats;
+        state.work = checkpoint.work;
         state.log = checkpoint.log.clone();
         state.diagnostics = checkpoint
             .log
@@ -597,6 +607,8 @@ struct TrainState {
     /// Diagnostics of the last iteration.
     diagnostics: NamedValues,
     best: Option<Best>,
+    /// The simulator's work in this process's training iterations (evaluations excluded).
+    work: Work,
     /// The ranks this run is split over (one by default).
     processes: Arc<dyn ProcessGroup>,
 }
