@@ -35,6 +35,7 @@ fn run(out: &Path, resume: bool) -> physinv::protocol::ProtocolReport {
             path: "methods[1].optimizer.lr".into(),
             values: vec!["1e-4".into(), "1e-2".into(), "1e-1".into()],
         }],
+        methods: None,
     };
     let mut observer = |_: &Scenario| -> Box<dyn Observer> { Box::new(Silent) };
     let mut announce = |_: &str, _: Option<&str>, _: u64| {};

@@ -38,6 +38,14 @@ pub struct CompareArgs {
     /// `methods[0].optimizer.lr=3e-4,1e-3,3e-3`. Repeat for other methods.
     #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
     pub grids: Vec<String>,
+    /// Set a field of the scenario before anything runs: a dotted path and a RON value, e.g.
+    /// `simulator.params.xi=10` (repeat for several).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Run only the method with this display name (repeat for several); default: every
+    /// method.
+    #[arg(long = "method", value_name = "NAME")]
+    pub methods: Vec<String>,
     /// Continue the protocol's runs found in --out (finished runs are read back, not trained).
     #[arg(long, requires = "out")]
     pub resume: bool,
@@ -48,7 +56,8 @@ pub struct CompareArgs {
 
 /// Runs `physinv compare`.
 pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
-    if args.seeds <= 1 && args.grids.is_empty() && !args.resume {
+    let plain = args.sets.is_empty() && args.methods.is_empty();
+    if args.seeds <= 1 && args.grids.is_empty() && !args.resume && plain {
         let scenario = global.load_scenario(&args.scenario, &args.limits)?;
         let options = RunOptions {
             out_dir: args.out.clone(),
@@ -58,7 +67,14 @@ pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
         run_and_report(&scenario, &options, global)?;
         return Ok(());
     }
-    let source = read_source(&args.scenario)?;
+    let mut source = read_source(&args.scenario)?;
+    for set in &args.sets {
+        let Some((path, value)) = set.split_once('=') else {
+            anyhow::bail!("--set '{set}': expected PATH=VALUE, e.g. simulator.params.xi=10");
+        };
+        source = crate::scenario::ron_path::replace_value(&source, path.trim(), value.trim())
+            .with_context(|| format!("--set '{set}'"))?;
+    }
     let parse = |text: &str| global.scenario_from_source(text, &args.scenario, &args.limits);
     let base = parse(&source)?;
     let grids = args
@@ -66,9 +82,14 @@ pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
         .iter()
         .map(|g| parse_param(g).map(|(path, values)| Grid { path, values }))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let methods = (!args.methods.is_empty()).then(|| args.methods.clone());
+    if let Some(methods) = &methods {
+        super::train::selected_methods(&base, methods)?;
+    }
     let protocol = Protocol {
         seeds: args.seeds.max(1),
         grids,
+        methods,
     };
     let out_dir = match &args.out {
         Some(dir) => dir.clone(),

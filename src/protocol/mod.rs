@@ -50,13 +50,15 @@ impl Grid {
     }
 }
 
-/// What to run: seeds per value, and the grids.
+/// What to run: seeds per value, the grids, and which methods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Protocol {
     /// Seeds per (method, value): `training.seed`, `training.seed + 1`, ….
     pub seeds: usize,
     /// At most one grid per method.
     pub grids: Vec<Grid>,
+    /// Run only the methods with these display names (`None`: every method).
+    pub methods: Option<Vec<String>>,
 }
 
 /// One training run of the protocol.
@@ -170,12 +172,9 @@ pub fn run_protocol(
         }
     }
     let mut warnings = Vec::new();
-    let choices = base
-        .spec
-        .methods
-        .iter()
-        .enumerate()
-        .map(|(i, _)| choose(&base.method_name(i), protocol, i, &runs, &mut warnings))
+    let choices = (0..base.spec.methods.len())
+        .filter(|&i| selected(protocol, &base.method_name(i)))
+        .map(|i| choose(&base.method_name(i), protocol, i, &runs, &mut warnings))
         .collect();
     let report = ProtocolReport {
         out_dir: options.out_dir.clone(),
@@ -186,6 +185,14 @@ pub fn run_protocol(
     };
     write_report(&report)?;
     Ok(report)
+}
+
+/// Whether the protocol runs method `name`.
+fn selected(protocol: &Protocol, name: &str) -> bool {
+    protocol
+        .methods
+        .as_ref()
+        .is_none_or(|m| m.iter().any(|n| n == name))
 }
 
 /// One method with one of its grid values, as a scenario of that method alone.
@@ -224,6 +231,9 @@ fn variants(
     let mut out = Vec::new();
     for (i, grid) in grids.iter().enumerate() {
         let method = base.method_name(i);
+        if !selected(protocol, &method) {
+            continue;
+        }
         let only = |mut scenario: Scenario| {
             scenario.spec.methods = vec![scenario.spec.methods[i].clone()];
             scenario.spec.methods[0].name = Some(method.clone());
