@@ -38,17 +38,10 @@ fn point_mass_episode(seed: u64, steps: usize) -> (Physics, Vector, Vec<Vector>)
 
 fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettings {
     EpisodeInverseSettings {
-        gramian: None,
-        weight: None,
-        damping: 0.0,
-        alpha: 0.0,
-        force_anchor: 0.0,
-        mu: 0.0,
-        tolerance: 1e-10,
         max_iterations,
         solver,
         spectrum: true,
-        control_scale: None,
+        ..EpisodeInverseSettings::default()
     }
 }
 

@@ -275,17 +275,10 @@ fn sip_gradient_is_the_proxy_gradient_in_network_units() {
     // The teachers: the unique controls that reach the target (η = 1 open loop).
     let scale = ctx.policy.control_scale().clone();
     let settings = EpisodeInverseSettings {
-        gramian: None,
-        weight: None,
-        damping: 0.0,
-        alpha: 0.0,
-        force_anchor: 0.0,
-        mu: 0.0,
         tolerance: 1e-13,
         max_iterations: 5,
         solver: LinearSolver::Dense,
-        control_scale: None,
-        spectrum: false,
+        ..EpisodeInverseSettings::default()
     };
     let teachers: Vec<Vec<Vector>> = scenes
         .iter()

@@ -90,6 +90,26 @@ pub struct EpisodeInverseSettings {
     pub spectrum: bool,
 }
 
+impl Default for EpisodeInverseSettings {
+    /// The exact inversion: no weights, penalties or damping, tolerance 1e-10, at most 20
+    /// Gauss-Newton iterations, the automatic solver, change in control units, no spectrum.
+    fn default() -> Self {
+        EpisodeInverseSettings {
+            weight: None,
+            gramian: None,
+            damping: 0.0,
+            alpha: 0.0,
+            force_anchor: 0.0,
+            mu: 0.0,
+            tolerance: 1e-10,
+            max_iterations: 20,
+            solver: LinearSolver::Auto,
+            control_scale: None,
+            spectrum: false,
+        }
+    }
+}
+
 impl EpisodeInverseSettings {
     /// The control scale the least change is measured in, if it is used: only without
     /// penalties ([`EpisodeInverseSettings::control_scale`]).
