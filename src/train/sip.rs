@@ -351,7 +351,7 @@ pub fn open_loop_gradient(
 /// the outputs and `s*` the step along `−g_y` that minimises the objective's Gauss-Newton
 /// model, `‖g_y‖² / q(c ⊙ g_y)` ([`Objective::curvature`] of the deviations that direction
 /// causes). Like the proxy's `y − ỹ`, it is a change of the outputs: invariant to the units
-/// of the loss, and zero where the gradient is.
+/// of the loss, and zero where the gradient is. (`s* = 1` for a simulator without a JVP.)
 pub fn fallback_cotangent(
     ctx: &Context<'_>,
     eta: f64,
@@ -364,17 +364,21 @@ pub fn fallback_cotangent(
         .into_iter()
         .map(|g| g.component_mul(scale))
         .collect();
-    let direction: Vec<Vector> = outputs.iter().map(|g| g.component_mul(scale)).collect();
-    let jvp = ctx
-        .physics
-        .require_jvp("the fallback of a failed inversion")?;
-    let deviations = jvp_trajectory(jvp, states, controls, &direction, None);
-    let curvature = ctx.objective.curvature(&deviations, &direction);
-    let norm_sq: f64 = outputs.iter().map(|g| g.norm_squared()).sum();
-    let step = if curvature > 0.0 && curvature.is_finite() {
-        eta * norm_sq / curvature
-    } else {
-        0.0
+    // Without a JVP (a step-level inverse of a simulator that has none) the curvature is
+    // unknown and the step is the gradient's, `η g_y`.
+    let step = match ctx.physics.jvp() {
+        Some(jvp) => {
+            let direction: Vec<Vector> = outputs.iter().map(|g| g.component_mul(scale)).collect();
+            let deviations = jvp_trajectory(jvp, states, controls, &direction, None);
+            let curvature = ctx.objective.curvature(&deviations, &direction);
+            let norm_sq: f64 = outputs.iter().map(|g| g.norm_squared()).sum();
+            if curvature > 0.0 && curvature.is_finite() {
+                eta * norm_sq / curvature
+            } else {
+                0.0
+            }
+        }
+        None => eta,
     };
     Ok(outputs.into_iter().map(|g| g * step).collect())
 }
