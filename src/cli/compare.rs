@@ -34,7 +34,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seeds: usize,
     /// A grid of one method's field, chosen on the validation scenes: a dotted path starting
-    /// with methods[i] and comma-separated RON values, e.g.
+    /// with `methods[i]` and comma-separated RON values, e.g.
     /// `methods[0].optimizer.lr=3e-4,1e-3,3e-3`. Repeat for other methods.
     #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
     pub grids: Vec<String>,
