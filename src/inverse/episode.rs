@@ -587,12 +587,13 @@ fn gauss_newton_step(
     let k = rows.rows.len();
     let scale = settings.change_units();
     // `δ = C² Jᵀ Sᵀ Ω y`: the back-projection of a cotangent on the constrained rows, in the
-    // units the change is measured in.
+    // units the change is measured in (`C²` formed once, not per step and call).
+    let scale_sq = scale.map(|c| c.component_mul(c));
     let back = |y: &Vector| {
         let mut delta = vjp_pass(vjp, states, applied, &rows.scatter(y), None, gains);
-        if let Some(scale) = scale {
+        if let Some(c2) = &scale_sq {
             for d in &mut delta {
-                d.component_mul_assign(&scale.component_mul(scale));
+                d.component_mul_assign(c2);
             }
         }
         delta
