@@ -57,7 +57,7 @@ fn bench_size(c: &mut Criterion, label: &str, paper: bool) {
         b.iter(|| residual_jacobian(&ctx, &net, scenes, &episodes).expect("jacobian"))
     });
     group.bench_function("spectrum_gram", |b| {
-        b.iter(|| Spectrum::from_gram(&residuals.jacobian, hig.truncation).expect("gram"))
+        b.iter(|| Spectrum::from_gram(&residuals.jacobian, hig.truncation, None).expect("gram"))
     });
     group.bench_function("spectrum_svd", |b| {
         b.iter(|| Spectrum::from_svd(&residuals.jacobian, hig.truncation).expect("svd"))

@@ -170,6 +170,10 @@ pub enum Error {
         /// Iterations it had completed.
         iteration: usize,
     },
+    /// A stop was requested while an update was being computed ([`crate::train::Context::stop`]);
+    /// the trainer turns it into [`Error::Interrupted`] after the previous iteration.
+    #[error("stopped on request while computing an update")]
+    Stopped,
     /// Another rank of a data-parallel run failed in this iteration (its own error is
     /// reported by that rank); this rank stops with it.
     #[error("rank {rank}: another rank of the run failed; see its error")]

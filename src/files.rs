@@ -1,8 +1,9 @@
-//! File helpers every writer shares: the one atomic write ([`write_atomic`]) and the
-//! file-name-safe form of display names ([`file_stem`]).
+//! File helpers every reader and writer shares: the one atomic write ([`write_atomic`]), the
+//! one bounded read ([`read_limited`]), the file-name-safe form of display names
+//! ([`file_stem`]) and the content hash of checkpoints and network files ([`fnv1a`]).
 
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -50,6 +51,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
     })
 }
 
+/// Reads the regular file at `path` if it holds at most `limit` bytes: `Ok(None)` if it holds
+/// more (found without reading it all). Anything but a regular file — a FIFO, a device such as
+/// `/dev/zero`, a directory — is refused before it is opened, so a read never blocks waiting for
+/// a writer or runs until memory is exhausted.
+///
+/// # Errors
+/// The operating system's error, or `InvalidInput` naming what the path is instead of a file.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let kind = fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_symlink() {
+            "a symbolic link"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what}: expected a regular file"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`: the content check of checkpoints and network files (it
+/// finds accidental corruption, not deliberate forgery).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The file-name-safe form of a display name (a scenario's or a method's): ASCII letters,
 /// digits, `-` and `_` are kept, every other character becomes `_`. The result has no path
 /// separator and no `.`, so it names one entry inside a directory and never leaves it. The
@@ -64,6 +102,18 @@ pub fn file_stem(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The first two of `names` whose file names (`stem` of each) coincide, if any: runs named
+/// by them would write into one directory and overwrite each other.
+pub fn colliding(names: &[String], stem: impl Fn(&str) -> String) -> Option<(&str, &str)> {
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for name in names {
+        if let Some(first) = seen.insert(stem(name), name) {
+            return Some((first, name));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -98,6 +148,46 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(left.is_empty(), "temporary file removed");
+    }
+
+    #[test]
+    fn bounded_reads_refuse_large_files_and_non_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f");
+        fs::write(&path, b"12345").expect("write");
+        assert_eq!(
+            read_limited(&path, 5).expect("read"),
+            Some(b"12345".to_vec())
+        );
+        assert_eq!(read_limited(&path, 4).expect("read"), None);
+        let err = read_limited(dir.path(), 100).expect_err("a directory");
+        assert!(err.to_string().contains("directory"), "{err}");
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                // Refused at once: opening a FIFO without a writer would block.
+                let err = read_limited(&fifo, 100).expect_err("a FIFO");
+                assert!(err.to_string().contains("FIFO"), "{err}");
+            }
+            let err = read_limited(Path::new("/dev/zero"), 100).expect_err("a device");
+            assert!(err.to_string().contains("regular file"), "{err}");
+        }
+    }
+
+    #[test]
+    fn fnv1a_reference_value() {
+        // The published test vector of 64-bit FNV-1a.
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn names_with_one_file_name_collide() {
+        let names: Vec<String> = ["a b", "c", "a/b"].map(String::from).to_vec();
+        assert_eq!(colliding(&names, file_stem), Some(("a b", "a/b")));
+        let distinct: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        assert_eq!(colliding(&distinct, file_stem), None);
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub fn run_scenario(
         Some(dir) => dir.clone(),
         None => create_unique_dir(&default_out_dir(&scenario.spec.name))?,
     };
+    // Both directories: results go to the run directory, checkpoints below it, and either
+    // may be read-only while the other is not.
+    ensure_writable(&out_dir)?;
     ensure_writable(&out_dir.join("checkpoints"))?;
     let _lock = crate::lock::RunLock::acquire(&out_dir)?;
     let mut outcomes = Vec::new();

@@ -105,7 +105,7 @@ fn gauss_newton_on_one_episode_equals_the_direct_solve() {
     let episodes = rollout(&scenario.physics, ctx.policy, &net, scenes).expect("rollout");
     let r = residual_jacobian(&ctx, &net, scenes, &episodes).expect("residuals");
     let g = &r.values * 2.0;
-    let spectrum = Spectrum::new(&r.jacobian, 0.0).expect("svd");
+    let spectrum = Spectrum::new(&r.jacobian, 0.0, None).expect("svd");
     assert_eq!(spectrum.kept(), 4, "four terminal rows, full rank");
     let step = spectrum.apply(&g, 1.0);
     let gram: DMatrix<f64> = r.jacobian.tr_mul(&r.jacobian);

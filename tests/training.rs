@@ -120,7 +120,7 @@ fn grouped_updates_are_the_mean_of_the_episodes_updates() {
     }
 }
 
-/// METHOD §3.1: at ξ = 32, φ = 45° SIP reaches a far lower x_dist than Adam in the same budget.
+/// docs/method.md §3.1: at ξ = 32, φ = 45° SIP reaches a far lower x_dist than Adam in the same budget.
 #[test]
 fn sip_beats_adam_on_the_ill_conditioned_rotating_sine() {
     let scenario = common::sine(
@@ -138,7 +138,7 @@ fn sip_beats_adam_on_the_ill_conditioned_rotating_sine() {
     );
 }
 
-/// METHOD §3.2: on y = exp(x), SIP with the analytic inverse is accurate where SGD is not.
+/// docs/method.md §3.2: on y = exp(x), SIP with the analytic inverse is accurate where SGD is not.
 #[test]
 fn sip_inverts_the_exponential_where_sgd_fails() {
     let scenario = common::scenario(
@@ -427,7 +427,8 @@ fn metrics_csv_quotes_awkward_method_names() {
     use physinv::output::ConsoleObserver;
     use physinv::plot::MetricsTable;
     use physinv::run::{run_scenario, RunOptions};
-    let name = "BPTT, \\\"fast\\\"\\nvariant";
+    // (Control characters such as a line break are refused in names: tests/hostile.rs.)
+    let name = "BPTT, \\\"fast\\\" variant";
     let scenario = point_mass(
         &format!(r#"(name: "{name}", update: Bptt(), optimizer: Adam(lr: 1e-3))"#),
         2,
@@ -440,7 +441,7 @@ fn metrics_csv_quotes_awkward_method_names() {
     let mut observer = ConsoleObserver::default();
     run_scenario(&scenario, &options, &mut observer).expect("run");
     let table = MetricsTable::read(&dir.path().join("metrics.csv")).expect("parses");
-    assert_eq!(table.methods(), ["BPTT, \"fast\"\nvariant"]);
+    assert_eq!(table.methods(), ["BPTT, \"fast\" variant"]);
     assert!(table.rows.len() >= 2);
 }
 

@@ -3,6 +3,7 @@
 use super::{note, Global, LimitArgs};
 use crate::net::{io, Network};
 use crate::scenario::Scenario;
+use crate::train::checkpoint::difference;
 use crate::train::evaluate::Evaluation;
 use crate::train::{Checkpoint, Trainer};
 use anyhow::{bail, Context as _};
@@ -32,6 +33,9 @@ pub enum NetworkSource {
         method: String,
         /// Iterations completed.
         iteration: usize,
+        /// The simulator and the episode it was trained with, where they differ from the
+        /// scenario's: `(section, in the checkpoint, in the scenario)`.
+        differences: Vec<(String, String, String)>,
     },
     /// A network file.
     NetworkFile,
@@ -46,6 +50,18 @@ pub fn load_network(
     let expected = scenario.network_architecture();
     let checkpoint_error = match Checkpoint::load(file) {
         Ok(checkpoint) => {
+            let differences = trained_elsewhere(&checkpoint, scenario);
+            if let Some((_, found, wanted)) = differences.iter().find(|(section, found, wanted)| {
+                section == "simulator" && simulator_name(found) != simulator_name(wanted)
+            }) {
+                let (found, wanted) = difference(found, wanted);
+                bail!(
+                    "{}: the checkpoint was trained on simulator {found}; scenario '{}' \
+                     simulates {wanted}: its network would be evaluated on another system",
+                    file.display(),
+                    scenario.spec.name,
+                );
+            }
             if checkpoint.network != expected {
                 bail!(
                     "{}: the checkpoint's network {} does not fit scenario '{}', which needs {expected}",
@@ -63,6 +79,7 @@ pub fn load_network(
                     scenario: checkpoint.scenario,
                     method: checkpoint.method,
                     iteration: checkpoint.iteration,
+                    differences,
                 },
             ));
         }
@@ -79,6 +96,36 @@ pub fn load_network(
             file.display()
         ),
     }
+}
+
+/// The sections of the checkpoint's fingerprint that say what system the network controls
+/// (the simulator and the episode) and differ from `scenario`'s, as
+/// `(section, in the checkpoint, in the scenario)`.
+fn trained_elsewhere(
+    checkpoint: &Checkpoint,
+    scenario: &Scenario,
+) -> Vec<(String, String, String)> {
+    let here = scenario.fingerprint(0);
+    ["simulator", "episode"]
+        .iter()
+        .filter_map(|section| {
+            let find = |sections: &[(String, String)]| {
+                sections
+                    .iter()
+                    .find(|(s, _)| s == section)
+                    .map(|(_, text)| text.clone())
+            };
+            let (found, wanted) = (find(&checkpoint.fingerprint)?, find(&here)?);
+            (found != wanted).then(|| (section.to_string(), found, wanted))
+        })
+        .collect()
+}
+
+/// The simulator's name in a fingerprint's `simulator` text (`(name:"point_mass",…)`).
+fn simulator_name(text: &str) -> Option<String> {
+    ron::from_str::<crate::scenario::schema::SimulatorSpec>(text)
+        .ok()
+        .map(|s| s.name)
 }
 
 /// The metrics as a two-column table.
@@ -106,7 +153,13 @@ pub fn run(args: &EvalArgs, global: Global) -> anyhow::Result<()> {
             scenario: trained_on,
             method,
             iteration,
+            differences,
         } => {
+            // Printed even with --quiet: the numbers below are then about another system.
+            for (section, found, wanted) in differences {
+                let (found, wanted) = difference(found, wanted);
+                eprintln!("warning: trained with `{section}` {found}, evaluated with {wanted}");
+            }
             note(
                 global,
                 format_args!(

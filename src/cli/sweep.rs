@@ -133,6 +133,14 @@ pub fn sweep_table(path: &str, names: &[String], columns: &[usize], rows: &[Swee
 pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
     let source = read_source(&args.scenario)?;
     let (path, values) = parse_param(&args.param)?;
+    let dir_of = |value: &str| safe(&format!("{path}={value}"));
+    if let Some((a, b)) = crate::files::colliding(&values, dir_of) {
+        bail!(
+            "--param: the values '{a}' and '{b}' would run in one directory, {} (file names keep \
+             letters, digits, '.', '-', '+' and '='); give values that differ there",
+            dir_of(a)
+        );
+    }
     // Build every variant first, so a bad path or value fails before any training.
     let mut scenarios: Vec<(String, Scenario)> = Vec::new();
     for value in &values {
@@ -167,7 +175,7 @@ pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
     for (value, scenario) in &scenarios {
         note(global, format_args!("== {path} = {value}"));
         let options = RunOptions {
-            out_dir: Some(out.join(safe(&format!("{path}={value}")))),
+            out_dir: Some(out.join(dir_of(value))),
             stop: Some(crate::interrupt::flag()),
             ..RunOptions::default()
         };

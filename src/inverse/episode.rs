@@ -1,10 +1,10 @@
-//! Physics inversion across time (METHOD §2, step 3).
+//! Physics inversion across time (docs/method.md §2.2).
 //!
 //! Finds controls `ũ_0..ũ_{T−1}` that, simulated open loop from `s_0`, reach `s̃_T`, changing
 //! the controls as little as possible. Each Gauss-Newton iteration linearises the episode,
 //! `δs_T = Σ_t J_t δu_t`, and solves
 //! `min_δ ½‖J δ − r‖² + ½ α ‖u + δ − ρ u⁰‖² + ½ μ ‖u + δ − u⁰‖²` (`r = s̃_T − s_T(u)`, `u⁰`
-//! the rollout's controls: `μ` is a prior anchored there, METHOD §4.3, not a per-iterate
+//! the rollout's controls: `μ` is a prior anchored there, docs/method.md §4.3, not a per-iterate
 //! damping; the force penalty is centred at `ρ u⁰`, `ρ = 0` for the force itself), whose
 //! solution needs only the `n×n` Gramian `G = Σ_t J_t J_tᵀ`: with `c = α + μ` and
 //! `w = (α (u − ρ u⁰) + μ (u − u⁰)) / c`,
@@ -24,7 +24,7 @@
 //! directions stay free instead of being held at their rollout values.
 //!
 //! The outcome carries the corrected trajectory `s̃_0..s̃_T` that the controls produce, so that a
-//! closed-loop proxy can be fitted where the corrected controls are valid (METHOD §4.1).
+//! closed-loop proxy can be fitted where the corrected controls are valid (docs/method.md §4.1).
 
 use crate::inverse::settings::LinearSolver;
 use crate::inverse::{solve, InverseMethod};
@@ -40,8 +40,11 @@ pub const DENSE_MAX_STATE_DIM: usize = 64;
 /// gradient is also below the tolerance relative to its norm at the rollout. A stall alone is
 /// not, since damped steps along weak directions lower the merit slowly far from the optimum.
 const STALL: f64 = 1e-6;
-/// Relative size `‖δ‖ / (1 + ‖u‖)` of a Gauss-Newton step below which the controls are
-/// stationary (first-order optimal up to round-off): no line search is needed, or possible.
+/// Relative size `‖δ ⊘ c‖ / (1 + ‖u ⊘ c‖)` of a Gauss-Newton step, in the network's output
+/// units (`c` the control scale, if known), below which the controls are stationary
+/// (first-order optimal up to round-off): no line search is needed, or possible. Measured in
+/// control units, a system whose controls are tiny (a mass of 1e-150 kg) looked stationary
+/// at its first step.
 const STATIONARY_STEP: f64 = 1e-12;
 /// Step halvings tried by the backtracking line search.
 const MAX_HALVINGS: usize = 12;
@@ -57,7 +60,7 @@ pub struct EpisodeInverseSettings {
     /// the same for every episode (see [`constant_gramian`]). `None`: formed per iteration.
     pub gramian: Option<Arc<Gramian>>,
     /// Levenberg-Marquardt damping of each Gauss-Newton solve relative to the Gramian's largest
-    /// eigenvalue: `(G + (α + μ + τ λ_max) I) y = …` (METHOD §4.3). It shortens steps along
+    /// eigenvalue: `(G + (α + μ + τ λ_max) I) y = …` (docs/method.md §4.3). It shortens steps along
     /// weak directions without changing where the iteration converges; with a bounded
     /// `max_iterations` it acts as a truncated solve. 0: none.
     pub damping: f64,
@@ -66,7 +69,7 @@ pub struct EpisodeInverseSettings {
     /// Where the force penalty is centred, as a fraction `ρ ∈ [0, 1]` of the rollout's
     /// controls: `0` penalises the force itself. SIP uses `ρ = 1 − η`, the Newton step of the
     /// force penalty in control space, so that its iteration is stationary exactly where the
-    /// whole objective is (METHOD §4.3).
+    /// whole objective is (docs/method.md §4.3).
     pub force_anchor: f64,
     /// Weight `μ ≥ 0` of the prior `½ μ ‖ũ − u⁰‖²` anchored at the rollout's controls `u⁰`.
     pub mu: f64,
@@ -79,7 +82,7 @@ pub struct EpisodeInverseSettings {
     /// The units in which the correction is the least change when nothing else chooses it
     /// (`α + μ = 0`): per control component `c_i`, the correction minimises `Σ_t ‖δ_t ⊘ c‖²`,
     /// the change of the network's output for a policy `u = c ⊙ y`, so that the inversion does
-    /// not depend on the units each control is measured in (METHOD §4.4); the Gramian is
+    /// not depend on the units each control is measured in (docs/method.md §4.4); the Gramian is
     /// `Σ_t J_t C² J_tᵀ` and the Levenberg-Marquardt shift is relative to its `λ_max`. `None`:
     /// control units. With `α + μ > 0` the penalties choose (in control units, as the
     /// objective's force weight is) and this is not used.
@@ -190,7 +193,7 @@ pub fn invert_episode(
 /// algebra is the same with `A_t` replaced by `Ã_t = A_t + B_t K_t`.
 ///
 /// The force weight and the prior act on the controls applied, `ũ_t + K_t (s̃_t − s_t)`
-/// (METHOD §4.3): with `α + μ > 0` the inversion is the regularised optimum over the applied
+/// (docs/method.md §4.3): with `α + μ > 0` the inversion is the regularised optimum over the applied
 /// controls, which is the open-loop inversion's, and the feed-forward controls are recovered
 /// from it, `ũ_t = a_t − K_t (s̃_t − s_t)`. Without penalties the feedback chooses among the
 /// controls that reach the target the one of least feed-forward change.
@@ -383,7 +386,8 @@ fn invert_episode_from(
         };
         let step = gauss_newton_step(jvp, vjp, &point, &u, controls, &r, settings)?;
         gramian_range = gramian_range.or(step.gramian_range);
-        if norm(&step.delta) <= STATIONARY_STEP * (1.0 + norm(&u)) {
+        let in_output_units = |x: &[Vector]| scaled_norm(x, settings.control_scale.as_ref());
+        if in_output_units(&step.delta) <= STATIONARY_STEP * (1.0 + in_output_units(&u)) {
             stationary = true;
             break;
         }
@@ -449,6 +453,18 @@ fn invert_episode_from(
 /// Euclidean norm of a control sequence.
 fn norm(u: &[Vector]) -> f64 {
     u.iter().map(|x| x.norm_squared()).sum::<f64>().sqrt()
+}
+
+/// `‖u ⊘ c‖` over every step (`‖u‖` without a scale).
+fn scaled_norm(u: &[Vector], scale: Option<&Vector>) -> f64 {
+    match scale {
+        Some(c) => u
+            .iter()
+            .map(|x| x.component_div(c).norm_squared())
+            .sum::<f64>()
+            .sqrt(),
+        None => norm(u),
+    }
 }
 
 /// Where the episode is linearised: visited states, the controls actually applied there, and
@@ -628,7 +644,7 @@ fn gauss_newton_step(
     // `w′ = c / (c + d) · w` with `w = (α (u − ρ u⁰) + μ (u − u⁰)) / c`, the penalties' pull
     // (zero without them), in both the right-hand side and the step: then
     // `(JᵀJ + (c + d) I) δ = Jᵀ r − c w`, whose fixed point `δ = 0` is the optimum of the
-    // undamped penalties (METHOD §4.3). Without the factor the iteration would converge to the
+    // undamped penalties (docs/method.md §4.3). Without the factor the iteration would converge to the
     // optimum of penalties inflated by `(c + d) / c`.
     let shift = c + system.d();
     let w: Option<Vec<Vector>> = (c > 0.0).then(|| {
@@ -896,7 +912,7 @@ pub fn conjugate_gradient(
     Ok(y)
 }
 
-/// The minimum-energy plan of one Gauss-Newton step at the rollout (METHOD §4.2): controls
+/// The minimum-energy plan of one Gauss-Newton step at the rollout (docs/method.md §4.2): controls
 /// `u_t + δu_t` with `δu = Jᵀ y` from the `n×n` solve, and the state targets
 /// `s_t + δs_t` of the linearised trajectory, `δs_{t+1} = A_t δs_t + B_t δu_t`, `δs_0 = 0`.
 #[derive(Debug, Clone, PartialEq)]
@@ -951,7 +967,7 @@ pub struct ChainOutcome {
     pub plan: Plan,
 }
 
-/// The per-step chain (METHOD §4.2): [`plan`] the state targets `s̃_t`, then forward in time
+/// The per-step chain (docs/method.md §4.2): [`plan`] the state targets `s̃_t`, then forward in time
 /// from the state actually reached, `ŝ_0 = s_0`, invert each step on its own,
 /// `ũ_t = P⁻¹(s̃_{t+1}; ŝ_t)` near the planned control (the simulator's
 /// [`ControlInverse`](crate::sim::ControlInverse) if it has one, else one pseudo-inverse

@@ -1,4 +1,4 @@
-//! Settings of the inversion across time and of the per-step chain's plan (METHOD §2, §4.2,
+//! Settings of the inversion across time and of the per-step chain's plan (docs/method.md §2, §4.2,
 //! §4.3), as a scenario writes them inside `Sip(inverse: Episode(…))` / `Chain(…)`.
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ pub struct ChainSpec {
 #[serde(deny_unknown_fields)]
 pub struct EpisodeInverseSpec {
     /// Prior weight `μ ≥ 0`: penalises `½ μ ‖ũ − u⁰‖²`, the distance of the corrected controls
-    /// from the rollout's (METHOD §4.3). Damping of the whole update is `eta < 1`, not `μ`.
+    /// from the rollout's (docs/method.md §4.3). Damping of the whole update is `eta < 1`, not `μ`.
     #[serde(default)]
     pub mu: f64,
     /// Force weight `α ≥ 0` of the inversion (default: the objective's `force_weight`).
@@ -65,6 +65,7 @@ fn default_gn_iterations() -> usize {
 
 /// Linear solver for the Gramian system.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum LinearSolver {
     /// Dense for `n ≤ 64`, conjugate gradients above.
     #[default]

@@ -14,13 +14,17 @@
 //! Files of earlier versions (magic `PHYSMLP1`, an MLP's shape in the header's `config`) are
 //! read as the `Mlp` kind.
 
-use std::fs;
 use std::path::Path;
 
 use super::mlp::{Mlp, MlpConfig};
 use super::network::Network;
 use super::table::Architecture;
+use crate::files::{fnv1a, read_limited};
 use crate::{Error, Result};
+
+/// Largest network file that is read (4 GiB): far above any network the memory ceiling
+/// admits, so anything larger is the wrong file.
+pub const MAX_NETWORK_FILE_BYTES: u64 = 4 << 30;
 
 const MAGIC: &[u8; 8] = b"PHYSNET1";
 /// The magic of network files of earlier versions (MLPs only).
@@ -33,12 +37,6 @@ struct Header {
     architecture: Architecture,
     num_parameters: usize,
     checksum: u64,
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Writes `net`'s architecture and all parameters to `path` (format in the
@@ -73,16 +71,22 @@ pub fn save(net: &dyn Network, path: &Path) -> Result<()> {
 /// or if its architecture differs; that message lists every difference, e.g.
 /// `inputs 2 in file, 3 expected`. `net` is unchanged on error.
 pub fn load_into(path: &Path, net: &mut dyn Network) -> Result<()> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let corrupt = |what: String| {
         Error::Network(format!(
             "{}: not a valid network file: {what}",
             path.display()
         ))
     };
+    let bytes = read_limited(path, MAX_NETWORK_FILE_BYTES)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .ok_or_else(|| {
+            corrupt(format!(
+                "larger than {MAX_NETWORK_FILE_BYTES} bytes, the most a network file holds"
+            ))
+        })?;
     if bytes.len() < 12 || (&bytes[..8] != MAGIC && &bytes[..8] != EARLIER_MAGIC) {
         return Err(corrupt("missing `PHYSNET1` header".into()));
     }
@@ -141,16 +145,5 @@ impl Mlp {
         let mut net = Mlp::new(expected, 0)?;
         load_into(path, &mut net)?;
         Ok(net)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fnv1a_reference_value() {
-        // Published FNV-1a 64 test vector.
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

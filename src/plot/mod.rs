@@ -1,5 +1,5 @@
 //! Figures: training curves of a run directory, parameter sweeps, control episodes and
-//! space-time heatmaps (METHOD.md §3).
+//! space-time heatmaps (docs/method.md §3).
 //!
 //! | function | figure |
 //! | --- | --- |
@@ -186,11 +186,23 @@ pub(crate) fn render(stem: &Path, figure: &impl Figure) -> crate::Result<Vec<Pat
     let size = figure.size();
 
     let png = Format::Png.path(stem);
+    // Drawn into a temporary file beside it (with the extension that selects the encoder),
+    // then renamed over it: a full disk or a failed draw never leaves a truncated figure.
+    let tmp = png.with_file_name(format!(
+        ".{}.tmp-{}.png",
+        stem.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
     // Report an unwritable path as an I/O error before the backend sees it.
-    std::fs::File::create(&png).map_err(io_error(&png))?;
-    {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_on(&root, figure).map_err(backend_error(&png))?;
+    std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
+    let drawn = {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        draw_on(&root, figure).map_err(backend_error(&png))
+    };
+    if let Err(e) = drawn.and_then(|()| std::fs::rename(&tmp, &png).map_err(io_error(&png))) {
+        // Best effort: the temporary file may be gone already.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
 
     let svg = Format::Svg.path(stem);

@@ -26,31 +26,28 @@ use crate::sim::{Physics, Vector};
 use crate::train::rules::Problem;
 use crate::Registry;
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// The UTF-8 byte-order mark some editors write at the start of a file.
 const BYTE_ORDER_MARK: char = '\u{feff}';
 
 /// Reads the text of the scenario file at `path`: at most
-/// [`limits::MAX_SCENARIO_FILE_BYTES`] (a larger or endless file such as `/dev/zero` is an
-/// error, found without reading it all), valid UTF-8, a leading byte-order mark dropped.
+/// [`limits::MAX_SCENARIO_FILE_BYTES`] of a regular file (a larger file is an error, found
+/// without reading it all; a FIFO or a device such as `/dev/zero` is refused before it is
+/// opened), valid UTF-8, a leading byte-order mark dropped.
 pub fn read_source(path: &Path) -> crate::Result<String> {
     let io = |source| ScenarioError::Io {
         path: path.to_path_buf(),
         source,
     };
     let limit = limits::MAX_SCENARIO_FILE_BYTES;
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
+    let Some(bytes) = crate::files::read_limited(path, limit).map_err(io)? else {
         return Err(ScenarioError::FileTooLarge {
             path: path.to_path_buf(),
             limit,
         }
         .into());
-    }
+    };
     let text = String::from_utf8(bytes)
         .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     Ok(match text.strip_prefix(BYTE_ORDER_MARK) {
@@ -366,10 +363,16 @@ fn check_box(
         low.iter().zip(high).all(|(l, h)| l <= h),
         format!("{field}.high"),
         "each upper bound must be ≥ its lower bound",
+    )?;
+    check(
+        low.iter().zip(high).all(|(l, h)| (h - l).is_finite()),
+        format!("{field}.high"),
+        "each range high − low must be finite (below about 1.8e308) to be sampled",
     )
 }
 
 fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
+    check_name(&spec.name, "name")?;
     let n = physics.sim().state_dim();
     let m = physics.sim().control_dim();
     let ep = &spec.episode;
@@ -420,6 +423,11 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
     let obj = &spec.objective;
     if let Some(w) = &obj.terminal_weight {
         check_len(w, n, "objective.terminal_weight", "one per state component")?;
+        check(
+            w.iter().all(|x| *x >= 0.0),
+            "objective.terminal_weight",
+            "every weight must be ≥ 0",
+        )?;
     }
     check(
         obj.force_weight >= 0.0 && obj.force_weight.is_finite(),
@@ -449,9 +457,9 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
         check(
             iterations == 0 || fresh_start(iterations as u64 - 1, batch).is_some(),
             if batch > iterations {
-                "training.batch"
+                largest_batch_field(spec)
             } else {
-                "training.iterations"
+                "training.iterations".to_string()
             },
             format!(
                 "{iterations} iterations of batch {batch} would number fresh training scenes \
@@ -571,7 +579,43 @@ fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), 
     })
 }
 
-/// No two methods share a display name, or a checkpoint file name ([`file_stem`]).
+/// The field that sets the largest batch: the first method's own `batch` that is larger than
+/// `training.batch`, else `training.batch` (errors about the batch point there).
+fn largest_batch_field(spec: &ScenarioSpec) -> String {
+    let largest = spec.largest_batch();
+    spec.methods
+        .iter()
+        .position(|m| m.batch == Some(largest) && largest > spec.training.batch)
+        .map_or("training.batch".to_string(), |i| {
+            format!("methods[{i}].batch")
+        })
+}
+
+/// Most characters of a scenario's or a method's name: names become file names
+/// (`checkpoints/<name>.json`, `runs/<name>/`), which most file systems limit to 255 bytes.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A scenario's or a method's name is not blank, at most [`MAX_NAME_CHARS`] characters, and
+/// free of control characters (it is printed to the console and written to files).
+fn check_name(name: &str, field: &str) -> Result<(), Invalid> {
+    check(!name.trim().is_empty(), field, "must not be empty")?;
+    let chars = name.chars().count();
+    check(
+        chars <= MAX_NAME_CHARS,
+        field,
+        format!("has {chars} characters; at most {MAX_NAME_CHARS} (it names files)"),
+    )?;
+    match name.chars().find(|c| c.is_control()) {
+        Some(c) => Err(invalid(
+            field,
+            format!("contains the control character {c:?}; names are printed and name files"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Every method's display name is valid ([`check_name`]) and no two methods share one, or a
+/// checkpoint file name ([`file_stem`]).
 fn validate_method_names(methods: &[MethodSpec]) -> Result<(), Invalid> {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut stems: HashMap<String, (usize, String)> = HashMap::new();
@@ -582,6 +626,7 @@ fn validate_method_names(methods: &[MethodSpec]) -> Result<(), Invalid> {
         } else {
             format!("methods[{j}]")
         };
+        check_name(&name, &field)?;
         if let Some(i) = names.get(&name) {
             return Err(invalid(
                 field,

@@ -35,6 +35,7 @@ fn hundred() -> usize {
 
 /// How one scene is drawn.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum SceneSource {
     /// A generator supplied by the simulator, by name (e.g. Burgers' `"gaussian_clash"`).
     Generator(String),
@@ -60,6 +61,7 @@ impl SceneSource {
 
 /// Initial-state distribution.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum InitialSpec {
     /// `s_0 = 0`.
     Zeros,
@@ -76,6 +78,7 @@ pub enum InitialSpec {
 
 /// Target distribution.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum TargetSpec {
     /// Return to the initial state (`s* = s_0`).
     Initial,

@@ -4,6 +4,12 @@
 //!
 //! A checkpoint is one JSON file written atomically (temporary file, then rename), so a crash
 //! while writing never replaces a good checkpoint with a broken one. Floats round-trip exactly.
+//!
+//! It proves that it is intact: `checksum` is the FNV-1a hash of the checkpoint's JSON
+//! without that field, and `fingerprint` names the scenario it was trained on. A checkpoint
+//! whose content does not match its checksum, that has none, or that has no fingerprint is
+//! refused, naming which; so is anything but a regular file of at most
+//! [`MAX_CHECKPOINT_BYTES`].
 
 use super::trainer::LogRow;
 use super::UpdateStats;
@@ -13,6 +19,10 @@ use std::path::Path;
 
 /// Format tag stored in every checkpoint.
 pub const FORMAT: &str = "physinv-checkpoint-1";
+
+/// Largest checkpoint file that is read (4 GiB): far above the checkpoint of any network the
+/// memory ceiling admits, so anything larger is the wrong file.
+pub const MAX_CHECKPOINT_BYTES: u64 = 4 << 30;
 
 /// Training state of one method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,11 +58,15 @@ pub struct Checkpoint {
     #[serde(default)]
     pub best: Option<BestSoFar>,
     /// The scenario's fingerprint for this method ([`crate::scenario::Scenario::fingerprint`]);
-    /// empty in checkpoints of older versions.
+    /// a checkpoint without one is refused.
     #[serde(default)]
     pub fingerprint: Vec<(String, String)>,
     /// Whether training of this method had finished.
     pub finished: bool,
+    /// FNV-1a hash (16 hex digits) of this checkpoint's JSON without this field, set by
+    /// [`Checkpoint::save`] and checked by [`Checkpoint::load`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 /// The network with the best validation value of the main metric so far.
@@ -73,30 +87,67 @@ pub struct BestSoFar {
 impl Checkpoint {
     /// Writes the checkpoint atomically to `path`.
     pub fn save(&self, path: &Path) -> crate::Result<()> {
-        let text = serde_json::to_vec(self)
+        let mut sealed = self.clone();
+        sealed.checksum = Some(sealed.content_hash()?);
+        let text = serde_json::to_vec(&sealed)
             .map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))?;
         crate::files::write_atomic(path, &text)
     }
 
+    /// The hash of this checkpoint's JSON without its checksum, as 16 hex digits.
+    fn content_hash(&self) -> crate::Result<String> {
+        let unsealed = Checkpoint {
+            checksum: None,
+            ..self.clone()
+        };
+        let text = serde_json::to_vec(&unsealed)
+            .map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))?;
+        Ok(format!("{:016x}", crate::files::fnv1a(&text)))
+    }
+
     /// Reads a checkpoint; a corrupt or foreign file is an error naming the file.
     pub fn load(path: &Path) -> crate::Result<Checkpoint> {
-        let text = std::fs::read(path).map_err(|source| crate::Error::Io {
+        let refuse = |problem: String| crate::Error::Checkpoint {
             path: path.to_path_buf(),
-            source,
-        })?;
-        let checkpoint: Checkpoint =
-            serde_json::from_slice(&text).map_err(|e| crate::Error::Checkpoint {
+            problem,
+        };
+        let text = crate::files::read_limited(path, MAX_CHECKPOINT_BYTES)
+            .map_err(|source| crate::Error::Io {
                 path: path.to_path_buf(),
-                problem: format!("not a valid checkpoint: {e}"),
+                source,
+            })?
+            .ok_or_else(|| {
+                refuse(format!(
+                    "larger than {MAX_CHECKPOINT_BYTES} bytes, the most a checkpoint holds"
+                ))
             })?;
+        let mut checkpoint: Checkpoint = serde_json::from_slice(&text)
+            .map_err(|e| refuse(format!("not a valid checkpoint: {e}")))?;
         if checkpoint.format != FORMAT {
-            return Err(crate::Error::Checkpoint {
-                path: path.to_path_buf(),
-                problem: format!(
-                    "checkpoint format '{}', expected '{FORMAT}'",
-                    checkpoint.format
-                ),
-            });
+            return Err(refuse(format!(
+                "checkpoint format '{}', expected '{FORMAT}'",
+                checkpoint.format
+            )));
+        }
+        let Some(stored) = checkpoint.checksum.take() else {
+            return Err(refuse(
+                "no checksum: written by an earlier version, or edited; it cannot prove that it \
+                 is intact"
+                    .into(),
+            ));
+        };
+        let found = checkpoint.content_hash()?;
+        if stored != found {
+            return Err(refuse(format!(
+                "its content does not match its checksum ({stored} stored, {found} found): the \
+                 file was changed or corrupted"
+            )));
+        }
+        if checkpoint.fingerprint.is_empty() {
+            return Err(refuse(
+                "no fingerprint of the scenario it was trained on: it cannot be matched to one"
+                    .into(),
+            ));
         }
         Ok(checkpoint)
     }
@@ -131,10 +182,9 @@ impl Checkpoint {
         for (section, expected) in fingerprint {
             let found = self.fingerprint.iter().find(|(s, _)| s == section);
             if let Some((_, found)) = found.filter(|(_, f)| f != expected) {
+                let (found, expected) = difference(found, expected);
                 problems.push(format!(
-                    "`{section}` differs: {} in checkpoint, {} in the scenario",
-                    shorten(found),
-                    shorten(expected)
+                    "`{section}` differs: {found} in checkpoint, {expected} in the scenario"
                 ));
             }
         }
@@ -148,16 +198,52 @@ impl Checkpoint {
     }
 }
 
-/// At most 160 characters of `text`, for messages.
-fn shorten(text: &str) -> String {
+/// Where `found` and `expected` first differ, for messages: both texts from a little before
+/// that place, each at most 160 characters, with `…` where something was left out.
+pub fn difference(found: &str, expected: &str) -> (String, String) {
+    const BEFORE: usize = 40;
     const LIMIT: usize = 160;
-    match text.char_indices().nth(LIMIT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
+    let first = found
+        .chars()
+        .zip(expected.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let start = first.saturating_sub(BEFORE);
+    let excerpt = |text: &str| {
+        let chars: Vec<char> = text.chars().collect();
+        let end = (start + LIMIT).min(chars.len());
+        let mut out = String::new();
+        if start > 0 {
+            out.push('…');
+        }
+        out.extend(&chars[start.min(chars.len())..end]);
+        if end < chars.len() {
+            out.push('…');
+        }
+        out
+    };
+    (excerpt(found), excerpt(expected))
 }
 
 /// File name of a method's checkpoint inside a run's `checkpoints/` directory.
 pub fn checkpoint_file_name(method: &str) -> String {
     format!("{}.json", crate::files::file_stem(method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::difference;
+
+    #[test]
+    fn a_difference_is_shown_where_it_is() {
+        let common = "x".repeat(300);
+        let found = format!("({common}, drag: 0.5, dt: 0.1)");
+        let expected = format!("({common}, drag: 0.7, dt: 0.1)");
+        let (f, e) = difference(&found, &expected);
+        assert!(f.starts_with('…') && f.contains("drag: 0.5"), "{f}");
+        assert!(e.starts_with('…') && e.contains("drag: 0.7"), "{e}");
+        assert!(f.chars().count() <= 162, "{f}");
+        let (f, e) = difference("(a: 1)", "(a: 2)");
+        assert_eq!((f.as_str(), e.as_str()), ("(a: 1)", "(a: 2)"));
+    }
 }

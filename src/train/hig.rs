@@ -1,4 +1,4 @@
-//! Half-inverse gradients and Gauss-Newton (Schnell, Holl & Thuerey, ICLR 2022; METHOD §4.5):
+//! Half-inverse gradients and Gauss-Newton (Schnell, Holl & Thuerey, ICLR 2022; docs/method.md §4.5):
 //! network and physics inverted jointly.
 //!
 //! Per iteration: the stacked residuals `r` of the batch and their parameter Jacobian
@@ -29,6 +29,7 @@ use crate::values::NamedValues;
 use faer::linalg::matmul::triangular::BlockStructure;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exponent `κ` of half-inverse gradients.
 pub const HIG_EXPONENT: f64 = 0.5;
@@ -48,6 +49,11 @@ pub struct Hig {
 /// not trusted (their relative error grows like `ε (σ_max/σ)²`, 1e-4 here) and the SVD of `𝒥`
 /// itself is computed.
 pub const GRAM_CONDITION_LIMIT: f64 = 1e6;
+
+/// Parameters per block of the Gram matrix's products: a stop request is honoured between
+/// blocks. Networks up to this size (every one the references use) take one block, so their
+/// Gram matrix is summed exactly as in one product.
+pub const GRAM_BLOCK_ROWS: usize = 1 << 16;
 
 /// How a [`Spectrum`] was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,33 +85,56 @@ pub struct Spectrum<'a> {
 impl<'a> Spectrum<'a> {
     /// Thin SVD of `𝒥` from `jacobian_t = 𝒥ᵀ` (`P × R`), keeping `σ > truncation · σ_max`:
     /// through the Gram matrix when the kept spectrum allows ([`GRAM_CONDITION_LIMIT`]), else
-    /// by faer's SVD.
-    pub fn new(jacobian_t: &'a DMatrix<f64>, truncation: f64) -> crate::Result<Spectrum<'a>> {
-        let gram = Self::from_gram(jacobian_t, truncation)?;
+    /// by faer's SVD. A `stop` request is honoured between blocks of the Gram matrix's
+    /// products and before the SVD ([`crate::Error::Stopped`]); the SVD itself runs to its end.
+    pub fn new(
+        jacobian_t: &'a DMatrix<f64>,
+        truncation: f64,
+        stop: Option<&AtomicBool>,
+    ) -> crate::Result<Spectrum<'a>> {
+        let gram = Self::from_gram(jacobian_t, truncation, stop)?;
         if gram.sigma_max() <= GRAM_CONDITION_LIMIT * gram.sigma_min_kept() {
             Ok(gram)
         } else {
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(crate::Error::Stopped);
+            }
             Self::from_svd(jacobian_t, truncation)
         }
     }
 
-    /// The Gram route ([`Route::Gram`]).
-    pub fn from_gram(jacobian_t: &'a DMatrix<f64>, truncation: f64) -> crate::Result<Spectrum<'a>> {
+    /// The Gram route ([`Route::Gram`]). The Gram matrix is summed over blocks of
+    /// [`GRAM_BLOCK_ROWS`] parameters, checking `stop` between them.
+    pub fn from_gram(
+        jacobian_t: &'a DMatrix<f64>,
+        truncation: f64,
+        stop: Option<&AtomicBool>,
+    ) -> crate::Result<Spectrum<'a>> {
         let (p, r) = jacobian_t.shape();
         let view = faer::MatRef::from_column_major_slice(jacobian_t.as_slice(), p, r);
         // Only the lower triangle: half the multiply-adds, and all the eigen-solver reads.
         let mut gram = faer::Mat::<f64>::zeros(r, r);
-        faer::linalg::matmul::triangular::matmul(
-            gram.as_mut(),
-            BlockStructure::TriangularLower,
-            faer::Accum::Replace,
-            view.transpose(),
-            BlockStructure::Rectangular,
-            view,
-            BlockStructure::Rectangular,
-            1.0,
-            faer::Par::Seq,
-        );
+        for start in (0..p).step_by(GRAM_BLOCK_ROWS) {
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(crate::Error::Stopped);
+            }
+            let block = view.subrows(start, GRAM_BLOCK_ROWS.min(p - start));
+            faer::linalg::matmul::triangular::matmul(
+                gram.as_mut(),
+                BlockStructure::TriangularLower,
+                if start == 0 {
+                    faer::Accum::Replace
+                } else {
+                    faer::Accum::Add
+                },
+                block.transpose(),
+                BlockStructure::Rectangular,
+                block,
+                BlockStructure::Rectangular,
+                1.0,
+                faer::Par::Seq,
+            );
+        }
         let eigen = gram
             .self_adjoint_eigen(faer::Side::Lower)
             .map_err(|e| spectrum_error("eigen-decomposition of the Gram matrix", r, p, e))?;
@@ -245,7 +274,7 @@ impl UpdateRule for Hig {
     ) -> crate::Result<Update> {
         let residuals = residual_jacobian(ctx, net, scenes, rollout)?;
         let g = &residuals.values * (2.0 / scenes.len().max(1) as f64);
-        let spectrum = Spectrum::new(&residuals.jacobian, self.truncation)?;
+        let spectrum = Spectrum::new(&residuals.jacobian, self.truncation, ctx.stop)?;
         let direction = spectrum.apply(&g, self.exponent);
         let values: Vec<f32> = direction.iter().map(|&v| v as f32).collect();
         let grads = net.grads_from_vec(&values)?;
@@ -266,7 +295,7 @@ impl UpdateRule for Hig {
     }
 }
 
-/// `update: Hig(truncation: …, exponent: …)`: half-inverse gradients (METHOD §4.5), the network
+/// `update: Hig(truncation: …, exponent: …)`: half-inverse gradients (docs/method.md §4.5), the network
 /// and the physics inverted jointly by a truncated SVD of the residual Jacobian, direction
 /// `V Σ^(−κ) Uᵀ g`. Use with `Sgd(lr: 1.0)` as the references do.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -406,7 +435,7 @@ mod tests {
     fn half_inverse_of_a_diagonal_jacobian_is_the_closed_form() {
         let sigma = [4.0, 0.25, 9.0];
         let jacobian_t = diagonal(&sigma, 5);
-        let spectrum = Spectrum::new(&jacobian_t, 0.0).unwrap();
+        let spectrum = Spectrum::new(&jacobian_t, 0.0, None).unwrap();
         assert_eq!((spectrum.kept(), spectrum.total()), (3, 3));
         assert_eq!(spectrum.sigma_max(), 9.0);
         let g = DVector::from_vec(vec![1.0, -2.0, 3.0]);
@@ -431,7 +460,7 @@ mod tests {
     fn truncation_drops_small_singular_values_only() {
         let sigma = [1.0, 1e-3, 1e-12];
         let jacobian_t = diagonal(&sigma, 3);
-        let spectrum = Spectrum::new(&jacobian_t, 1e-6).unwrap();
+        let spectrum = Spectrum::new(&jacobian_t, 1e-6, None).unwrap();
         assert_eq!((spectrum.kept(), spectrum.total()), (2, 3));
         assert_eq!(spectrum.sigma_min_kept(), 1e-3);
         let step = spectrum.apply(&DVector::from_element(3, 1.0), GAUSS_NEWTON_EXPONENT);
@@ -443,7 +472,7 @@ mod tests {
     fn the_gram_and_svd_routes_agree() {
         let jacobian_t = DMatrix::from_fn(20, 6, |p, r| ((p * 7 + r * 13) % 11) as f64 - 5.0);
         let g = DVector::from_fn(6, |i, _| (i as f64).sin());
-        let gram = Spectrum::from_gram(&jacobian_t, 1e-12).unwrap();
+        let gram = Spectrum::from_gram(&jacobian_t, 1e-12, None).unwrap();
         let svd = Spectrum::from_svd(&jacobian_t, 1e-12).unwrap();
         assert_eq!((gram.route(), svd.route()), (Route::Gram, Route::Svd));
         assert_eq!(gram.kept(), svd.kept());
@@ -453,9 +482,12 @@ mod tests {
         }
         // A spectrum too wide for the Gram matrix takes the SVD.
         let wide = diagonal(&[1.0, 1e-7], 3);
-        assert_eq!(Spectrum::new(&wide, 1e-10).unwrap().route(), Route::Svd);
         assert_eq!(
-            Spectrum::new(&jacobian_t, 1e-10).unwrap().route(),
+            Spectrum::new(&wide, 1e-10, None).unwrap().route(),
+            Route::Svd
+        );
+        assert_eq!(
+            Spectrum::new(&jacobian_t, 1e-10, None).unwrap().route(),
             Route::Gram
         );
     }
@@ -463,7 +495,7 @@ mod tests {
     #[test]
     fn an_empty_jacobian_gives_a_zero_step() {
         let jacobian_t = DMatrix::zeros(4, 2);
-        let spectrum = Spectrum::new(&jacobian_t, 1e-10).unwrap();
+        let spectrum = Spectrum::new(&jacobian_t, 1e-10, None).unwrap();
         assert_eq!(spectrum.kept(), 0);
         assert_eq!(
             spectrum.apply(&DVector::from_element(2, 1.0), 0.5).norm(),

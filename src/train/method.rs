@@ -39,6 +39,7 @@ impl MethodSpec {
 /// Learning-rate schedule, a function of the iteration count only (so runs stay
 /// deterministic and resumable whatever the wall-clock budget).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum LrDecay {
     /// `lr = lr₀ · factor^⌊iteration / every⌋`.
     Step {

@@ -51,6 +51,29 @@ pub struct Context<'a> {
     /// iterations it logs; a rule may skip diagnostics that cost time (SIP's Gramian
     /// eigenvalue range) when it is `false`. It must not change the update itself.
     pub diagnose: bool,
+    /// A stop request (SIGINT/SIGTERM) to honour inside an update that can take long (the
+    /// residual Jacobian and spectrum of HIG and Gauss-Newton): such a rule returns
+    /// [`crate::Error::Stopped`], and the trainer ends the run after the previous iteration,
+    /// as if the request had come before this one. `None` in a run of several processes, which
+    /// must stop together (they agree between iterations).
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Context<'_> {
+    /// Whether a stop was requested ([`Context::stop`]).
+    pub fn stopped(&self) -> bool {
+        self.stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// [`crate::Error::Stopped`] if a stop was requested.
+    pub fn check_stop(&self) -> crate::Result<()> {
+        if self.stopped() {
+            Err(crate::Error::Stopped)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Counters an update reports.

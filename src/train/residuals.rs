@@ -1,5 +1,5 @@
 //! The stacked loss residuals of a batch of episodes and their Jacobian with respect to every
-//! network parameter (METHOD §4.5), for update rules that invert the network too.
+//! network parameter (docs/method.md §4.5), for update rules that invert the network too.
 //!
 //! The episode objective is `L = ½‖r‖²` with the residual rows, per episode:
 //! - terminal `W_i (s_T − s*)_i` for every component of non-zero weight,
@@ -167,7 +167,13 @@ pub fn residual_jacobian(
         .as_mut_slice()
         .par_chunks_mut(params * rows.max(1))
         .enumerate()
-        .for_each(|(b, block)| sweep.episode(b, block));
+        .for_each(|(b, block)| {
+            // A stop request skips the remaining episodes (checked again below).
+            if !ctx.stopped() {
+                sweep.episode(b, block);
+            }
+        });
+    ctx.check_stop()?;
     let values = DVector::from_iterator(
         rows * batch,
         scenes.iter().enumerate().flat_map(|(b, scene)| {

@@ -162,6 +162,7 @@ impl Trainer {
             policy: &self.policy,
             objective: &self.objective,
             diagnose: true,
+            stop: None,
         }
     }
 
@@ -255,15 +256,25 @@ impl Trainer {
             }
             let start = Instant::now();
             let work = self.setup.physics.work();
-            self.iterate(&mut state, method, rule.as_ref())
-                .map_err(|e| diverged(e, &name, state.iteration + 1, "training"))?;
+            // A stop inside the update abandons the iteration: the training draws are put
+            // back, so that the checkpoint is exactly the state after the previous iteration.
+            let rng = state.rng.clone();
+            match self.iterate(&mut state, method, rule.as_ref(), control.stop.as_deref()) {
+                Err(crate::Error::Stopped) => {
+                    state.rng = rng;
+                    interrupted = true;
+                    break;
+                }
+                result => {
+                    result.map_err(|e| diverged(e, &name, state.iteration + 1, "training"))?
+                }
+            }
             state.work += self.setup.physics.work() - work;
             state.wall_s += state.processes.rank0_value(start.elapsed().as_secs_f64());
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
             if state.iteration.is_multiple_of(training.log_every) {
-                self.record(&mut state, &name, observer)
-                    .map_err(|e| diverged(e, &name, state.iteration, "evaluation"))?;
+                self.record(&mut state, &name, observer)?;
             }
             if let (Some(every), Some(path)) = (
                 control.checkpoint_every.filter(|e| *e > 0),
@@ -274,10 +285,14 @@ impl Trainer {
                 }
             }
         }
-        if state
-            .log
-            .last()
-            .is_none_or(|r| r.iteration != state.iteration)
+        // The last iteration is evaluated when training ends, not when it stops on request:
+        // an evaluation an uninterrupted run does not make would stay in the log and could
+        // become the chosen network, so a resumed run would not equal an uninterrupted one.
+        if !interrupted
+            && state
+                .log
+                .last()
+                .is_none_or(|r| r.iteration != state.iteration)
         {
             self.record(&mut state, &name, observer)?;
         }
@@ -297,11 +312,13 @@ impl Trainer {
         state: &mut TrainState,
         method: &MethodSpec,
         rule: &dyn UpdateRule,
+        stop: Option<&std::sync::atomic::AtomicBool>,
     ) -> crate::Result<()> {
         let training = &self.setup.training;
         let next = state.iteration + 1;
         let ctx = Context {
             diagnose: next.is_multiple_of(training.log_every) || training.iterations == Some(next),
+            stop: stop.filter(|_| state.processes.size() == 1),
             ..self.context()
         };
         let indices = self.sampler.train_indices(
@@ -360,8 +377,10 @@ impl Trainer {
     fn finish(&self, state: TrainState, name: String) -> crate::Result<TrainOutcome> {
         let mut log = state.log;
         let processes = state.processes;
-        let test =
-            |net: &dyn Network| evaluate_in(&self.context(), net, &self.test_scenes, &*processes);
+        let test = |net: &dyn Network, iteration: usize| {
+            evaluate_in(&self.context(), net, &self.test_scenes, &*processes)
+                .map_err(|e| diverged(e, &name, iteration, TEST))
+        };
         let Some(best) = state.best else {
             let metrics = log.last().map(|r| r.metrics.clone()).unwrap_or_default();
             return Ok(TrainOutcome {
@@ -380,7 +399,7 @@ impl Trainer {
                 interrupted: false,
             });
         };
-        let metrics = test(&*best.net)?;
+        let metrics = test(&*best.net, best.iteration)?;
         let row = |split: &str, iteration, wall_s, metrics: &Evaluation| LogRow {
             method: name.clone(),
             split: split.to_string(),
@@ -394,7 +413,7 @@ impl Trainer {
         let last_metrics = if best.iteration == state.iteration {
             None
         } else {
-            let last = test(&*state.net)?;
+            let last = test(&*state.net, state.iteration)?;
             log.push(row(TEST_LAST, state.iteration, state.wall_s, &last));
             Some(last)
         };
@@ -433,7 +452,8 @@ impl Trainer {
         } else {
             (VALIDATION, &self.validation_scenes)
         };
-        let metrics = evaluate_in(&self.context(), &*state.net, scenes, &*state.processes)?;
+        let metrics = evaluate_in(&self.context(), &*state.net, scenes, &*state.processes)
+            .map_err(|e| diverged(e, name, state.iteration, split))?;
         self.check_growth(state, name, split, &metrics)?;
         if split == VALIDATION {
             let value = metrics.get(self.selection()).unwrap_or(f64::NAN);
@@ -463,9 +483,9 @@ impl Trainer {
     }
 
     /// The divergence rule: [`crate::Error::Diverged`] if the loss or the main metric of
-    /// `metrics` (on the curve split) exceeds `training.divergence_factor` times its first
-    /// logged value. A first value that is not a positive number gives no reference, and the
-    /// rule does not apply to that value.
+    /// `metrics` (on the curve split) is not finite, or exceeds `training.divergence_factor`
+    /// times its first logged value. A first value that is not a positive number gives no
+    /// reference, and the growth rule does not apply to that value.
     fn check_growth(
         &self,
         state: &TrainState,
@@ -476,6 +496,20 @@ impl Trainer {
         let factor = self.setup.training.divergence_factor;
         let first = state.log.iter().find(|r| r.split == split);
         for metric in ["loss".to_string(), self.setup.main_metric.clone()] {
+            if let Some(value) = metrics.get(&metric).filter(|v| !v.is_finite()) {
+                let hint = if state.iteration == 0 {
+                    " for the untrained network (targets the simulator cannot reach, or \
+                     parameters whose numbers overflow: check data.scenes, simulator.params and \
+                     objective)"
+                } else {
+                    ""
+                };
+                return Err(crate::Error::Diverged {
+                    method: name.to_string(),
+                    iteration: state.iteration,
+                    what: format!("{split} {metric} is {value}{hint}"),
+                });
+            }
             let initial = first.and_then(|r| r.metrics.get(&metric));
             let value = metrics.get(&metric).unwrap_or(f64::NAN);
             let Some(initial) = initial.filter(|i| *i > 0.0 && i.is_finite()) else {
@@ -518,6 +552,7 @@ impl Trainer {
             }),
             fingerprint: self.setup.methods[state.index].fingerprint.clone(),
             finished,
+            checksum: None,
         }
     }
 
@@ -573,7 +608,16 @@ fn diverged(error: crate::Error, method: &str, iteration: usize, phase: &str) ->
     let what = match error {
         crate::Error::Diverged { what, .. } => what,
         crate::Error::NonFinite { episode, step } => {
-            format!("non-finite {phase} state in episode {episode} of the batch at step {step}")
+            let episode = if phase == "training" {
+                format!("training episode {episode} of the batch")
+            } else {
+                format!("{phase} episode {episode}")
+            };
+            format!(
+                "non-finite state in {episode} at step {step} (the state grew without bound: \
+                 check simulator.params, the initial states and targets in data.scenes, \
+                 episode.state_scale and episode.control_scale)"
+            )
         }
         other => return other,
     };

@@ -13,7 +13,7 @@ use crate::train::rules::{ensure, non_negative, require, Problem, RuleSpec};
 use crate::train::{Context, UpdateRule};
 use serde::{Deserialize, Serialize};
 
-/// Where the closed-loop SIP proxy is fitted (METHOD §4.1).
+/// Where the closed-loop SIP proxy is fitted (docs/method.md §4.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProxyInputs {
     /// At the corrected trajectory `s̃_t` that the corrected controls produce: the network is
@@ -31,10 +31,10 @@ pub enum ProxyInputs {
 pub enum SipInverse {
     /// A step-level inverse (single-step problems, `steps: 1`).
     Step(InverseMethod),
-    /// Inversion across time (METHOD §2): Gramian of per-step Jacobians, regularised least
+    /// Inversion across time (docs/method.md §2): Gramian of per-step Jacobians, regularised least
     /// squares, repeated Gauss-Newton with backtracking to `tolerance`.
     Episode(EpisodeInverseSpec),
-    /// The per-step chain (METHOD §4.2): one Gramian solve plans state targets that the
+    /// The per-step chain (docs/method.md §4.2): one Gramian solve plans state targets that the
     /// dynamics can follow, then each step is inverted on its own, forward in time from the
     /// state actually reached (the simulator's per-step control inverse, or one pseudo-inverse
     /// Gauss-Newton step).
@@ -72,6 +72,18 @@ impl RuleSpec for SipSpec {
             "SIP inverts the terminal objective; per-step tracking terms \
              (objective.tracking_weight > 0) are supported by Bptt only",
         )?;
+        if matches!(self.inverse, SipInverse::Episode(_) | SipInverse::Chain(_)) {
+            ensure(
+                problem
+                    .objective
+                    .terminal_weight
+                    .as_ref()
+                    .is_none_or(|w| w.iter().any(|x| *x != 0.0)),
+                "inverse",
+                "objective.terminal_weight is 0 for every component: the inversion has no \
+                 terminal state to reach (give at least one component a weight > 0)",
+            )?;
+        }
         match &self.inverse {
             SipInverse::Step(method) => {
                 ensure(
