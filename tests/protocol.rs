@@ -100,6 +100,79 @@ fn protocol_chooses_on_validation_and_summarises_over_seeds() {
     }
 }
 
+/// Two grids of one method run as their product, each combination labelled by its values;
+/// a choice on the edge of either grid is reported, naming that grid.
+#[test]
+fn grids_of_one_method_run_as_their_product() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let protocol = Protocol {
+        seeds: 1,
+        grids: vec![
+            Grid {
+                path: "methods[0].optimizer.lr".into(),
+                values: vec!["1e-3".into(), "1e-2".into()],
+            },
+            Grid {
+                path: "methods[0].update.inverse.damping".into(),
+                values: vec!["0.0".into(), "0.1".into(), "1.0".into()],
+            },
+        ],
+        methods: Some(vec!["SIP".into()]),
+    };
+    let mut observer = |_: &Scenario| -> Box<dyn Observer> { Box::new(Silent) };
+    let mut announce = |_: &str, _: Option<&str>, _: u64| {};
+    // A grid's field must be written in the file.
+    let source = SOURCE.replace("Episode()", "Episode(damping: 0.0)");
+    let report = run_protocol(
+        &source,
+        &parse,
+        &protocol,
+        ProtocolOptions {
+            out_dir: dir.path().to_path_buf(),
+            resume: false,
+            stop: None,
+            observer: &mut observer,
+            announce: &mut announce,
+        },
+    )
+    .expect("protocol");
+    let values: Vec<&str> = report
+        .runs
+        .iter()
+        .map(|r| r.value.as_deref().expect("a value"))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            "1e-3 | 0.0",
+            "1e-3 | 0.1",
+            "1e-3 | 1.0",
+            "1e-2 | 0.0",
+            "1e-2 | 0.1",
+            "1e-2 | 1.0"
+        ]
+    );
+    let choice = &report.choices[0];
+    assert_eq!(
+        choice.path.as_deref(),
+        Some("methods[0].optimizer.lr × methods[0].update.inverse.damping")
+    );
+    assert_eq!(choice.grid.len(), 6);
+    // The learning-rate grid has two values, so any choice lies on its edge.
+    assert!(choice.on_edge);
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.contains("methods[0].optimizer.lr")));
+    // Different combinations train differently.
+    let losses: Vec<f64> = report
+        .runs
+        .iter()
+        .map(|r| r.test.get("loss").expect("loss"))
+        .collect();
+    assert!(losses.windows(2).any(|w| w[0] != w[1]), "{losses:?}");
+}
+
 /// BPTT's work is counted exactly: per iteration a rollout of `batch × T` steps and an adjoint
 /// sweep of as many VJPs, nothing else; evaluations are not counted.
 #[test]

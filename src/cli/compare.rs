@@ -35,7 +35,8 @@ pub struct CompareArgs {
     pub seeds: usize,
     /// A grid of one method's field, chosen on the validation scenes: a dotted path starting
     /// with `methods[i]` and comma-separated RON values, e.g.
-    /// `methods[0].optimizer.lr=3e-4,1e-3,3e-3`. Repeat for other methods.
+    /// `methods[0].optimizer.lr=3e-4,1e-3,3e-3`. Repeat for other methods, or for another
+    /// field of the same method: its grids then run as their product.
     #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
     pub grids: Vec<String>,
     /// Set a field of the scenario before anything runs: a dotted path and a RON value, e.g.

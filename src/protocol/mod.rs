@@ -4,7 +4,9 @@
 //!
 //! A grid names one method's field by its path in the scenario file
 //! (`methods[0].optimizer.lr=3e-4,1e-3,3e-3`, [`crate::scenario::ron_path`]); a method without a
-//! grid runs with its own value. Each (method, value, seed) is one run of that method alone, in
+//! grid runs with its own value. Several grids of one method run as their product: every
+//! combination is one value, labelled by its values joined with ` | ` in the order the grids
+//! were given. Each (method, value, seed) is one run of that method alone, in
 //! `<out>/<method>/<value>/seed-<k>/` with its checkpoint, so a protocol resumes like any run.
 //! Every run gets the scenario's budget, so the methods are compared at equal wall time (or
 //! equal iterations, if the scenario gives iterations). The value of each method whose
@@ -55,7 +57,7 @@ impl Grid {
 pub struct Protocol {
     /// Seeds per (method, value): `training.seed`, `training.seed + 1`, ….
     pub seeds: usize,
-    /// At most one grid per method.
+    /// The grids; several of one method run as their product.
     pub grids: Vec<Grid>,
     /// Run only the methods with these display names (`None`: every method).
     pub methods: Option<Vec<String>>,
@@ -90,13 +92,14 @@ pub struct Run {
 pub struct Choice {
     /// Method display name.
     pub method: String,
-    /// The grid's path, if the method had one.
+    /// The grid's path, if the method had one (several paths joined with ` × `).
     pub path: Option<String>,
     /// The chosen value.
     pub value: Option<String>,
     /// Every value of the grid with the geometric mean of its validation metric.
     pub grid: Vec<(String, f64)>,
-    /// Whether the choice is the first or the last value of a grid of two or more.
+    /// Whether the choice is the first or the last value of a grid of two or more (of any of
+    /// the method's grids).
     pub on_edge: bool,
     /// The selection metric over the seeds of the chosen value (validation scenes).
     pub validation: Option<Interval>,
@@ -210,26 +213,31 @@ fn variants(
     protocol: &Protocol,
 ) -> crate::Result<Vec<Variant>> {
     let methods = base.spec.methods.len();
-    let mut grids: Vec<Option<&Grid>> = vec![None; methods];
     for grid in &protocol.grids {
-        let i = grid.method().filter(|i| *i < methods).ok_or_else(|| {
+        grid.method().filter(|i| *i < methods).ok_or_else(|| {
             config(format!(
                 "grid '{}': the path must start with methods[i], i < {methods} (a grid varies one \
                  method's field)",
                 grid.path
             ))
         })?;
-        if grids[i].replace(grid).is_some() {
-            return Err(config(format!("two grids for methods[{i}]: give one")));
+        if protocol
+            .grids
+            .iter()
+            .filter(|g| g.path == grid.path)
+            .count()
+            > 1
+        {
+            return Err(config(format!("two grids for '{}': give one", grid.path)));
         }
     }
-    if grids.iter().any(Option::is_some) && base.spec.data.validation_count == 0 {
+    if !protocol.grids.is_empty() && base.spec.data.validation_count == 0 {
         return Err(config(
             "a grid is chosen on the validation scenes: set data.validation_count > 0".into(),
         ));
     }
     let mut out = Vec::new();
-    for (i, grid) in grids.iter().enumerate() {
+    for i in 0..methods {
         let method = base.method_name(i);
         if !selected(protocol, &method) {
             continue;
@@ -239,27 +247,72 @@ fn variants(
             scenario.spec.methods[0].name = Some(method.clone());
             scenario
         };
-        match grid {
-            None => out.push(Variant {
+        let grids = grids_of(protocol, i);
+        if grids.is_empty() {
+            out.push(Variant {
                 method: method.clone(),
                 value: None,
                 scenario: only(base.clone()),
-            }),
-            Some(grid) => {
-                for value in &grid.values {
-                    let text = replace_value(source, &grid.path, value)
-                        .map_err(|e| config(format!("grid '{}': {e}", grid.path)))?;
-                    let scenario = parse(&text)?;
-                    out.push(Variant {
-                        method: method.clone(),
-                        value: Some(value.clone()),
-                        scenario: only(scenario),
-                    });
-                }
+            });
+            continue;
+        }
+        let combinations = combinations(&grids);
+        let labels: Vec<String> = combinations.iter().map(|c| label(&grids, c)).collect();
+        if let Some((a, b)) = crate::files::colliding(&labels, file_stem) {
+            return Err(config(format!(
+                "{method}: the grid values '{a}' and '{b}' would run in one directory, {} (file \
+                 names keep only letters, digits, '-' and '_'); give values that differ there",
+                file_stem(a)
+            )));
+        }
+        for (combination, value) in combinations.iter().zip(labels) {
+            let mut text = source.to_string();
+            for (grid, &k) in grids.iter().zip(combination) {
+                text = replace_value(&text, &grid.path, &grid.values[k])
+                    .map_err(|e| config(format!("grid '{}': {e}", grid.path)))?;
             }
+            out.push(Variant {
+                method: method.clone(),
+                value: Some(value),
+                scenario: only(parse(&text)?),
+            });
         }
     }
     Ok(out)
+}
+
+/// The grids of method `i`, in the order given.
+fn grids_of(protocol: &Protocol, i: usize) -> Vec<&Grid> {
+    protocol
+        .grids
+        .iter()
+        .filter(|g| g.method() == Some(i))
+        .collect()
+}
+
+/// Every combination of one value per grid, as value indices, the last grid varying fastest.
+fn combinations(grids: &[&Grid]) -> Vec<Vec<usize>> {
+    grids.iter().fold(vec![Vec::new()], |acc, grid| {
+        acc.into_iter()
+            .flat_map(|prefix| {
+                (0..grid.values.len()).map(move |k| {
+                    let mut next = prefix.clone();
+                    next.push(k);
+                    next
+                })
+            })
+            .collect()
+    })
+}
+
+/// The label of a combination: its values joined with ` | ` (one grid: the value itself).
+fn label(grids: &[&Grid], combination: &[usize]) -> String {
+    grids
+        .iter()
+        .zip(combination)
+        .map(|(g, &k)| g.values[k].as_str())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 fn config(message: String) -> crate::Error {
@@ -328,10 +381,15 @@ fn choose(
     runs: &[Run],
     warnings: &mut Vec<String>,
 ) -> Choice {
-    let grid = protocol.grids.iter().find(|g| g.method() == Some(i));
-    let values: Vec<Option<String>> = match grid {
-        Some(g) => g.values.iter().cloned().map(Some).collect(),
-        None => vec![None],
+    let grids = grids_of(protocol, i);
+    let combinations = combinations(&grids);
+    let values: Vec<Option<String>> = if grids.is_empty() {
+        vec![None]
+    } else {
+        combinations
+            .iter()
+            .map(|c| Some(label(&grids, c)))
+            .collect()
     };
     let of = |value: &Option<String>| -> Vec<&Run> {
         runs.iter()
@@ -352,15 +410,19 @@ fn choose(
     let best = (0..values.len())
         .min_by(|&a, &b| scores[a].total_cmp(&scores[b]))
         .unwrap_or(0);
-    let on_edge = values.len() >= 2 && (best == 0 || best + 1 == values.len());
-    if let (true, Some(g)) = (on_edge, grid) {
-        warnings.push(format!(
-            "{method}: the chosen {} = {} is on the edge of its grid [{}]; the best value may lie \
-             outside it",
-            g.path,
-            g.values[best],
-            g.values.join(", ")
-        ));
+    let chosen_combination = combinations.get(best).cloned().unwrap_or_default();
+    let mut on_edge = false;
+    for (g, &k) in grids.iter().zip(&chosen_combination) {
+        if g.values.len() >= 2 && (k == 0 || k + 1 == g.values.len()) {
+            on_edge = true;
+            warnings.push(format!(
+                "{method}: the chosen {} = {} is on the edge of its grid [{}]; the best value may \
+                 lie outside it",
+                g.path,
+                g.values[k],
+                g.values.join(", ")
+            ));
+        }
     }
     let chosen = of(&values[best]);
     let ok: Vec<&Run> = chosen
@@ -382,7 +444,13 @@ fn choose(
     let work_names: Vec<String> = ok.first().map(|r| r.work.names.clone()).unwrap_or_default();
     Choice {
         method: method.to_string(),
-        path: grid.map(|g| g.path.clone()),
+        path: (!grids.is_empty()).then(|| {
+            grids
+                .iter()
+                .map(|g| g.path.as_str())
+                .collect::<Vec<_>>()
+                .join(" × ")
+        }),
         value: values[best].clone(),
         grid: values
             .iter()
