@@ -1,4 +1,4 @@
-//! Example 5: regenerate the seed's comparison figures (METHOD §3).
+//! Example 5: regenerate the seed's comparison figures (docs/method.md §3).
 //!
 //! ```text
 //! cargo run --release --example figures [-- --out DIR] [--only JOB]...
@@ -10,7 +10,7 @@
 //! learning rate of each method chosen on the validation scenes, ≈25 minutes), the closed-loop
 //! point mass, pendulum and `heat1d`, the oscillators and Burgers (SIP against BPTT, plus the
 //! episode plots and Burgers space-time heatmaps every run draws). Each run's files go to
-//! `DIR/<job>/` (default `runs/figures/`); the figures shown in the README are copied to
+//! `DIR/<job>/` (default `runs/figures/`); the figures shown in docs/results.md are copied to
 //! `examples/figures/`. `--only` (repeatable) runs just the named jobs: `sine`, `sweeps`,
 //! `conditioning`, `control`, `oscillators`, `burgers`.
 
@@ -24,7 +24,7 @@ use physinv::Registry;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Where the README's figures live.
+/// Where the figures of docs/results.md live.
 const README_FIGURES: &str = "examples/figures";
 /// Iterations per method and value in the sweeps.
 const SWEEP_ITERATIONS: &str = "3000";
@@ -67,7 +67,7 @@ fn publish(from: &Path, name: &str) -> anyhow::Result<()> {
 struct Sweep<'a> {
     /// Scenario file.
     file: &'a str,
-    /// Job name: output sub-directory and README figure name.
+    /// Job name: output sub-directory and figure name in docs/results.md.
     job: &'a str,
     /// Dotted path of the swept field.
     field: &'a str,
@@ -282,7 +282,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     println!(
-        "figures regenerated in {:.0} s; README figures in {README_FIGURES}/",
+        "figures regenerated in {:.0} s; figures of docs/results.md in {README_FIGURES}/",
         start.elapsed().as_secs_f64()
     );
     Ok(())

@@ -404,7 +404,7 @@ fn rollout_closed_loop_chunk(
 /// (`t = 0..T`, a trailing `s_T` is ignored) of each scene enter as observations, all `T·B`
 /// of them in one batched forward pass. The result has the layout of a closed-loop
 /// [`Rollout`], so a proxy fitted at these inputs is back-propagated like one at the visited
-/// states (METHOD §4.1: the corrected trajectory).
+/// states (docs/method.md §4.1: the corrected trajectory).
 pub fn policy_at(
     policy: &Policy,
     net: &dyn Network,
@@ -541,7 +541,7 @@ pub enum CotangentUnits {
     /// network's output. Gradients of the objective are taken in these units.
     Control,
     /// `∂(…)/∂y_t`, the network's output, passed as it is: a proxy measured in the network's
-    /// units, `½‖y − ỹ‖²` with `ỹ = ũ / c`, whose cotangent is `y − ỹ` (METHOD §4.4).
+    /// units, `½‖y − ỹ‖²` with `ỹ = ũ / c`, whose cotangent is `y − ỹ` (docs/method.md §4.4).
     Output,
 }
 

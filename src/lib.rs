@@ -1,9 +1,17 @@
 //! physinv: training neural-network controllers through physics simulators with
 //! scale-invariant physics (SIP) updates.
 //!
+//! # Documentation
+//!
+//! The repository's `docs/` holds what this API reference does not: `docs/method.md` (the
+//! mathematics, cited in the code as `docs/method.md §x.y`), `docs/scenarios.md` (every field
+//! of the scenario format), `docs/running.md` (runs, outputs and the command line),
+//! `docs/results.md` (measured results with their commands) and `docs/extending.md` (your own
+//! simulators, update rules and network kinds).
+//!
 //! # Tour
 //!
-//! | paper / METHOD.md | physinv |
+//! | the method (`docs/method.md`) | physinv |
 //! | --- | --- |
 //! | simulator `P(s, u)`, `A = ∂P/∂s`, `B = ∂P/∂u` | [`sim::Simulator`], [`sim::Jvp`], [`sim::Vjp`] |
 //! | local inverse `P⁻¹(y; x)` | [`sim::ControlInverse`] (analytic), [`inverse::solve`] (Newton, saddle-free Newton, pseudo-inverse step) |
@@ -15,7 +23,6 @@
 //! | scenario file (RON) | [`scenario::Scenario`] |
 //! | user-defined simulators | [`Registry::register`]; every subcommand for them: [`cli::main_with`] |
 //! | a step without hand-written derivatives | [`sim::autodiff::AutoDiff`] (exact, dual numbers), [`sim::finite_difference::FiniteDifference`] (central differences) |
-//!
 //! | what a state's or control's components are (names, units, grids) | [`layout::Layout`], [`sim::Simulator::state_layout`] |
 //! | training loop, checkpoints and resume | [`train::Trainer`], [`train::Checkpoint`] |
 //! | figures (loss over time, sweeps, episodes, heatmaps) | [`plot`], [`report`] |
@@ -29,7 +36,7 @@
 //! Numbered examples: `sine` (1, the seed's inverse problems), `control` (2, episodes),
 //! `custom_simulator` (3, a user-defined simulator with hand-written derivatives and the whole
 //! command line), `generic_step` (4, the shortest path from a step function to training),
-//! `figures` (5, the README's figures).
+//! `figures` (5, the figures of docs/results.md).
 //!
 //! The crates a simulator's code needs are re-exported ([`nalgebra`] for [`sim::Vector`],
 //! [`rand`] and [`rand_chacha`] for [`sim::SceneRng`], [`num_dual`] for

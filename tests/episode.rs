@@ -45,7 +45,7 @@ fn settings(max_iterations: usize, solver: LinearSolver) -> EpisodeInverseSettin
     }
 }
 
-/// METHOD §2: on a linear system with μ = 0, η = 1, one inversion equals the closed-form
+/// docs/method.md §2: on a linear system with μ = 0, η = 1, one inversion equals the closed-form
 /// minimum-energy correction and reaches s̃_T to round-off.
 #[test]
 fn point_mass_inversion_is_the_closed_form_minimum_norm_correction() {
@@ -104,7 +104,7 @@ fn point_mass_episode_jacobian(physics: &Physics, steps: usize) -> DMatrix<f64> 
     j
 }
 
-/// METHOD §4.3: `μ` is a prior anchored at the rollout's controls `u⁰`, not a per-iterate
+/// docs/method.md §4.3: `μ` is a prior anchored at the rollout's controls `u⁰`, not a per-iterate
 /// damping. On a linear system the inversion converges to the closed form
 /// `ũ = u⁰ + Jᵀ (G + μ I)⁻¹ r` however many Gauss-Newton iterations it may take (a damping
 /// re-anchored at every iterate would creep on to the exact reach).
@@ -220,7 +220,7 @@ fn point_mass_optimum(
         .collect()
 }
 
-/// METHOD §4.3: a Levenberg-Marquardt shift `d = τ λ_max` shortens the steps but does not move
+/// docs/method.md §4.3: a Levenberg-Marquardt shift `d = τ λ_max` shortens the steps but does not move
 /// the regularised optimum when `α > 0`: the penalty's pull is scaled by `c / (c + d)` in
 /// both the right-hand side and the step. (Without that factor the iteration converges to
 /// the optimum of a force weight inflated by `(c + d) / c`: here an error of about 0.3.)
@@ -259,7 +259,7 @@ fn damping_does_not_move_the_optimum_with_penalties() {
     }
 }
 
-/// METHOD §4.3: with feedback, the force weight acts on the controls applied,
+/// docs/method.md §4.3: with feedback, the force weight acts on the controls applied,
 /// `ũ_t + K_t (s̃_t − s_t)`: the inversion returns the optimum of
 /// `½‖s_T − s*‖² + ½ α Σ_t ‖a_t‖²` over the applied controls `a` (whatever the gains), and
 /// feed-forward controls that reproduce it through the feedback loop.
@@ -387,7 +387,7 @@ fn relative_damping_shortens_steps_without_moving_the_solution() {
     }
 }
 
-/// METHOD §4.2 on a linear system with `m < n` (where a linear ramp of state targets cannot
+/// docs/method.md §4.2 on a linear system with `m < n` (where a linear ramp of state targets cannot
 /// be followed): the chain's plan is the minimum-energy correction, its state targets are the
 /// plan's linearised trajectory, and the per-step inverses follow them exactly to `s̃_T`.
 #[test]
@@ -492,7 +492,7 @@ fn a_failed_line_search_is_not_convergence() {
 /// The inversion reports the corrected trajectory: the open-loop simulation of its controls,
 /// starting at `s_0` and ending on `s̃_T`. With `policy_at` evaluated there, a proxy of zero
 /// (`c·f(obs(s̃_t)) = ũ_t` at every step) therefore makes the closed-loop rollout follow
-/// `s̃_t` step by step and land on `s̃_T` (METHOD §4.1); this checks both halves.
+/// `s̃_t` step by step and land on `s̃_T` (docs/method.md §4.1); this checks both halves.
 #[test]
 fn the_corrected_trajectory_is_where_the_corrected_controls_lead() {
     use physinv::episode::policy_at;

@@ -1,6 +1,6 @@
 //! Imports run one way: no runtime module reads the scenario schema, and the top-level modules
-//! of `src/` import each other without cycles (file schema → build stage → runtime). The same
-//! check as `../shared/tools/import-direction.py`, in Rust so `cargo test` needs no Python.
+//! of `src/` import each other without cycles (file schema → build stage → runtime), checked
+//! in Rust so that `cargo test` needs no other tool.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

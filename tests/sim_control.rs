@@ -1116,7 +1116,7 @@ fn heat1d_unknown_generator_lists_known_names() {
     }
 }
 
-/// METHOD §4.3: with a few actuators and diffusion the episode Gramian is ill-conditioned.
+/// docs/method.md §4.3: with a few actuators and diffusion the episode Gramian is ill-conditioned.
 #[test]
 fn heat1d_episode_gramian_is_ill_conditioned() {
     let sim = heat();

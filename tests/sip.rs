@@ -1,4 +1,4 @@
-//! SIP's proxy in the network's units (METHOD §4.4): its gradient is that of
+//! SIP's proxy in the network's units (docs/method.md §4.4): its gradient is that of
 //! `½ Σ_t ‖y_t − ỹ_t‖²` with `ỹ = ũ / c`, and training with it does not depend on the units
 //! each control is measured in, while back-propagation through time does.
 

@@ -1,4 +1,4 @@
-//! Step-level local inverse solvers (METHOD §1, step 3).
+//! Step-level local inverse solvers (docs/method.md §1, step 3).
 //!
 //! Given a simulator step `P(s, u)`, a current control `u` and a target `y` for the next
 //! state, a local inverse finds the control `ũ` *near* `u` with `P(s, ũ) ≈ y`. For a

@@ -8,7 +8,7 @@
 //! gradient in one product over all the rows at the end. Per step, that leaves only the
 //! products on the way to the input (half of a backward pass) and, since the forward passes of
 //! the rollout are still kept by the network, no forward pass at all. Measured on Burgers
-//! (`cargo bench --bench threads -- 3 2 burgers`): see the README's speed section.
+//! (`cargo bench --bench threads -- 3 2 burgers`): see docs/results.md, "Speed".
 
 use super::grads::ParamGrads;
 use super::network::Network;

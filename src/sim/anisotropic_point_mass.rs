@@ -1,4 +1,4 @@
-//! The control conditioning study (METHOD §4.4, the control analogue of the rotating sine):
+//! The control conditioning study (docs/method.md §4.4, the control analogue of the rotating sine):
 //! a point mass with anisotropic masses and rotated actuators (registered as
 //! `anisotropic_point_mass`).
 //!
@@ -109,7 +109,7 @@ pub fn register(table: &mut Simulators) {
     table.register::<AnisotropicPointMassParams, _>(
         "anisotropic_point_mass",
         "2D point mass with masses (m, m·xi²), actuators rotated by phi_deg and linear drag \
-         (METHOD §4.4); state (x, y, vx, vy) [m, m/s], control (u1, u2) [N]",
+         (docs/method.md §4.4); state (x, y, vx, vy) [m, m/s], control (u1, u2) [N]",
         |params| {
             let sim = Arc::new(AnisotropicPointMass::new(params)?);
             Ok(Physics::differentiable_arc(sim.clone())

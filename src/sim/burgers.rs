@@ -1,4 +1,4 @@
-//! 1D viscous Burgers equation with additive per-cell forcing (METHOD §3.4; registered as
+//! 1D viscous Burgers equation with additive per-cell forcing (docs/method.md §3.4; registered as
 //! `burgers`).
 //!
 //! State `s ∈ Rⁿ`: velocity `u(x_i)` in m/s at the cell centres `x_i = (i + ½)/n` of the
@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Parameters of [`Burgers`]; every field has a default, so `params: ()` is the reference
-/// set-up of METHOD §3.4.
+/// set-up of docs/method.md §3.4.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BurgersParams {
@@ -78,7 +78,7 @@ impl Default for BurgersParams {
 /// Largest diffusion number per substep; `≤ ¼` keeps every mode's amplification in `[0, 1]`.
 const MAX_DIFFUSION_NUMBER: f64 = 0.25;
 
-/// Name of the METHOD §3.4 scene generator.
+/// Name of the docs/method.md §3.4 scene generator.
 pub const GAUSSIAN_CLASH: &str = "gaussian_clash";
 
 /// Controlled 1D viscous Burgers on a periodic grid (see the module docs).
@@ -318,7 +318,7 @@ impl Burgers {
             .map(|x| a * (-(x - c) * (x - c) / (2.0 * sigma * sigma)).exp())
     }
 
-    /// METHOD §3.4 scene. Draw order from `rng`: `a_l, c_l, σ_l, a_r, c_r, σ_r` (initial
+    /// docs/method.md §3.4 scene. Draw order from `rng`: `a_l, c_l, σ_l, a_r, c_r, σ_r` (initial
     /// state), then `a, c, σ` (force).
     fn gaussian_clash(&self, steps: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Scene {
         let a_l = rng.gen_range(0.0..3.0);
@@ -547,7 +547,7 @@ impl SceneGenerator for Burgers {
 pub fn register(table: &mut Simulators) {
     table.register::<BurgersParams, _>(
         "burgers",
-        "1D viscous Burgers on [0,1], periodic, per-cell additive force (METHOD §3.4)",
+        "1D viscous Burgers on [0,1], periodic, per-cell additive force (docs/method.md §3.4)",
         |params| {
             let sim = Arc::new(Burgers::new(params)?);
             Ok(Physics::differentiable_arc(sim.clone())

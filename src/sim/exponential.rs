@@ -1,4 +1,4 @@
-//! Inverting the exponential (METHOD §3.2; Holl et al. 2022, Fig. 2).
+//! Inverting the exponential (docs/method.md §3.2; Holl et al. 2022, Fig. 2).
 //!
 //! A single-prediction inverse problem written as a one-step simulator: the control is the
 //! prediction `x ∈ R`, the state is the output `y ∈ R` (the incoming state is ignored),

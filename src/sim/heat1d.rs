@@ -1,6 +1,6 @@
 //! 1D heat equation on `[0, 1]` with Dirichlet walls, heated by a few fixed Gaussian
 //! actuators (registered as `heat1d`): an ill-conditioned linear PDE control task
-//! (METHOD §4.3).
+//! (docs/method.md §4.3).
 //!
 //! State `s ∈ Rᴺ`: temperature in K (relative to the walls) at the cell centres
 //! `x_i = (i + ½) h`, `h = 1/N` m, `N = cells`. Control `u ∈ Rᵐ`, one entry per actuator:
@@ -565,7 +565,7 @@ pub fn register(table: &mut Simulators) {
     table.register::<Heat1dParams, _>(
         "heat1d",
         "1D diffusion on [0,1] with Dirichlet walls, temperature per cell [K], heated by a few \
-         Gaussian actuators [K/s]; exact zero-order-hold step (METHOD §4.3)",
+         Gaussian actuators [K/s]; exact zero-order-hold step (docs/method.md §4.3)",
         |params| {
             let sim = Arc::new(Heat1d::new(params)?);
             Ok(Physics::differentiable_arc(sim.clone()).with_scenes(sim))

@@ -30,7 +30,7 @@
 //! problems), [`point_mass`], [`anisotropic_point_mass`] (the conditioning study, built on
 //! `point_mass`'s linear core), [`oscillators`], [`pendulum`], [`burgers`] and [`heat1d`]
 //! (1D diffusion driven by a few Gaussian actuators: an ill-conditioned linear PDE control
-//! task, METHOD §4.3).
+//! task, docs/method.md §4.3).
 
 pub mod autodiff;
 pub mod check;

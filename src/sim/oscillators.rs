@@ -1,4 +1,4 @@
-//! Two coupled linear oscillators (METHOD §3.3; registered as `oscillators`).
+//! Two coupled linear oscillators (docs/method.md §3.3; registered as `oscillators`).
 //!
 //! State `s = (q₁, q₂, p₁, p₂)`: positions and momenta in nondimensional units (unit mass,
 //! unit natural frequency, so time is in units of `1/ω₀`). Control `u` (scalar, force on the
@@ -19,7 +19,7 @@ use super::{fit, Jvp, Matrix, ParamError, Physics, Simulator, Simulators, Vector
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Oscillators`]; every field has a default, so `params: ()` is the reference
-/// set-up of METHOD §3.3.
+/// set-up of docs/method.md §3.3.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OscillatorsParams {
@@ -225,7 +225,7 @@ impl Vjp for Oscillators {
 pub fn register(table: &mut Simulators) {
     table.register::<OscillatorsParams, _>(
         "oscillators",
-        "two coupled linear oscillators (q1, q2, p1, p2), scalar force on p2, RK4 (METHOD §3.3)",
+        "two coupled linear oscillators (q1, q2, p1, p2), scalar force on p2, RK4 (docs/method.md §3.3)",
         |params| Ok(Physics::differentiable(Oscillators::new(params)?)),
     );
 }

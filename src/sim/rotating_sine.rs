@@ -1,4 +1,4 @@
-//! The rotating sine (METHOD §3.1; Holl et al. 2022, Fig. 5).
+//! The rotating sine (docs/method.md §3.1; Holl et al. 2022, Fig. 5).
 //!
 //! A single-prediction inverse problem written as a one-step simulator. The control is the
 //! prediction `x ∈ R²`, the state is the output `y ∈ R²` (the incoming state is ignored):
@@ -13,7 +13,7 @@
 //!
 //! Capabilities: forward step, closed-form JVP/VJP and Jacobians, the analytic local inverse
 //! (nearest `arcsin` branch), the control Hessian, and the metrics `x_dist` (distance of the
-//! prediction to the nearest exact solution) and `x_dist_over_xi` (`x_dist / ξ`, METHOD's
+//! prediction to the nearest exact solution) and `x_dist_over_xi` (`x_dist / ξ`, docs/method.md §3.1's
 //! metric for the `ξ` sweep).
 
 use super::table::{ParamError, Simulators};

@@ -1,11 +1,11 @@
-//! Scale-invariant physics (SIP) updates (METHOD §1, §2 and §4.1).
+//! Scale-invariant physics (SIP) updates (docs/method.md §1, §2 and §4.1).
 //!
 //! 1. Newton step of the loss at the final state: `s̃_T = s_T + η (s* − s_T)`.
 //! 2. Physics inversion: corrected controls `ũ` that reach `s̃_T` (a step-level local inverse
 //!    for single-step problems, the inversion across time or the per-step chain for episodes),
 //!    and the trajectory `s̃_0..s̃_T` along which they are valid.
 //! 3. Proxy loss `Σ_t ½‖y_t − sg(ỹ_t)‖²` in the network's output units, `u_t = c ⊙ y_t` and
-//!    `ỹ_t = ũ_t / c` for the control scale `c` (METHOD §4.4): its cotangent
+//!    `ỹ_t = ũ_t / c` for the control scale `c` (docs/method.md §4.4): its cotangent
 //!    `y_t − ỹ_t = (u_t − ũ_t) / c` on every network output, applied in a stacked backward pass.
 //!    (A proxy in control units would weight the actuators by `c²` and break the invariance to
 //!    the units of each control.) Closed loop, `y_t` is by default the network's output at the
@@ -48,12 +48,12 @@ use std::sync::{Arc, OnceLock};
 
 /// Newton step size of closed-loop episodes unless the scenario sets one: the
 /// corrected-trajectory iteration is a fixed-point iteration that can overshoot at `η = 1`
-/// when the corrected states move far from the visited ones (METHOD §4.1); measured on the
+/// when the corrected states move far from the visited ones (docs/method.md §4.1); measured on the
 /// point mass and the pendulum, `η = 0.5` is stable and as fast.
 pub const CLOSED_LOOP_ETA: f64 = 0.5;
 
 /// The default Newton step size: [`CLOSED_LOOP_ETA`] for closed-loop episodes, else 1 (the
-/// exact local inverse, METHOD §1).
+/// exact local inverse, docs/method.md §1).
 pub fn default_eta(ctx: &Context<'_>) -> f64 {
     if ctx.policy.kind() == PolicyKind::ClosedLoop && ctx.policy.steps() > 1 {
         CLOSED_LOOP_ETA

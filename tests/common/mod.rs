@@ -25,7 +25,7 @@ pub fn physics(name: &str, params: &str) -> Physics {
         .unwrap_or_else(|e| panic!("simulator {name} must build: {e:?}"))
 }
 
-/// The rotating sine scenario of METHOD §3.1 with the given methods and iteration count.
+/// The rotating sine scenario of docs/method.md §3.1 with the given methods and iteration count.
 pub fn sine(xi: f64, phi_deg: f64, methods: &str, iterations: usize) -> Scenario {
     scenario(&format!(
         r#"(
@@ -40,7 +40,7 @@ pub fn sine(xi: f64, phi_deg: f64, methods: &str, iterations: usize) -> Scenario
     ))
 }
 
-/// The coupled-oscillator scenario of METHOD §3.3 (open loop, return to start).
+/// The coupled-oscillator scenario of docs/method.md §3.3 (open loop, return to start).
 pub fn oscillators(methods: &str, iterations: usize) -> Scenario {
     scenario(&format!(
         r#"(
