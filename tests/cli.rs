@@ -688,27 +688,33 @@ fn default_runs_get_distinct_directories() {
     }
 }
 
-/// SIGTERM during training writes a checkpoint and the partial results, and exits non-zero;
-/// the run then resumes from that checkpoint.
-#[test]
-fn sigterm_writes_a_checkpoint_and_exits_non_zero() {
-    let env = Env::new();
+/// Writes `long.ron`, the sine scenario training for 60 s, and returns the arguments that
+/// train it quietly on one thread into `run/`.
+fn long_run(env: &Env) -> [&'static str; 7] {
     let long = SINE.replace(
         "training: (batch: 16, iterations: 20, log_every: 10, seed: 0)",
         "training: (batch: 16, iterations: 100000000, budget_s: 60.0, log_every: 10, seed: 0)",
     );
     env.write("long.ron", &long);
+    [
+        "--threads",
+        "1",
+        "--quiet",
+        "train",
+        "long.ron",
+        "--out",
+        "run",
+    ]
+}
+
+/// SIGTERM during training writes a checkpoint and the partial results, and exits non-zero;
+/// the run then resumes from that checkpoint.
+#[test]
+fn sigterm_writes_a_checkpoint_and_exits_non_zero() {
+    let env = Env::new();
     let child = Command::new(env!("CARGO_BIN_EXE_physinv"))
         .current_dir(env.dir.path())
-        .args([
-            "--threads",
-            "1",
-            "--quiet",
-            "train",
-            "long.ron",
-            "--out",
-            "run",
-        ])
+        .args(long_run(&env))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -800,24 +806,11 @@ fn timeout_stops_a_run_with_a_checkpoint() {
         return;
     }
     let env = Env::new();
-    let long = SINE.replace(
-        "training: (batch: 16, iterations: 20, log_every: 10, seed: 0)",
-        "training: (batch: 16, iterations: 100000000, budget_s: 60.0, log_every: 10, seed: 0)",
-    );
-    env.write("long.ron", &long);
     let child = Command::new("timeout")
         .current_dir(env.dir.path())
         .args(["-s", "TERM", "3"])
         .arg(env!("CARGO_BIN_EXE_physinv"))
-        .args([
-            "--threads",
-            "1",
-            "--quiet",
-            "train",
-            "long.ron",
-            "--out",
-            "run",
-        ])
+        .args(long_run(&env))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -272,16 +272,9 @@ proptest! {
 /// metrics of an uninterrupted one (the stop request lands between two logged iterations).
 #[test]
 fn an_interrupted_and_resumed_run_equals_an_uninterrupted_one() {
+    use common::StopAt;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    struct StopAt(usize, Arc<AtomicBool>);
-    impl Observer for StopAt {
-        fn on_iteration(&mut self, iteration: usize, _: f64) {
-            if iteration == self.0 {
-                self.1.store(true, Ordering::SeqCst);
-            }
-        }
-    }
     let text = point_mass(&[("lr", "3e-2")]).replace(
         "iterations: 2, log_every: 1",
         "iterations: 12, log_every: 4",

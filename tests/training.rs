@@ -562,18 +562,11 @@ fn a_locked_run_directory_is_refused() {
 /// finishes the run.
 #[test]
 fn a_stop_request_checkpoints_and_the_run_resumes() {
+    use common::StopAt;
     use physinv::run::{run_scenario, RunOptions};
-    use physinv::train::{Checkpoint, Observer};
+    use physinv::train::Checkpoint;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    struct StopAt(usize, Arc<AtomicBool>);
-    impl Observer for StopAt {
-        fn on_iteration(&mut self, iteration: usize, _: f64) {
-            if iteration == self.0 {
-                self.1.store(true, Ordering::SeqCst);
-            }
-        }
-    }
     let scenario = point_mass(
         r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3))"#,
         10,

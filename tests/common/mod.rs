@@ -54,3 +54,15 @@ pub fn oscillators(methods: &str, iterations: usize) -> Scenario {
 )"#
     ))
 }
+
+/// An observer that raises a stop flag (what SIGINT/SIGTERM set) when training reaches
+/// iteration `.0`: the trainer stops before the next iteration.
+pub struct StopAt(pub usize, pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl physinv::train::Observer for StopAt {
+    fn on_iteration(&mut self, iteration: usize, _: f64) {
+        if iteration == self.0 {
+            self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
