@@ -707,40 +707,52 @@ fn long_run(env: &Env) -> [&'static str; 7] {
     ]
 }
 
-/// SIGTERM during training writes a checkpoint and the partial results, and exits non-zero;
-/// the run then resumes from that checkpoint.
+/// SIGTERM or SIGINT during training writes a checkpoint and the partial results, and exits
+/// non-zero; the log holds only the evaluations an uninterrupted run makes (every
+/// `log_every`, none at the stop), so the resumed run can equal an uninterrupted one.
 #[test]
-fn sigterm_writes_a_checkpoint_and_exits_non_zero() {
-    let env = Env::new();
-    let child = Command::new(env!("CARGO_BIN_EXE_physinv"))
-        .current_dir(env.dir.path())
-        .args(long_run(&env))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn physinv");
-    // Wait until training has certainly started (the run directory's lock exists).
-    let lock = env.path("run/.lock");
-    for _ in 0..200 {
-        if lock.exists() {
-            break;
+fn a_signal_writes_a_checkpoint_and_exits_non_zero() {
+    for signal in ["-TERM", "-INT"] {
+        let env = Env::new();
+        let child = Command::new(env!("CARGO_BIN_EXE_physinv"))
+            .current_dir(env.dir.path())
+            .args(long_run(&env))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn physinv");
+        // Wait until training has certainly started (the run directory's lock exists).
+        let lock = env.path("run/.lock");
+        for _ in 0..200 {
+            if lock.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
         }
-        std::thread::sleep(std::time::Duration::from_millis(25));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let killed = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{signal}: {stderr}");
+        let checkpoint = read_json(&env.path("run/checkpoints/SIP.json"));
+        assert_eq!(checkpoint["finished"], false);
+        let table = physinv::plot::MetricsTable::read(&env.path("run/metrics.csv")).expect("csv");
+        let curve: Vec<usize> = table
+            .rows
+            .iter()
+            .filter(|r| r.split == "validation")
+            .map(|r| r.iteration)
+            .collect();
+        assert!(
+            curve.iter().all(|i| i % 10 == 0),
+            "{signal}: an evaluation at the stop iteration: {curve:?}"
+        );
     }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(env.path("run/checkpoints/SIP.json").is_file());
-    assert!(env.path("run/metrics.csv").is_file());
-    let checkpoint = read_json(&env.path("run/checkpoints/SIP.json"));
-    assert_eq!(checkpoint["finished"], false);
 }
 
 /// An operating-system error is printed once, not once per level of the error chain.
