@@ -6,7 +6,7 @@
 # RESUME=1 continues the runs found in OUT (a widened grid trains only its new values).
 set -u
 BIN=${1:?physinv binary}; OUT=${2:?output directory}; shift 2
-NAMES=${*:-"xi10 xi32 phi0 force point_mass pendulum pendulum_mu burgers heat1d oscillators"}
+NAMES=${*:-"xi10 xi32 phi0 force force6 point_mass pendulum pendulum_mu burgers heat1d oscillators"}
 # The grids after extending, with --resume, those whose first choice lay on an edge (every
 # chosen rate is inside its grid).
 SIP_LR='methods[0].optimizer.lr=3e-4,1e-3,3e-3,1e-2,3e-2'
@@ -31,6 +31,7 @@ for name in $NAMES; do
     xi10) run xi10 scenarios/conditioning.ron --budget 10 --grid "$SIP_LR" --grid "$BPTT_LR" --set simulator.params.xi=10.0 ;;
     xi32) run xi32 scenarios/conditioning.ron --budget 10 --grid "$SIP_LR" --grid "$BPTT_LR" ;;
     phi0) run phi0 scenarios/conditioning.ron --budget 10 --grid "$SIP_LR" --grid "$BPTT_LR_WIDE" --set simulator.params.phi_deg=0.0 ;;
+    force6) run force6 scenarios/conditioning.ron --budget 10 --grid "$SIP_LR" --grid "$BPTT_LR_LOW" --set objective.force_weight=1e-6 ;;
     force) run force scenarios/conditioning.ron --budget 10 --grid "$SIP_LR" --grid "$BPTT_LR_LOW" --set objective.force_weight=1e-3 ;;
     point_mass) run point_mass scenarios/point_mass.ron --budget 10 --method SIP --method BPTT --grid "$SIP_LR" --grid "$BPTT2_LR" ;;
     pendulum) run pendulum scenarios/pendulum.ron --budget 15 --method SIP --method BPTT --grid "$SIP_LR" --grid "$BPTT2_LR" ;;
