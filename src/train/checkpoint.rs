@@ -64,7 +64,8 @@ pub struct Checkpoint {
     /// Whether training of this method had finished.
     pub finished: bool,
     /// FNV-1a hash (16 hex digits) of this checkpoint's JSON without this field, set by
-    /// [`Checkpoint::save`] and checked by [`Checkpoint::load`].
+    /// [`Checkpoint::save`] and checked by [`Checkpoint::load`]. It must stay the last field:
+    /// `save` appends it to the serialised text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
 }
@@ -87,22 +88,25 @@ pub struct BestSoFar {
 impl Checkpoint {
     /// Writes the checkpoint atomically to `path`.
     pub fn save(&self, path: &Path) -> crate::Result<()> {
-        let mut sealed = self.clone();
-        sealed.checksum = Some(sealed.content_hash()?);
-        let text = serde_json::to_vec(&sealed)
-            .map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))?;
+        let mut text = self.unsealed_json()?;
+        let checksum = format!("{:016x}", crate::files::fnv1a(&text));
+        // `checksum` is the last field: the sealed JSON is the unsealed one with it appended
+        // before the closing brace (serialised once, not copied).
+        text.pop();
+        text.extend_from_slice(format!(",\"checksum\":\"{checksum}\"}}").as_bytes());
         crate::files::write_atomic(path, &text)
     }
 
-    /// The hash of this checkpoint's JSON without its checksum, as 16 hex digits.
-    fn content_hash(&self) -> crate::Result<String> {
-        let unsealed = Checkpoint {
-            checksum: None,
-            ..self.clone()
+    /// This checkpoint's JSON without its checksum (the text the checksum is the hash of).
+    fn unsealed_json(&self) -> crate::Result<Vec<u8>> {
+        let text = match self.checksum {
+            None => serde_json::to_vec(self),
+            Some(_) => serde_json::to_vec(&Checkpoint {
+                checksum: None,
+                ..self.clone()
+            }),
         };
-        let text = serde_json::to_vec(&unsealed)
-            .map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))?;
-        Ok(format!("{:016x}", crate::files::fnv1a(&text)))
+        text.map_err(|e| crate::Error::Config(format!("cannot serialise checkpoint: {e}")))
     }
 
     /// Reads a checkpoint; a corrupt or foreign file is an error naming the file.
@@ -136,7 +140,7 @@ impl Checkpoint {
                     .into(),
             ));
         };
-        let found = checkpoint.content_hash()?;
+        let found = format!("{:016x}", crate::files::fnv1a(&checkpoint.unsealed_json()?));
         if stored != found {
             return Err(refuse(format!(
                 "its content does not match its checksum ({stored} stored, {found} found): the \
