@@ -59,12 +59,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
 /// # Errors
 /// The operating system's error, or `InvalidInput` naming what the path is instead of a file.
 pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    // `metadata` follows symbolic links: a link to a regular file is read like the file.
     let kind = fs::metadata(path)?.file_type();
     if !kind.is_file() {
         let what = if kind.is_dir() {
             "a directory"
-        } else if kind.is_symlink() {
-            "a symbolic link"
         } else {
             "not a regular file (a FIFO, socket or device)"
         };
