@@ -181,6 +181,22 @@ pub enum Error {
         /// This rank.
         rank: usize,
     },
+    /// The ranks of a data-parallel run no longer hold the same parameters (checked every
+    /// `log_every` iterations): a library or hardware fault, or a rule that is not
+    /// deterministic. Continuing would train several different networks.
+    #[error("method '{method}': after iteration {iteration} the parameters on rank {rank} differ from rank 0's (checksums {mine:016x} and {root:016x}); the ranks must apply identical steps")]
+    Drifted {
+        /// Method display name.
+        method: String,
+        /// Iterations completed.
+        iteration: usize,
+        /// This rank.
+        rank: usize,
+        /// This rank's parameter checksum.
+        mine: u64,
+        /// Rank 0's.
+        root: u64,
+    },
     /// An update rule that is not a sum over episodes (HIG's and Gauss-Newton's single SVD
     /// over the batch) was asked to run split over several processes.
     #[error("this update rule is not a sum over episodes and cannot be split over {processes} processes; run it in one process")]

@@ -5,10 +5,13 @@ use crate::output::{
     comparison_table, create_unique_dir, default_out_dir, ensure_writable, write_metrics_csv,
     write_summary,
 };
+use crate::processes::{ProcessGroup, SingleProcess};
 use crate::scenario::Scenario;
+use crate::train::agreed;
 use crate::train::checkpoint::checkpoint_file_name;
 use crate::train::{Checkpoint, Observer, TrainControl, TrainOutcome, Trainer};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Options of a run.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +32,10 @@ pub struct RunOptions {
     /// the running method's checkpoint and every result so far are written, then the run ends
     /// with [`crate::Error::Interrupted`].
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The ranks the run is split over (`None`: one process). Every rank makes the same call;
+    /// rank 0 alone creates the directory, reads the checkpoints (and hands them to the
+    /// others), and writes checkpoints, results and figures.
+    pub processes: Option<Arc<dyn ProcessGroup>>,
 }
 
 /// What a run produced.
@@ -51,15 +58,17 @@ pub fn run_scenario(
     observer: &mut dyn Observer,
 ) -> crate::Result<RunReport> {
     let trainer = Trainer::new(scenario)?;
-    let out_dir = match &options.out_dir {
-        Some(dir) => dir.clone(),
-        None => create_unique_dir(&default_out_dir(&scenario.spec.name))?,
-    };
-    // Both directories: results go to the run directory, checkpoints below it, and either
-    // may be read-only while the other is not.
-    ensure_writable(&out_dir)?;
-    ensure_writable(&out_dir.join("checkpoints"))?;
-    let _lock = crate::lock::RunLock::acquire(&out_dir)?;
+    let processes = options
+        .processes
+        .clone()
+        .unwrap_or_else(|| Arc::new(SingleProcess));
+    let root = processes.rank() == 0;
+    let out_dir = agreed(processes.as_ref(), prepare_out_dir(options, scenario, root))?;
+    let out_dir = shared_path(processes.as_ref(), out_dir);
+    let lock = root
+        .then(|| crate::lock::RunLock::acquire(&out_dir))
+        .transpose();
+    let _lock = agreed(processes.as_ref(), lock)?;
     let mut outcomes = Vec::new();
     for i in 0..scenario.spec.methods.len() {
         let name = scenario.method_name(i);
@@ -71,19 +80,22 @@ pub fn run_scenario(
         let path = out_dir
             .join("checkpoints")
             .join(checkpoint_file_name(&name));
-        let resume = if options.resume && path.exists() {
-            Some(Checkpoint::load(&path)?)
-        } else {
-            None
+        let resume = match options.resume && root && path.exists() {
+            true => Checkpoint::load(&path).map(Some),
+            false => Ok(None),
         };
+        let resume = shared_checkpoint(processes.as_ref(), agreed(processes.as_ref(), resume)?)?;
         let control = TrainControl {
             checkpoint_every: options.checkpoint_every,
             checkpoint_path: Some(path),
             resume,
             stop: options.stop.clone(),
-            processes: None,
+            processes: Some(processes.clone()),
         };
         let keep = |outcomes: &[TrainOutcome]| -> crate::Result<()> {
+            if !root {
+                return Ok(());
+            }
             let metrics = trainer.metric_names();
             write_metrics_csv(&out_dir.join("metrics.csv"), &metrics, outcomes)?;
             write_summary(&out_dir.join("summary.json"), &scenario.spec.name, outcomes)
@@ -115,6 +127,14 @@ pub fn run_scenario(
                 .collect(),
         });
     }
+    if !root {
+        return Ok(RunReport {
+            out_dir,
+            table: comparison_table(&outcomes),
+            outcomes,
+            figures: Vec::new(),
+        });
+    }
     write_metrics_csv(
         &out_dir.join("metrics.csv"),
         &trainer.metric_names(),
@@ -138,6 +158,55 @@ pub fn run_scenario(
         outcomes,
         figures,
     })
+}
+
+/// The run directory, created if needed and checked writable (with its `checkpoints/`) on
+/// rank 0 (`root`); other ranks touch no file and get the path from rank 0.
+fn prepare_out_dir(
+    options: &RunOptions,
+    scenario: &Scenario,
+    root: bool,
+) -> crate::Result<PathBuf> {
+    if !root {
+        return Ok(PathBuf::new());
+    }
+    let out_dir = match &options.out_dir {
+        Some(dir) => dir.clone(),
+        None => create_unique_dir(&default_out_dir(&scenario.spec.name))?,
+    };
+    // Both directories: results go to the run directory, checkpoints below it, and either
+    // may be read-only while the other is not.
+    ensure_writable(&out_dir)?;
+    ensure_writable(&out_dir.join("checkpoints"))?;
+    Ok(out_dir)
+}
+
+/// Rank 0's `path` on every rank.
+fn shared_path(processes: &dyn ProcessGroup, path: PathBuf) -> PathBuf {
+    if processes.size() == 1 {
+        return path;
+    }
+    let mut bytes = path.to_string_lossy().into_owned().into_bytes();
+    processes.broadcast(0, &mut bytes);
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Rank 0's checkpoint (read from its file) on every rank, as exact JSON.
+fn shared_checkpoint(
+    processes: &dyn ProcessGroup,
+    checkpoint: Option<Checkpoint>,
+) -> crate::Result<Option<Checkpoint>> {
+    if processes.size() == 1 {
+        return Ok(checkpoint);
+    }
+    let mut bytes = serde_json::to_vec(&checkpoint).map_err(|e| {
+        crate::Error::Config(format!(
+            "cannot send the checkpoint to the other ranks: {e}"
+        ))
+    })?;
+    processes.broadcast(0, &mut bytes);
+    serde_json::from_slice(&bytes)
+        .map_err(|e| crate::Error::Config(format!("the checkpoint rank 0 sent does not read: {e}")))
 }
 
 /// Command-line arguments shared by the examples: `[SCENARIO] [--out DIR]`.

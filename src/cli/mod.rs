@@ -41,6 +41,7 @@ pub mod sweep;
 pub mod train;
 pub mod validate;
 
+use crate::processes::ProcessGroup;
 use crate::scenario::limits::MAX_THREADS;
 use crate::scenario::{ResourceLimits, Scenario};
 use crate::Registry;
@@ -48,6 +49,7 @@ use anyhow::Context as _;
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Train neural-network controllers through physics simulators with scale-invariant physics
 /// (SIP) updates, and compare them with back-propagation through the simulator.
@@ -93,16 +95,27 @@ pub enum Command {
 /// name.
 #[derive(Debug, Clone, Copy)]
 pub struct Global<'a> {
-    /// `--quiet`.
+    /// `--quiet`, or a rank other than 0 of a job of several (only rank 0 prints).
     pub quiet: bool,
     /// The simulators scenario files are resolved in.
     pub registry: &'a Registry,
+    /// The ranks the command runs on (one process unless started by MPI).
+    pub processes: &'a Arc<dyn ProcessGroup>,
 }
 
 impl Global<'_> {
     /// Loads the scenario file at `path` with this registry and applies `limits`.
+    ///
+    /// Every rank of a job loads the file; an error on any rank is an error on all
+    /// ([`crate::train::agreed`]), so none goes on to wait for the others in training.
     pub fn load_scenario(&self, path: &Path, limits: &LimitArgs) -> crate::Result<Scenario> {
-        self.scenario_from_source(&read_source(path)?, path, limits)
+        let scenario = read_source(path).and_then(|s| self.scenario_from_source(&s, path, limits));
+        crate::train::agreed(self.processes.as_ref(), scenario)
+    }
+
+    /// Whether this process is the one that prints and writes (rank 0).
+    pub fn is_root(&self) -> bool {
+        self.processes.rank() == 0
     }
 
     /// Parses and validates scenario `source` (read from `path`) with this registry within
@@ -138,9 +151,71 @@ impl Global<'_> {
 /// `registry`: parses the process's arguments (a usage error exits with code 2, `--help` and
 /// `--version` with 0), runs the subcommand ([`run_with`]) and prints an error as one line
 /// on standard error (`error: …`, each cause once, see [`error_text`]) with exit code 1.
+///
+/// Started by an MPI launcher in a build with the `mpi` feature, every rank runs the command
+/// together ([`crate::processes::launch`]): `train` splits every batch over the ranks, rank 0
+/// alone prints and writes. An error ends the whole job ([`exit_code_in`]).
 pub fn main_with(registry: Registry) -> ExitCode {
-    exit_code(run_with(Cli::parse(), &registry))
+    let cli = Cli::parse();
+    let started = match crate::processes::launch::start() {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = run_in(cli, &registry, &started.processes);
+    exit_code_in(result, &started)
 }
+
+/// [`exit_code`] in a job of several ranks: rank 0 prints its error and ends the job at once
+/// (`MPI_Abort`). Another rank first gives rank 0 [`ERROR_GRACE`] to do so — an error every
+/// rank meets (a bad scenario) is then printed once — and, still running, prints its own as
+/// `rank r: …` and ends the job: a failure of its own that the others may be waiting on. Rank
+/// 0 waits as long when its error is that another rank failed, so that rank's message comes
+/// first. The job ends within about twice [`ERROR_GRACE`] whatever failed. A stop on request
+/// (SIGINT/SIGTERM, which `mpirun` forwards to every rank) is agreed by all ranks
+/// ([`crate::Error::Interrupted`]): rank 0 reports it and every rank ends normally.
+pub fn exit_code_in(
+    result: anyhow::Result<()>,
+    started: &crate::processes::launch::Started,
+) -> ExitCode {
+    let processes = &started.processes;
+    let Err(error) = &result else {
+        return ExitCode::SUCCESS;
+    };
+    if processes.size() == 1 {
+        return exit_code(result);
+    }
+    let rank = processes.rank();
+    let interrupted = error
+        .chain()
+        .any(|c| matches!(c.downcast_ref(), Some(crate::Error::Interrupted { .. })));
+    if interrupted {
+        return match rank {
+            0 => exit_code(result),
+            _ => ExitCode::FAILURE,
+        };
+    }
+    let another_failed = error
+        .chain()
+        .any(|c| matches!(c.downcast_ref(), Some(crate::Error::RankFailed { .. })));
+    if rank != 0 || another_failed {
+        std::thread::sleep(ERROR_GRACE);
+    }
+    let text = error_text(error).replace('\n', " ");
+    if rank == 0 {
+        eprintln!("error: {text}");
+    } else {
+        eprintln!("error: rank {rank}: {text}");
+    }
+    started.abort_job(1);
+    ExitCode::FAILURE
+}
+
+/// How long a rank other than 0 waits before it reports an error itself (see
+/// [`exit_code_in`]).
+pub const ERROR_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The exit code of a command's result, printing an error as [`main_with`] does.
 pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
@@ -210,11 +285,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs a parsed command line with the simulators of `registry`, inside a pool of
 /// `--threads` workers (see [`crate::pool`]).
 pub fn run_with(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
-    let global = Global {
-        quiet: cli.quiet,
+    run_in(
+        cli,
         registry,
+        &(Arc::new(crate::processes::SingleProcess) as _),
+    )
+}
+
+/// [`run_with`] on this rank of `processes`: every rank of the group runs the same call.
+pub fn run_in(
+    cli: Cli,
+    registry: &Registry,
+    processes: &Arc<dyn ProcessGroup>,
+) -> anyhow::Result<()> {
+    let global = Global {
+        quiet: cli.quiet || processes.rank() != 0,
+        registry,
+        processes,
     };
     let command = cli.command;
+    if processes.size() > 1 && !matches!(command, Command::Train(_)) {
+        anyhow::bail!(
+            "only `physinv train` runs split over the ranks of an MPI job ({} ranks here); \
+             run the other commands in one process, without the launcher",
+            processes.size()
+        );
+    }
     crate::pool::run_in_pool(cli.threads, move || dispatch(command, global))
         .context("cannot set up the thread pool")?
 }

@@ -42,7 +42,14 @@ pub fn run(args: &TrainArgs, global: Global) -> anyhow::Result<()> {
     let scenario = global.load_scenario(&args.scenario, &args.limits)?;
     let methods = selected_methods(&scenario, &args.methods)?;
     if let Some(dir) = &args.resume {
-        check_resume(dir, &scenario, &methods)?;
+        // Rank 0 reads the checkpoints (and hands them to the others when training starts).
+        let checked = if global.is_root() {
+            check_resume(dir, &scenario, &methods)
+                .map_err(|e| crate::Error::Config(format!("{e:#}")))
+        } else {
+            Ok(())
+        };
+        crate::train::agreed(global.processes.as_ref(), checked)?;
     }
     let options = RunOptions {
         out_dir: args.resume.clone().or_else(|| args.out.clone()),
@@ -50,6 +57,7 @@ pub fn run(args: &TrainArgs, global: Global) -> anyhow::Result<()> {
         checkpoint_every: args.checkpoint_every,
         resume: args.resume.is_some(),
         stop: Some(crate::interrupt::flag()),
+        processes: Some(global.processes.clone()),
     };
     run_and_report(&scenario, &options, global)?;
     Ok(())
@@ -147,6 +155,9 @@ pub fn run_and_report(
     let mut observer = progress::observer_for(scenario, global);
     let report = run_scenario(scenario, options, observer.as_mut())?;
     drop(observer);
+    if !global.is_root() {
+        return Ok(report);
+    }
     println!("{}", report.table.trim_end());
     note(
         global,

@@ -17,6 +17,7 @@ pub mod bptt;
 pub mod builtin;
 pub mod checkpoint;
 pub mod evaluate;
+pub mod gathered;
 pub mod groups;
 pub mod hig;
 pub mod method;
@@ -143,6 +144,13 @@ pub trait UpdateRule: Send + Sync {
     fn grouped(&self) -> Option<&dyn groups::Grouped> {
         None
     }
+
+    /// The rule as a whole-batch step from per-rank parts, if it is one
+    /// ([`gathered::Gathered`]): it then splits over the ranks of a data-parallel run by
+    /// gathering the parts. `None` by default (such a rule runs in one process only).
+    fn gathered(&self) -> Option<&dyn gathered::Gathered> {
+        None
+    }
 }
 
 /// The update of `rule` for a batch of `scenes`, rollout included, in one process
@@ -165,8 +173,9 @@ pub fn batch_update(
 /// [`groups::Grouped`] rule forms this rank's share — each group's rollout and share in one
 /// task where that gives the same numbers ([`groups::rollout_and_share`]) — which is summed
 /// over the ranks ([`groups::reduce`]) and scaled once by the whole batch; every rank gets the
-/// same update. A rule that is not grouped (HIG's and Gauss-Newton's single SVD over the batch)
-/// runs in one process only.
+/// same update. A rule that is not grouped but gathered (HIG's and Gauss-Newton's single SVD
+/// over the batch) computes its ranks' parts and gathers them ([`gathered`]); a rule that is
+/// neither runs in one process only.
 ///
 /// # Errors
 /// Those of the rollout and of the rule; on a rank whose own part succeeded,
@@ -221,9 +230,17 @@ pub fn rollout_update_in(
             ))
         }
         None if processes.size() == 1 => rule.update(ctx, net, scenes, episodes),
-        None => Err(crate::Error::NotSplittable {
-            processes: processes.size(),
-        }),
+        None => match rule.gathered() {
+            Some(gathered) => {
+                let part = agreed(processes, gathered.part(ctx, net, scenes, episodes))?;
+                let parts = processes.gather_f64(&part);
+                drop(part);
+                gathered.combine(ctx, net, parts, batch)
+            }
+            None => Err(crate::Error::NotSplittable {
+                processes: processes.size(),
+            }),
+        },
     }
 }
 

@@ -274,6 +274,7 @@ impl Trainer {
             state.iteration += 1;
             observer.on_iteration(state.iteration, state.wall_s);
             if state.iteration.is_multiple_of(training.log_every) {
+                check_identical(&state, &name)?;
                 self.record(&mut state, &name, observer)?;
             }
             if let (Some(every), Some(path)) = (
@@ -626,6 +627,38 @@ fn diverged(error: crate::Error, method: &str, iteration: usize, phase: &str) ->
         iteration,
         what,
     }
+}
+
+/// Every rank's parameters are rank 0's, bit for bit (a 64-bit hash of their bits compared
+/// across the ranks; nothing to do in one process).
+///
+/// # Errors
+/// [`crate::Error::Drifted`] on every rank if any rank's differ.
+fn check_identical(state: &TrainState, method: &str) -> crate::Result<()> {
+    let processes = state.processes.as_ref();
+    if processes.size() == 1 {
+        return Ok(());
+    }
+    let bits: Vec<u8> = state
+        .net
+        .parameters()
+        .iter()
+        .flat_map(|p| p.to_bits().to_le_bytes())
+        .collect();
+    let mine = crate::files::fnv1a(&bits);
+    let mut root = mine.to_le_bytes().to_vec();
+    processes.broadcast(0, &mut root);
+    let root = u64::from_le_bytes(root.try_into().unwrap_or_default());
+    if !processes.any(mine != root) {
+        return Ok(());
+    }
+    Err(crate::Error::Drifted {
+        method: method.to_string(),
+        iteration: state.iteration,
+        rank: processes.rank(),
+        mine,
+        root,
+    })
 }
 
 /// The best network on the validation scenes so far.

@@ -11,11 +11,20 @@
 //! [`SingleProcess`] is the default: one rank, every operation the identity, no cost, and the
 //! numbers of a run are exactly those of a run without a group. [`ThreadRanks`] runs several
 //! ranks as threads of one process (tests of the data-parallel path, and a reference for other
-//! implementations); a cluster implementation (MPI) implements the same trait.
+//! implementations); [`MpiProcesses`] (cargo feature `mpi`) runs them as the processes of an
+//! MPI job, on one machine or many.
+
+pub mod launch;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+mod threads;
+
+#[cfg(feature = "mpi")]
+pub use self::mpi::MpiProcesses;
+pub use threads::ThreadRanks;
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::{Arc, Barrier, Mutex};
 
 /// The collective operations of a group of ranks. Every rank must call the same operations
 /// in the same order (they are collective); a rank that stops calling them leaves the others
@@ -36,6 +45,13 @@ pub trait ProcessGroup: fmt::Debug + Send + Sync {
 
     /// Replaces `bytes` on every rank by rank `root`'s.
     fn broadcast(&self, root: usize, bytes: &mut Vec<u8>);
+
+    /// Every rank's `values` concatenated in rank order, on every rank (lengths may differ
+    /// between ranks). The default broadcasts each rank's values in turn; an implementation
+    /// with a native all-gather overrides it.
+    fn gather_f64(&self, values: &[f64]) -> Vec<f64> {
+        gather_by_broadcast(self, values)
+    }
 
     /// Whether `flag` is set on any rank (the same answer on every rank).
     fn any(&self, flag: bool) -> bool {
@@ -66,6 +82,9 @@ impl ProcessGroup for SingleProcess {
     fn sum_f32(&self, _values: &mut [f32]) {}
     fn sum_f64(&self, _values: &mut [f64]) {}
     fn broadcast(&self, _root: usize, _bytes: &mut Vec<u8>) {}
+    fn gather_f64(&self, values: &[f64]) -> Vec<f64> {
+        values.to_vec()
+    }
     fn any(&self, flag: bool) -> bool {
         flag
     }
@@ -74,103 +93,31 @@ impl ProcessGroup for SingleProcess {
     }
 }
 
+/// [`ProcessGroup::gather_f64`] as one broadcast per rank, in rank order.
+pub fn gather_by_broadcast<G: ProcessGroup + ?Sized>(group: &G, values: &[f64]) -> Vec<f64> {
+    let mut all = Vec::new();
+    for root in 0..group.size() {
+        let mut bytes = if root == group.rank() {
+            values.iter().flat_map(|v| v.to_le_bytes()).collect()
+        } else {
+            Vec::new()
+        };
+        group.broadcast(root, &mut bytes);
+        all.extend(
+            bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
+        );
+    }
+    all
+}
+
 /// Rank `rank` of `size`'s slice of `0..len`: consecutive, disjoint, covering `0..len` in rank
 /// order, sizes differing by at most one (`len·r/size .. len·(r+1)/size`).
 pub fn slice(len: usize, rank: usize, size: usize) -> Range<usize> {
     let size = size.max(1);
     let at = |r: usize| ((len as u128 * r as u128) / size as u128) as usize;
     at(rank)..at(rank + 1)
-}
-
-/// What the ranks of a [`ThreadRanks`] group exchange through.
-#[derive(Debug)]
-struct Exchange {
-    barrier: Barrier,
-    slots: Mutex<Vec<Vec<f64>>>,
-    bytes: Mutex<Vec<u8>>,
-}
-
-/// One rank of a group of ranks that are threads of this process: each thread holds its own
-/// `ThreadRanks` (from [`ThreadRanks::group`]) and the threads meet at every collective
-/// operation. Sums are formed by every rank from all ranks' buffers in rank order, the same
-/// arithmetic as any other implementation of [`ProcessGroup::sum_f64`].
-#[derive(Debug, Clone)]
-pub struct ThreadRanks {
-    rank: usize,
-    size: usize,
-    exchange: Arc<Exchange>,
-}
-
-impl ThreadRanks {
-    /// The `size` ranks of a new group, rank `r` at index `r`; hand one to each thread.
-    ///
-    /// # Panics
-    /// If `size` is 0.
-    pub fn group(size: usize) -> Vec<ThreadRanks> {
-        assert!(size >= 1, "a process group has at least one rank");
-        let exchange = Arc::new(Exchange {
-            barrier: Barrier::new(size),
-            slots: Mutex::new(vec![Vec::new(); size]),
-            bytes: Mutex::new(Vec::new()),
-        });
-        (0..size)
-            .map(|rank| ThreadRanks {
-                rank,
-                size,
-                exchange: Arc::clone(&exchange),
-            })
-            .collect()
-    }
-
-    /// The rank-order sum of every rank's `values`, each partial sum rounded to `T`: the
-    /// exchange holds `f64`, and an `f32` sum formed in `f64` then rounded to `f32` is the
-    /// correctly rounded `f32` sum (double rounding is innocuous at 53 ≥ 2·24 + 2 bits).
-    fn sum_with<T: Copy>(&self, values: &mut [T], to: fn(T) -> f64, from: fn(f64) -> T) {
-        self.exchange.slots.lock().expect("slots")[self.rank] =
-            values.iter().map(|v| to(*v)).collect();
-        self.exchange.barrier.wait();
-        {
-            let slots = self.exchange.slots.lock().expect("slots");
-            for (i, v) in values.iter_mut().enumerate() {
-                *v = from(slots[0][i]);
-            }
-            for slot in &slots[1..] {
-                for (i, v) in values.iter_mut().enumerate() {
-                    *v = from(to(*v) + slot[i]);
-                }
-            }
-        }
-        self.exchange.barrier.wait();
-    }
-}
-
-impl ProcessGroup for ThreadRanks {
-    fn rank(&self) -> usize {
-        self.rank
-    }
-
-    fn size(&self) -> usize {
-        self.size
-    }
-
-    fn sum_f32(&self, values: &mut [f32]) {
-        self.sum_with(values, |v| v as f64, |v| v as f32);
-    }
-
-    fn sum_f64(&self, values: &mut [f64]) {
-        self.sum_with(values, |v| v, |v| v);
-    }
-
-    fn broadcast(&self, root: usize, bytes: &mut Vec<u8>) {
-        if self.rank == root {
-            *self.exchange.bytes.lock().expect("bytes") = bytes.clone();
-        }
-        self.exchange.barrier.wait();
-        if self.rank != root {
-            *bytes = self.exchange.bytes.lock().expect("bytes").clone();
-        }
-        self.exchange.barrier.wait();
-    }
 }
 
 #[cfg(test)]
@@ -189,7 +136,7 @@ mod tests {
     #[test]
     fn thread_ranks_sum_in_rank_order_and_broadcast() {
         let ranks = ThreadRanks::group(3);
-        type Seen = (Vec<f32>, Vec<f64>, Vec<u8>, bool, f64);
+        type Seen = (Vec<f32>, Vec<f64>, Vec<u8>, bool, f64, Vec<f64>);
         let results: Vec<Seen> = std::thread::scope(|s| {
             let handles: Vec<_> = ranks
                 .iter()
@@ -205,7 +152,8 @@ mod tests {
                         group.broadcast(2, &mut bytes);
                         let any = group.any(group.rank() == 1);
                         let clock = group.rank0_value(10.0 + group.rank() as f64);
-                        (a.to_vec(), b.to_vec(), bytes, any, clock)
+                        let gathered = group.gather_f64(&vec![group.rank() as f64; group.rank()]);
+                        (a.to_vec(), b.to_vec(), bytes, any, clock, gathered)
                     })
                 })
                 .collect();
@@ -214,12 +162,13 @@ mod tests {
                 .map(|h| h.join().expect("rank"))
                 .collect()
         });
-        for (a, b, bytes, any, clock) in results {
+        for (a, b, bytes, any, clock, gathered) in results {
             assert_eq!(a, vec![(1e8f32 + 1.0) + -1e8, 3.0]);
             assert_eq!(b, vec![4.5]);
             assert_eq!(bytes, vec![2, 2, 2]);
             assert!(any);
             assert_eq!(clock, 10.0);
+            assert_eq!(gathered, vec![1.0, 2.0, 2.0]);
         }
     }
 
@@ -231,6 +180,7 @@ mod tests {
         assert_eq!(a, [1.5, -2.0]);
         assert!(!group.any(false));
         assert_eq!(group.rank0_value(3.0), 3.0);
+        assert_eq!(group.gather_f64(&[1.0, 2.0]), vec![1.0, 2.0]);
         assert_eq!(slice(7, 0, group.size()), 0..7);
     }
 }
