@@ -410,3 +410,65 @@ mod panicking {
         }
     }
 }
+
+/// The collective operations of `MpiProcesses` on 3 ranks give what `ThreadRanks` gives:
+/// sums in rank order (1e8 + 1 − 1e8 is 0 in f32 only in that order), gathers and broadcasts
+/// of different lengths, agreement on a flag and rank 0's value.
+#[test]
+fn mpi_collectives_match_the_thread_reference() {
+    let output = mpirun(3)
+        .arg(std::env::current_exe().expect("this test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "rank_program_collectives",
+            "--nocapture",
+        ])
+        .env("PHYSINV_RANK_PROGRAM_COLLECTIVES", "1")
+        .output()
+        .expect("mpirun starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.matches("collectives ok").count(), 3, "{stdout}");
+}
+
+/// The program every rank of [`mpi_collectives_match_the_thread_reference`] runs.
+#[test]
+#[ignore = "a rank program, started by mpi_collectives_match_the_thread_reference"]
+fn rank_program_collectives() {
+    use physinv::processes::ProcessGroup;
+    if std::env::var_os("PHYSINV_RANK_PROGRAM_COLLECTIVES").is_none() {
+        return;
+    }
+    let started = physinv::processes::launch::start().expect("MPI starts");
+    let group = started.processes.as_ref();
+    assert_eq!(group.size(), 3);
+    let rank = group.rank();
+    // Long enough that every rank's chunk of the sum is several elements.
+    let mut a = vec![[1e8f32, 1.0, -1e8][rank]; 10];
+    group.sum_f32(&mut a);
+    assert_eq!(a, vec![(1e8f32 + 1.0) + -1e8; 10]);
+    let mut b = [rank as f64 + 0.5];
+    group.sum_f64(&mut b);
+    assert_eq!(b, [4.5]);
+    let mut bytes = vec![rank as u8; rank + 1];
+    group.broadcast(2, &mut bytes);
+    assert_eq!(bytes, vec![2, 2, 2]);
+    assert!(group.any(rank == 1));
+    assert!(!group.any(false));
+    assert_eq!(group.rank0_value(10.0 + rank as f64), 10.0);
+    assert_eq!(
+        group.gather_f64(&vec![rank as f64; rank]),
+        vec![1.0, 2.0, 2.0]
+    );
+    assert_eq!(
+        group.gather_bytes(&vec![rank as u8; 2 - rank]),
+        vec![vec![0, 0], vec![1], vec![]]
+    );
+    println!("collectives ok");
+    drop(started);
+}

@@ -46,11 +46,32 @@ pub trait ProcessGroup: fmt::Debug + Send + Sync {
     /// Replaces `bytes` on every rank by rank `root`'s.
     fn broadcast(&self, root: usize, bytes: &mut Vec<u8>);
 
+    /// Every rank's `bytes`, in rank order, on every rank (lengths may differ between ranks).
+    /// The default broadcasts each rank's bytes in turn; an implementation with a native
+    /// all-gather overrides it.
+    fn gather_bytes(&self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        (0..self.size())
+            .map(|root| {
+                let mut mine = if root == self.rank() {
+                    bytes.to_vec()
+                } else {
+                    Vec::new()
+                };
+                self.broadcast(root, &mut mine);
+                mine
+            })
+            .collect()
+    }
+
     /// Every rank's `values` concatenated in rank order, on every rank (lengths may differ
-    /// between ranks). The default broadcasts each rank's values in turn; an implementation
-    /// with a native all-gather overrides it.
+    /// between ranks), through [`ProcessGroup::gather_bytes`].
     fn gather_f64(&self, values: &[f64]) -> Vec<f64> {
-        gather_by_broadcast(self, values)
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.gather_bytes(&bytes)
+            .iter()
+            .flat_map(|part| part.chunks_exact(8))
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect()
     }
 
     /// Whether `flag` is set on any rank (the same answer on every rank).
@@ -82,8 +103,8 @@ impl ProcessGroup for SingleProcess {
     fn sum_f32(&self, _values: &mut [f32]) {}
     fn sum_f64(&self, _values: &mut [f64]) {}
     fn broadcast(&self, _root: usize, _bytes: &mut Vec<u8>) {}
-    fn gather_f64(&self, values: &[f64]) -> Vec<f64> {
-        values.to_vec()
+    fn gather_bytes(&self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        vec![bytes.to_vec()]
     }
     fn any(&self, flag: bool) -> bool {
         flag
@@ -91,25 +112,6 @@ impl ProcessGroup for SingleProcess {
     fn rank0_value(&self, value: f64) -> f64 {
         value
     }
-}
-
-/// [`ProcessGroup::gather_f64`] as one broadcast per rank, in rank order.
-pub fn gather_by_broadcast<G: ProcessGroup + ?Sized>(group: &G, values: &[f64]) -> Vec<f64> {
-    let mut all = Vec::new();
-    for root in 0..group.size() {
-        let mut bytes = if root == group.rank() {
-            values.iter().flat_map(|v| v.to_le_bytes()).collect()
-        } else {
-            Vec::new()
-        };
-        group.broadcast(root, &mut bytes);
-        all.extend(
-            bytes
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
-        );
-    }
-    all
 }
 
 /// Rank `rank` of `size`'s slice of `0..len`: consecutive, disjoint, covering `0..len` in rank

@@ -15,6 +15,7 @@
 //! ([`crate::cli::main_with`]); MPI is finalised when the returned [`MpiRuntime`] is dropped.
 
 use super::{slice, ProcessGroup};
+use mpi::collective::SystemOperation;
 use mpi::datatype::{Equivalence, Partition, PartitionMut};
 use mpi::environment::{Threading, Universe};
 use mpi::topology::SimpleCommunicator;
@@ -170,30 +171,70 @@ impl ProcessGroup for MpiProcesses {
         }
     }
 
-    fn gather_f64(&self, values: &[f64]) -> Vec<f64> {
+    fn gather_bytes(&self, bytes: &[u8]) -> Vec<Vec<u8>> {
         let world = self.world.lock().unwrap_or_else(|e| e.into_inner());
         let mut lengths = vec![0u64; self.size];
         world
             .0
-            .all_gather_into(&(values.len() as u64), &mut lengths[..]);
+            .all_gather_into(&(bytes.len() as u64), &mut lengths[..]);
         let total: u64 = lengths.iter().sum();
-        if total > BLOCK as u64 {
-            drop(world);
+        let mut all = vec![0u8; total as usize];
+        if total <= BLOCK as u64 {
+            let counts: Vec<Count> = lengths.iter().map(|&l| l as Count).collect();
+            let displs = offsets(&counts);
+            let mut receive = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+            world.0.all_gather_varcount_into(bytes, &mut receive);
+        } else {
             // Counts and displacements are `int`: beyond that, one rank at a time.
-            return super::gather_by_broadcast(self, values);
+            let mut at = 0;
+            for (root, &len) in lengths.iter().enumerate() {
+                let part = &mut all[at..at + len as usize];
+                if root == self.rank {
+                    part.copy_from_slice(bytes);
+                }
+                for block in part.chunks_mut(BLOCK) {
+                    world.0.process_at_rank(root as i32).broadcast_into(block);
+                }
+                at += len as usize;
+            }
         }
-        let counts: Vec<Count> = lengths.iter().map(|&l| l as Count).collect();
-        let displs: Vec<Count> = counts
-            .iter()
-            .scan(0, |at, &c| {
-                let start = *at;
-                *at += c;
-                Some(start)
-            })
-            .collect();
-        let mut all = vec![0.0; total as usize];
-        let mut receive = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        world.0.all_gather_varcount_into(values, &mut receive);
-        all
+        let mut parts = Vec::with_capacity(self.size);
+        let mut rest = &all[..];
+        for &len in &lengths {
+            let (part, tail) = rest.split_at(len as usize);
+            parts.push(part.to_vec());
+            rest = tail;
+        }
+        parts
     }
+
+    /// One `MPI_Allreduce` with the maximum: exact in any order.
+    fn any(&self, flag: bool) -> bool {
+        let world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut any = 0i32;
+        world
+            .0
+            .all_reduce_into(&i32::from(flag), &mut any, SystemOperation::max());
+        any != 0
+    }
+
+    /// One broadcast from rank 0.
+    fn rank0_value(&self, value: f64) -> f64 {
+        let world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut value = value;
+        world.0.process_at_rank(0).broadcast_into(&mut value);
+        value
+    }
+}
+
+/// The start of each part of a concatenation of parts of `counts` elements.
+fn offsets(counts: &[Count]) -> Vec<Count> {
+    counts
+        .iter()
+        .scan(0, |at, &c| {
+            let start = *at;
+            *at += c;
+            Some(start)
+        })
+        .collect()
 }

@@ -195,18 +195,18 @@ pub fn reduce(rule: &dyn Grouped, processes: &dyn ProcessGroup, mut share: Share
     if processes.size() == 1 {
         return share;
     }
+    // One sum for all tensors: each call is a collective operation with its latency.
+    let mut flat = share.grads.to_vec();
+    processes.sum_f32(&mut flat);
+    let mut at = 0;
     for tensor in share.grads.tensors_mut() {
-        processes.sum_f32(tensor);
+        tensor.copy_from_slice(&flat[at..at + tensor.len()]);
+        at += tensor.len();
     }
     share.stats = share.stats.summed(processes);
+    let mine = serde_json::to_vec(&share.diagnostics).expect("named values serialise");
     let mut total: Option<NamedValues> = None;
-    for root in 0..processes.size() {
-        let mut bytes = if root == processes.rank() {
-            serde_json::to_vec(&share.diagnostics).expect("named values serialise")
-        } else {
-            Vec::new()
-        };
-        processes.broadcast(root, &mut bytes);
+    for bytes in processes.gather_bytes(&mine) {
         let part: NamedValues = serde_json::from_slice(&bytes).expect("named values parse");
         total = Some(match total {
             None => part,
