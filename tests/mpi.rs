@@ -440,7 +440,6 @@ fn mpi_collectives_match_the_thread_reference() {
 #[test]
 #[ignore = "a rank program, started by mpi_collectives_match_the_thread_reference"]
 fn rank_program_collectives() {
-    use physinv::processes::ProcessGroup;
     if std::env::var_os("PHYSINV_RANK_PROGRAM_COLLECTIVES").is_none() {
         return;
     }
