@@ -235,6 +235,48 @@ fn a_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run() {
     assert!(gap < 1e-4);
 }
 
+/// SIGTERM to `mpirun` (what a batch scheduler sends at the end of a job's time) reaches every
+/// rank: they stop together between iterations, rank 0 writes the checkpoint and the partial
+/// results, and the job ends with status 1 in seconds, not killed.
+#[test]
+fn a_signal_to_mpirun_writes_the_checkpoint_and_ends_every_rank() {
+    let dir = temp();
+    let out = dir.path().join("run");
+    let mut job = mpirun(2)
+        .arg(env!("CARGO_BIN_EXE_physinv"))
+        .args(["--threads", "1", "train", "scenarios/oscillators.ron"])
+        .args([
+            "--iterations",
+            "100000",
+            "--method",
+            "BPTT",
+            "--checkpoint-every",
+            "10",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun starts");
+    wait_for(&out.join("checkpoints/BPTT.json"), Duration::from_secs(120));
+    let start = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &job.id().to_string()])
+        .status()
+        .expect("kill");
+    let output = job.wait_with_output().expect("mpirun ends");
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("the job ended {took:?} after SIGTERM ({})", output.status);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("MPI_ABORT"), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(out.join("summary.json").exists());
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.join("checkpoints")).expect("mkdir");
     for entry in std::fs::read_dir(from.join("checkpoints")).expect("checkpoints") {
