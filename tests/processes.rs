@@ -150,3 +150,64 @@ fn more_ranks_than_episodes_is_an_error() {
         );
     }
 }
+
+/// A group whose rank 1 receives slightly different gradient sums (a faulty transport).
+#[derive(Debug)]
+struct Faulty(ThreadRanks);
+
+impl ProcessGroup for Faulty {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn sum_f32(&self, values: &mut [f32]) {
+        self.0.sum_f32(values);
+        if self.rank() == 1 {
+            values[0] += 1e-3;
+        }
+    }
+    fn sum_f64(&self, values: &mut [f64]) {
+        self.0.sum_f64(values);
+    }
+    fn broadcast(&self, root: usize, bytes: &mut Vec<u8>) {
+        self.0.broadcast(root, bytes);
+    }
+}
+
+/// Ranks whose parameters drift apart stop together at the next check (every `log_every`
+/// iterations) with the error that says so, instead of training different networks.
+#[test]
+fn ranks_whose_parameters_drift_apart_stop_with_an_error() {
+    let scenario = point_mass(
+        r#"(name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-2))"#,
+        10,
+    );
+    let results: Vec<physinv::Result<TrainOutcome>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ThreadRanks::group(2)
+            .into_iter()
+            .map(|rank| {
+                let scenario = &scenario;
+                s.spawn(move || {
+                    let control = TrainControl {
+                        processes: Some(Arc::new(Faulty(rank)) as Arc<dyn ProcessGroup>),
+                        ..TrainControl::default()
+                    };
+                    Trainer::new(scenario)?.train_with(0, &mut Silent, &control)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("rank"))
+            .collect()
+    });
+    for result in results {
+        let err = result.expect_err("the ranks drifted");
+        assert!(
+            matches!(err, physinv::Error::Drifted { iteration: 5, .. }),
+            "{err}"
+        );
+    }
+}
