@@ -242,7 +242,7 @@ fn a_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run() {
 fn a_signal_to_mpirun_writes_the_checkpoint_and_ends_every_rank() {
     let dir = temp();
     let out = dir.path().join("run");
-    let mut job = mpirun(2)
+    let job = mpirun(2)
         .arg(env!("CARGO_BIN_EXE_physinv"))
         .args(["--threads", "1", "train", "scenarios/oscillators.ron"])
         .args([
