@@ -38,6 +38,7 @@ fn bench_simulators(c: &mut Criterion) {
         ("burgers", "()"),
         ("heat1d", "()"),
         ("heat2d", "()"),
+        ("heat2d_control", "()"),
         ("poisson2d", "()"),
     ];
     for (name, params) in cases {

@@ -19,6 +19,7 @@ use physinv::sim::anisotropic_point_mass::AnisotropicPointMassParams;
 use physinv::sim::burgers::BurgersParams;
 use physinv::sim::heat1d::Heat1dParams;
 use physinv::sim::heat2d::Heat2dParams;
+use physinv::sim::heat2d_control::Heat2dControlParams;
 use physinv::sim::oscillators::OscillatorsParams;
 use physinv::sim::pendulum::PendulumParams;
 use physinv::sim::point_mass::PointMassParams;
@@ -109,6 +110,7 @@ fn the_scenario_reference_has_a_row_for_every_field_and_variant() {
         ("BurgersParams", fields::<BurgersParams>()),
         ("Heat1dParams", fields::<Heat1dParams>()),
         ("Heat2dParams", fields::<Heat2dParams>()),
+        ("Heat2dControlParams", fields::<Heat2dControlParams>()),
         ("Poisson2dParams", fields::<Poisson2dParams>()),
         ("EpisodeSpec", fields::<EpisodeSpec>()),
         ("PolicyKind", variants::<PolicyKind>()),

@@ -107,3 +107,35 @@ fn the_paper_sized_fields_validate() {
         assert_eq!(scenario.physics.sim().state_dim(), 64 * 64);
     }
 }
+
+/// heat2d_control on 8 × 8 cells over 8 steps, closed loop: SIP (inversion across time) and
+/// BPTT both at least halve the loss in 150 iterations (measured: 6.11 → 1.11 SIP, 0.99
+/// BPTT).
+#[test]
+fn heat2d_control_trains_with_sip_and_bptt() {
+    let scenario = common::scenario(
+        r#"(
+    name: "heat2d_control_test",
+    simulator: (name: "heat2d_control", params: (cells: 8)),
+    episode: (steps: 8, policy: ClosedLoop, observe: [State, Target, Time]),
+    data: (seed: 5, scenes: Generator("boxes"), train: Fresh, test_count: 16, validation_count: 16),
+    network: Mlp(hidden: [64], activation: tanh),
+    methods: [
+        (name: "SIP", update: Sip(inverse: Episode()), optimizer: Adam(lr: 1e-3)),
+        (name: "BPTT", update: Bptt(), optimizer: Adam(lr: 1e-3)),
+    ],
+    training: (batch: 16, iterations: 150, log_every: 150, seed: 0),
+)"#,
+    );
+    let trainer = Trainer::new(&scenario).expect("trainer");
+    for i in 0..2 {
+        let o = trainer.train(i, &mut Silent).expect("training runs");
+        let first = o.log[0].metrics.get("loss").expect("initial loss");
+        let last = o.metrics.get("loss").expect("final loss");
+        assert!(
+            last < 0.5 * first,
+            "{}: loss {first:.4} → {last:.4}",
+            o.method
+        );
+    }
+}

@@ -32,7 +32,7 @@
 //! (1D diffusion driven by a few Gaussian actuators: an ill-conditioned linear PDE control
 //! task, docs/method.md §4.3), and the 2D field inverse problems [`heat2d`] (docs/method.md
 //! §3.5) and [`poisson2d`] (§3.6), on the shared [`field2d`] grid with the [`fft2d`] and [`dst`]
-//! transforms.
+//! transforms, and [`heat2d_control`] (2D diffusion heated by a field over an episode).
 
 pub mod autodiff;
 pub mod check;
@@ -49,6 +49,7 @@ pub mod burgers;
 pub mod exponential;
 pub mod heat1d;
 pub mod heat2d;
+pub mod heat2d_control;
 pub mod oscillators;
 pub mod pendulum;
 pub mod point_mass;
@@ -79,6 +80,7 @@ pub(crate) fn register_builtins(table: &mut Simulators) {
     burgers::register(table);
     heat1d::register(table);
     heat2d::register(table);
+    heat2d_control::register(table);
     poisson2d::register(table);
 }
 
