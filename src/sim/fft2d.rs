@@ -120,6 +120,27 @@ impl Fft2d {
             .collect()
     }
 
+    /// `Σ_cells v²` of the field `v` whose half spectrum is `spectrum` (Parseval: `Σ |v̂|²/N²`
+    /// over the full spectrum, whose columns `0 < kx < N/2` the half spectrum holds once for
+    /// two).
+    pub fn squared_norm(&self, spectrum: &[C64]) -> f64 {
+        let n = self.n;
+        let sum: f64 = spectrum
+            .chunks_exact(n)
+            .enumerate()
+            .map(|(kx, column)| {
+                let twice = kx > 0 && 2 * kx != n;
+                let s: f64 = column.iter().map(|a| a.norm_sqr()).sum();
+                if twice {
+                    2.0 * s
+                } else {
+                    s
+                }
+            })
+            .sum();
+        sum / (n * n) as f64
+    }
+
     /// `spectrum ← FFT(field)`: the half spectrum (length [`Fft2d::spectrum_len`], resized if
     /// needed) of the real `N × N` field (length `N²`), unnormalised.
     pub fn forward(&self, field: &[f64], spectrum: &mut Vec<C64>) {
@@ -205,8 +226,8 @@ mod tests {
             .collect()
     }
 
-    /// The forward transform is the DFT's half spectrum, and the inverse undoes it, for even
-    /// and odd sides.
+    /// The forward transform is the DFT's half spectrum, Parseval's sum gives the field's
+    /// squared norm, and the inverse undoes the transform, for even and odd sides.
     #[test]
     fn forward_is_the_dft_and_inverse_undoes_it() {
         for n in [1, 4, 5, 8, 9] {
@@ -223,6 +244,11 @@ mod tests {
                     );
                 }
             }
+            let norm: f64 = x.iter().map(|v| v * v).sum();
+            assert!(
+                (fft.squared_norm(&spectrum) - norm).abs() < 1e-12 * norm,
+                "n = {n}"
+            );
             let mut back = vec![0.0; n * n];
             fft.inverse(&mut spectrum, &mut back);
             for (a, b) in back.iter().zip(&x) {

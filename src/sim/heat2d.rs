@@ -297,28 +297,37 @@ impl Vjp for Heat2d {
 
 impl ControlInverse for Heat2d {
     /// The damped Fourier inverse ([`damped`]) of `Δy = target − P(s, x)`, added to `x`; with
-    /// the shift, `Δx`'s mean is dropped. Never fails for finite input; a non-finite result is
-    /// [`crate::InverseError::Singular`].
+    /// the shift, `Δx`'s mean is dropped. `Δy`'s spectrum is formed as `FFT(target) −
+    /// kernel · FFT(x)` (the step's, without transforming back), its norm by Parseval. Never
+    /// fails for finite input; a non-finite result is [`crate::InverseError::Singular`].
     fn control_inverse(
         &self,
         state: &Vector,
         control: &Vector,
         target: &Vector,
     ) -> Result<Vector, crate::InverseError> {
-        let dy = target - self.step(state, control);
-        let noise = damped::noise_amplitude(dy.as_slice());
-        let mut x = control.clone();
         let mut dx = Vector::zeros(self.cells());
         SPECTRA.with(|cell| {
-            let spectrum = &mut cell.borrow_mut().1;
-            self.fft.forward(dy.as_slice(), spectrum);
-            self.inverse.apply(spectrum, noise);
-            if self.params.mean_from_state {
-                spectrum[0] = C64::default();
+            let (amp, predicted) = &mut *cell.borrow_mut();
+            self.fft.forward(target.as_slice(), amp);
+            self.fft.forward(control.as_slice(), predicted);
+            for ((a, p), k) in amp.iter_mut().zip(predicted.iter()).zip(&self.kernel) {
+                *a -= *p * *k;
             }
-            self.fft.inverse(spectrum, dx.as_mut_slice());
+            if let Some(mean) = self.output_mean(state) {
+                amp[0] = C64::new(
+                    amp[0].re + (control.mean() - mean) * self.cells() as f64,
+                    0.0,
+                );
+            }
+            let noise = damped::noise_amplitude(self.fft.squared_norm(amp).sqrt());
+            self.inverse.apply(amp, noise);
+            if self.params.mean_from_state {
+                amp[0] = C64::default();
+            }
+            self.fft.inverse(amp, dx.as_mut_slice());
         });
-        x += dx;
+        let x = dx + control;
         if x.iter().all(|v| v.is_finite()) {
             Ok(x)
         } else {

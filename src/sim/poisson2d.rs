@@ -74,6 +74,11 @@ pub const MAX_CELLS: usize = 1024;
 /// Name of the scene generator of smooth-noise ground truths.
 pub const NOISE: &str = "noise";
 
+thread_local! {
+    /// Per-thread buffer of the sine coefficients of a solve.
+    static COEFFICIENTS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The zero-Dirichlet Poisson problem on a square grid (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Poisson2d {
@@ -121,12 +126,15 @@ impl Poisson2d {
     /// `out ← (∇²)⁻¹ x`.
     fn solve_into(&self, x: &Vector, out: &mut Vector) {
         fit(out, self.cells());
-        let mut coefficients = vec![0.0; self.cells()];
-        self.dst.transform(x.as_slice(), &mut coefficients);
-        for (c, s) in coefficients.iter_mut().zip(&self.inverse_eigenvalues) {
-            *c *= s;
-        }
-        self.dst.transform(&coefficients, out.as_mut_slice());
+        COEFFICIENTS.with(|cell| {
+            let coefficients = &mut *cell.borrow_mut();
+            coefficients.resize(self.cells(), 0.0);
+            self.dst.transform(x.as_slice(), coefficients);
+            for (c, s) in coefficients.iter_mut().zip(&self.inverse_eigenvalues) {
+                *c *= s;
+            }
+            self.dst.transform(coefficients, out.as_mut_slice());
+        });
     }
 
     /// `∇² y` by the 5-point stencil with zero values beyond the grid.

@@ -75,11 +75,24 @@ impl HeatBox {
         (0.5 - d / EDGE_RADIUS).clamp(0.0, 1.0)
     }
 
-    /// Adds `strength · fraction` to every cell of the row-major `N × N` field.
+    /// The cells along axis `a` the box can touch: those whose centre `i + ½` lies within
+    /// `h + r/2` of its centre (elsewhere `d ≥ r/2` and the fraction is 0), with a cell of
+    /// margin, clamped to `0..N`.
+    fn reach(&self, a: usize, side: usize) -> std::ops::Range<usize> {
+        let extent = self.half_size[a] + EDGE_RADIUS / 2.0;
+        let low = (self.centre[a] - extent - 1.5).floor().max(0.0) as usize;
+        let high = ((self.centre[a] + extent + 1.5).ceil().max(0.0) as usize).min(side);
+        low.min(high)..high
+    }
+
+    /// Adds `strength · fraction` to every cell of the row-major `N × N` field (the cells
+    /// beyond the box's [`HeatBox::reach`] get 0 and are skipped).
     fn add_to(&self, field: &mut Vector, side: usize) {
-        for (i, v) in field.iter_mut().enumerate() {
-            let (y, x) = (i / side, i % side);
-            *v += self.strength * self.fraction_at(x as f64 + 0.5, y as f64 + 0.5);
+        for y in self.reach(1, side) {
+            for x in self.reach(0, side) {
+                let fraction = self.fraction_at(x as f64 + 0.5, y as f64 + 0.5);
+                field[y * side + x] += self.strength * fraction;
+            }
         }
     }
 }
@@ -128,5 +141,23 @@ mod tests {
         let field = heat_field(64, &mut rng);
         assert!(field.iter().all(|v| (0.0..=10.0).contains(v)));
         assert!(field.max() > 0.0);
+    }
+
+    /// Only the cells a box reaches are visited: every other cell's fraction is 0.
+    #[test]
+    fn cells_beyond_the_reach_get_nothing() {
+        let mut rng = SceneRng::seed_from_u64(4);
+        for side in [16, 64] {
+            for _ in 0..50 {
+                let b = HeatBox::draw(side, &mut rng);
+                let (xs, ys) = (b.reach(0, side), b.reach(1, side));
+                for i in 0..side * side {
+                    let (y, x) = (i / side, i % side);
+                    if !(xs.contains(&x) && ys.contains(&y)) {
+                        assert_eq!(b.fraction_at(x as f64 + 0.5, y as f64 + 0.5), 0.0);
+                    }
+                }
+            }
+        }
     }
 }
