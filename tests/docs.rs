@@ -18,9 +18,12 @@ use physinv::scenario::schema::{
 use physinv::sim::anisotropic_point_mass::AnisotropicPointMassParams;
 use physinv::sim::burgers::BurgersParams;
 use physinv::sim::heat1d::Heat1dParams;
+use physinv::sim::heat2d::Heat2dParams;
+use physinv::sim::heat2d_control::Heat2dControlParams;
 use physinv::sim::oscillators::OscillatorsParams;
 use physinv::sim::pendulum::PendulumParams;
 use physinv::sim::point_mass::PointMassParams;
+use physinv::sim::poisson2d::Poisson2dParams;
 use physinv::sim::rotating_sine::RotatingSineParams;
 use physinv::train::bptt::BpttSpec;
 use physinv::train::hig::{GaussNewtonSpec, HigSpec};
@@ -106,6 +109,9 @@ fn the_scenario_reference_has_a_row_for_every_field_and_variant() {
         ("PendulumParams", fields::<PendulumParams>()),
         ("BurgersParams", fields::<BurgersParams>()),
         ("Heat1dParams", fields::<Heat1dParams>()),
+        ("Heat2dParams", fields::<Heat2dParams>()),
+        ("Heat2dControlParams", fields::<Heat2dControlParams>()),
+        ("Poisson2dParams", fields::<Poisson2dParams>()),
         ("EpisodeSpec", fields::<EpisodeSpec>()),
         ("PolicyKind", variants::<PolicyKind>()),
         ("Observation", variants::<Observation>()),

@@ -5,7 +5,7 @@ use physinv::sim::check::{check_adjoint, check_jvp};
 use physinv::sim::exponential::{self, Exponential, ExponentialParams};
 use physinv::sim::rotating_sine::{self, RotatingSine, RotatingSineParams};
 use physinv::sim::BuildError;
-use physinv::sim::{ControlHessian, ControlInverse, Jvp, Matrix, Simulator, Vector, Vjp};
+use physinv::sim::{ControlHessian, ControlInverse, Jvp, Matrix, Scene, Simulator, Vector, Vjp};
 use physinv::InverseError;
 use physinv::Registry;
 use rand::{Rng, SeedableRng};
@@ -300,7 +300,12 @@ fn x_dist_zero_at_solution_and_known_offsets() {
     .unwrap();
     let metrics = physics.metrics().expect("rotating_sine has metrics");
     assert_eq!(metrics.metric_names(), ["x_dist", "x_dist_over_xi"]);
-    let values = metrics.evaluate(&zero, &y, &[x], &[zero.clone(), y.clone()]);
+    let scene = Scene {
+        initial: zero.clone(),
+        target: y.clone(),
+        reference_controls: None,
+    };
+    let values = metrics.evaluate(&scene, &[x], &[zero.clone(), y.clone()]);
     assert!((values[0] - 0.1 * s).abs() <= ROUND_TRIP_TOL * s);
     assert!((values[1] - 0.1 * s / 32.0).abs() <= ROUND_TRIP_TOL);
     // |y*₁| > 1: distance to the closest achievable set sin a = 1, here a = π/2.
@@ -322,7 +327,12 @@ fn x_dist_zero_at_solution_and_known_offsets() {
     let physics = exponential::physics(ExponentialParams {}).unwrap();
     let metrics = physics.metrics().unwrap();
     assert_eq!(metrics.metric_names(), ["x_dist"]);
-    let v = metrics.evaluate(&Vector::zeros(1), &y, &[Vector::from_element(1, 1.0)], &[]);
+    let scene = Scene {
+        initial: Vector::zeros(1),
+        target: y,
+        reference_controls: None,
+    };
+    let v = metrics.evaluate(&scene, &[Vector::from_element(1, 1.0)], &[]);
     assert!((v[0] - 1.0).abs() <= ROUND_TRIP_TOL);
 }
 

@@ -79,10 +79,16 @@ fn output_error(name: &str, call: String, expected: usize, got: usize) -> crate:
     }
 }
 
-/// Calls the step, the JVP (and the dense Jacobians it offers), the VJP, the control Hessian
-/// and the control scale of `physics` at the zero state and control, in that order, and
-/// checks every returned length. Values are not checked: a simulator may be undefined at
-/// zero.
+/// Most entries `n·(n + m)` of the dense Jacobians `(A, B)` [`check_physics`] forms to check
+/// their shapes (32 MiB of `f64`): a field's are `N² × N²` (256 MiB for `64 × 64` cells), too
+/// big to form at every validation only to look at their shape. Bigger Jacobians are not
+/// checked here (the JVP and VJP, whose lengths are, are what field methods use).
+pub const MAX_CHECKED_JACOBIAN_ENTRIES: usize = 1 << 22;
+
+/// Calls the step, the JVP (and the dense Jacobians it offers, when they have at most
+/// [`MAX_CHECKED_JACOBIAN_ENTRIES`] entries), the VJP, the control Hessian and the control
+/// scale of `physics` at the zero state and control, in that order, and checks every returned
+/// length. Values are not checked: a simulator may be undefined at zero.
 pub fn check_physics(physics: &Physics) -> crate::Result<()> {
     let sim = physics.sim();
     let (n, m) = (sim.state_dim(), sim.control_dim());
@@ -95,9 +101,11 @@ pub fn check_physics(physics: &Physics) -> crate::Result<()> {
         check_len(sim.name(), "jvp", n, jvp.jvp(&s, &u, &s, &u).len())?;
         jvp.jvp_into(&s, &u, &s, &u, &mut out);
         check_len(sim.name(), "jvp_into", n, out.len())?;
-        let (a, b) = jvp.jacobians(&s, &u);
-        check_shape(sim, "jacobians: A = ∂P/∂s", &a, n, n)?;
-        check_shape(sim, "jacobians: B = ∂P/∂u", &b, n, m)?;
+        if n.saturating_mul(n.saturating_add(m)) <= MAX_CHECKED_JACOBIAN_ENTRIES {
+            let (a, b) = jvp.jacobians(&s, &u);
+            check_shape(sim, "jacobians: A = ∂P/∂s", &a, n, n)?;
+            check_shape(sim, "jacobians: B = ∂P/∂u", &b, n, m)?;
+        }
     }
     if let Some(vjp) = physics.vjp() {
         let (ws, wu) = vjp.vjp(&s, &u, &s);

@@ -12,7 +12,7 @@
 
 use super::table::{ParamError, Simulators};
 use super::{
-    ControlHessian, ControlInverse, Jvp, Matrix, Physics, SimMetrics, Simulator, Vector, Vjp,
+    ControlHessian, ControlInverse, Jvp, Matrix, Physics, Scene, SimMetrics, Simulator, Vector, Vjp,
 };
 use crate::InverseError;
 use serde::{Deserialize, Serialize};
@@ -134,16 +134,10 @@ impl SimMetrics for Exponential {
     }
 
     /// `x_dist` ([`Exponential::x_dist`] of `controls[0]` to `target`); `NaN` without controls.
-    fn evaluate(
-        &self,
-        _initial: &Vector,
-        target: &Vector,
-        controls: &[Vector],
-        _states: &[Vector],
-    ) -> Vec<f64> {
+    fn evaluate(&self, scene: &Scene, controls: &[Vector], _states: &[Vector]) -> Vec<f64> {
         vec![controls
             .first()
-            .map_or(f64::NAN, |x| self.x_dist(x, target))]
+            .map_or(f64::NAN, |x| self.x_dist(x, &scene.target))]
     }
 }
 

@@ -30,11 +30,16 @@
 //! problems), [`point_mass`], [`anisotropic_point_mass`] (the conditioning study, built on
 //! `point_mass`'s linear core), [`oscillators`], [`pendulum`], [`burgers`] and [`heat1d`]
 //! (1D diffusion driven by a few Gaussian actuators: an ill-conditioned linear PDE control
-//! task, docs/method.md §4.3).
+//! task, docs/method.md §4.3), and the 2D field inverse problems [`heat2d`] (docs/method.md
+//! §3.5) and [`poisson2d`] (§3.6), on the shared [`field2d`] grid with the [`fft2d`] and [`dst`]
+//! transforms, and [`heat2d_control`] (2D diffusion heated by a field over an episode).
 
 pub mod autodiff;
 pub mod check;
 pub mod dimensions;
+pub mod dst;
+pub mod fft2d;
+pub mod field2d;
 pub mod finite_difference;
 pub mod table;
 pub mod work;
@@ -43,9 +48,12 @@ pub mod anisotropic_point_mass;
 pub mod burgers;
 pub mod exponential;
 pub mod heat1d;
+pub mod heat2d;
+pub mod heat2d_control;
 pub mod oscillators;
 pub mod pendulum;
 pub mod point_mass;
+pub mod poisson2d;
 pub mod rotating_sine;
 
 pub use table::{BuildError, ParamError, Simulators};
@@ -71,6 +79,9 @@ pub(crate) fn register_builtins(table: &mut Simulators) {
     pendulum::register(table);
     burgers::register(table);
     heat1d::register(table);
+    heat2d::register(table);
+    heat2d_control::register(table);
+    poisson2d::register(table);
 }
 
 pub use crate::layout::Layout;
@@ -244,15 +255,10 @@ pub trait ControlHessian: Simulator {
 pub trait SimMetrics: Send + Sync {
     /// Names of the metrics, in the order [`SimMetrics::evaluate`] returns them.
     fn metric_names(&self) -> Vec<String>;
-    /// Metric values for one episode with initial state `initial`, target `target`,
-    /// controls `controls[t]` and visited states `states[t]` (`t = 0..=T`).
-    fn evaluate(
-        &self,
-        initial: &Vector,
-        target: &Vector,
-        controls: &[Vector],
-        states: &[Vector],
-    ) -> Vec<f64>;
+    /// Metric values for one episode of `scene` (its initial state, target and, when the scenes
+    /// carry them, ground-truth controls — the field problems' `x_mae` compares with those),
+    /// with controls `controls[t]` and visited states `states[t]` (`t = 0..=T`).
+    fn evaluate(&self, scene: &Scene, controls: &[Vector], states: &[Vector]) -> Vec<f64>;
 }
 
 /// A simulator together with the capabilities it offers.

@@ -25,8 +25,8 @@
 //! `B = (φ₂, φ₁)ᵀ ⊗ M⁻¹G` (4×2), exact JVP/VJP, and an analytic least-squares control inverse.
 
 use super::{
-    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, SimMetrics, Simulator, Simulators,
-    Vector, Vjp,
+    fit, ControlInverse, Jvp, Matrix, ParamError, Physics, Scene, SimMetrics, Simulator,
+    Simulators, Vector, Vjp,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -388,13 +388,8 @@ impl<P: Send + Sync> SimMetrics for LinearPointMass<P> {
 
     /// `position_error`: the distance `‖(x_T, y_T) − (x*, y*)‖` (m) of the final position from
     /// the target position (velocities left out).
-    fn evaluate(
-        &self,
-        _initial: &Vector,
-        target: &Vector,
-        _controls: &[Vector],
-        states: &[Vector],
-    ) -> Vec<f64> {
+    fn evaluate(&self, scene: &Scene, _controls: &[Vector], states: &[Vector]) -> Vec<f64> {
+        let target = &scene.target;
         let last = states.last().unwrap_or(target);
         vec![(last[0] - target[0]).hypot(last[1] - target[1])]
     }

@@ -18,7 +18,7 @@
 
 use super::table::{ParamError, Simulators};
 use super::{
-    ControlHessian, ControlInverse, Jvp, Matrix, Physics, SimMetrics, Simulator, Vector, Vjp,
+    ControlHessian, ControlInverse, Jvp, Matrix, Physics, Scene, SimMetrics, Simulator, Vector, Vjp,
 };
 use crate::InverseError;
 use serde::{Deserialize, Serialize};
@@ -311,16 +311,10 @@ impl SimMetrics for RotatingSine {
 
     /// `x_dist` ([`RotatingSine::x_dist`] of `controls[0]` to `target`) and `x_dist / ξ`;
     /// `NaN` if there is no control.
-    fn evaluate(
-        &self,
-        _initial: &Vector,
-        target: &Vector,
-        controls: &[Vector],
-        _states: &[Vector],
-    ) -> Vec<f64> {
+    fn evaluate(&self, scene: &Scene, controls: &[Vector], _states: &[Vector]) -> Vec<f64> {
         let d = controls
             .first()
-            .map_or(f64::NAN, |x| self.x_dist(x, target));
+            .map_or(f64::NAN, |x| self.x_dist(x, &scene.target));
         vec![d, d / self.xi]
     }
 }

@@ -89,7 +89,7 @@ fn metric_sums(ctx: &Context<'_>, net: &dyn Network, scenes: &[Scene]) -> crate:
                 values.push((&scene.target - last).lp_norm(1) / dt);
             }
             if let Some(m) = ctx.physics.metrics() {
-                values.extend(m.evaluate(&scene.initial, &scene.target, controls, states));
+                values.extend(m.evaluate(scene, controls, states));
             }
             for (s, v) in sums.iter_mut().zip(values) {
                 *s += v;
