@@ -21,6 +21,9 @@
 //! - [`io`]: [`io::save`] / [`io::load_into`], exact and atomic, for any kind.
 //! - [`mlp`]: the kind `Mlp`: [`Mlp`], [`MlpConfig`], [`Activation`], [`mlp::MlpParams`].
 //! - [`linear`]: the kind `Linear`, an affine policy `y = W x + b`.
+//! - [`conv`]: convolutional layers on grids (im2col on `gemm`, max-pool, bilinear
+//!   up-sampling, skip concatenation, batch norm); `product.rs`: the one matrix product every
+//!   pass is built from.
 //! - [`enable_flush_to_zero`]: avoids subnormal slow-downs in long training runs.
 //!
 //! A new kind is a folder here (or a type in a user's crate) implementing [`Network`] and a
@@ -50,6 +53,7 @@
 //! bits for any rayon thread count (dfdx only parallelises large matrix products, over output
 //! blocks).
 
+pub mod conv;
 pub mod ftz;
 pub mod grads;
 pub mod io;
@@ -58,6 +62,7 @@ pub mod mlp;
 pub mod network;
 pub mod optim;
 pub mod params;
+pub(crate) mod product;
 pub mod sequence;
 pub mod table;
 
