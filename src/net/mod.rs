@@ -13,6 +13,8 @@
 //!   size, build), [`Networks`] (the table), [`NetworkSpec`] (the scenario's `network:`),
 //!   [`Architecture`] (kind, parameters and sizes of a built network).
 //! - [`params`]: [`ParamTensor`], a flat parameter tensor (the optimizer's unit of state).
+//! - [`ports`]: [`NetworkIo`], what a kind is built for: the input's and output's lengths and
+//!   grids ([`Port`], [`GridShape`]).
 //! - [`grads`]: [`ParamGrads`], the parameter gradient, one buffer per tensor.
 //! - [`optim`]: [`OptimizerConfig`] (Adam, SGD, RMSprop, Adagrad, Adadelta) and [`Optimizer`]
 //!   with global-norm clipping and checkpointable state, on any network's tensors.
@@ -32,10 +34,10 @@
 //!
 //! ```
 //! use nalgebra::DMatrix;
-//! use physinv::net::{Network, Networks, Optimizer, OptimizerConfig};
+//! use physinv::net::{Network, NetworkIo, Networks, Optimizer, OptimizerConfig};
 //!
 //! let spec = Networks::builtin().parse("Mlp(hidden: [16], activation: tanh)")?;
-//! let mut net = spec.build(2, 1, 0)?; // 2 inputs, 1 output, seed 0
+//! let mut net = spec.build(&NetworkIo::flat(2, 1), 0)?; // 2 inputs, 1 output, seed 0
 //! let adam: OptimizerConfig = ron::from_str("Adam(lr: 1e-2)")?;
 //! let mut opt = Optimizer::new(&adam, Some(1.0), net.as_ref());
 //! let x = DMatrix::from_column_slice(2, 3, &[0.0, 1.0, 1.0, 0.0, 0.5, 0.5]); // 3 samples
@@ -62,6 +64,7 @@ pub mod mlp;
 pub mod network;
 pub mod optim;
 pub mod params;
+pub mod ports;
 pub(crate) mod product;
 pub mod sequence;
 pub mod table;
@@ -72,5 +75,6 @@ pub use mlp::{Activation, Mlp, MlpConfig};
 pub use network::{JacobianRows, Network};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use params::ParamTensor;
+pub use ports::{GridShape, NetworkIo, Port};
 pub use sequence::{BackwardSequence, Summed};
 pub use table::{Architecture, NetworkKind, NetworkSize, NetworkSpec, Networks};
