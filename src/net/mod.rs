@@ -23,6 +23,8 @@
 //! - [`io`]: [`io::save`] / [`io::load_into`], exact and atomic, for any kind.
 //! - [`mlp`]: the kind `Mlp`: [`Mlp`], [`MlpConfig`], [`Activation`], [`mlp::MlpParams`].
 //! - [`linear`]: the kind `Linear`, an affine policy `y = W x + b`.
+//! - [`grid`]: the grid kinds `UNet` and `ResNet` (convolutional networks on a grid input and
+//!   output, batch norm with running averages).
 //! - [`conv`]: convolutional layers on grids (im2col on `gemm`, max-pool, bilinear
 //!   up-sampling, skip concatenation, batch norm); `product.rs`: the one matrix product every
 //!   pass is built from.
@@ -58,6 +60,7 @@
 pub mod conv;
 pub mod ftz;
 pub mod grads;
+pub mod grid;
 pub mod io;
 pub mod linear;
 pub mod mlp;

@@ -7,7 +7,8 @@
 //! for the memory estimate, and builds the [`Network`] from `(io, seed)`.
 //!
 //! Built-in kinds ([`Networks::builtin`]): `Mlp` ([`crate::net::mlp::MlpParams`]),
-//! `Linear` ([`crate::net::linear::LinearParams`]), registered exactly the way a user's crate
+//! `Linear` ([`crate::net::linear::LinearParams`]), and the grid kinds `UNet` and `ResNet`
+//! ([`crate::net::grid`]), registered exactly the way a user's crate
 //! registers its own, through `Registry::register_network`:
 //!
 //! ```
@@ -294,7 +295,7 @@ impl Networks {
         Self::default()
     }
 
-    /// The built-in kinds (`Mlp`, `Linear`).
+    /// The built-in kinds (`Mlp`, `Linear`, `UNet`, `ResNet`).
     pub fn builtin() -> &'static Networks {
         static BUILTIN: OnceLock<Networks> = OnceLock::new();
         BUILTIN.get_or_init(|| {
@@ -304,6 +305,14 @@ impl Networks {
                 "multilayer perceptron: hidden widths, activation, output activation",
             );
             networks.register::<super::linear::LinearParams>("Linear", "affine policy y = W x + b");
+            networks.register::<super::grid::unet::UNetParams>(
+                "UNet",
+                "U-Net on a grid: levels, filters, batch norm, activation, padding",
+            );
+            networks.register::<super::grid::resnet::ResNetParams>(
+                "ResNet",
+                "residual CNN on a grid: blocks, filters, batch norm, activation, padding",
+            );
             networks
         })
     }
