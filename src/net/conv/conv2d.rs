@@ -3,7 +3,7 @@
 //!
 //! Weight `(outputs, inputs, k, k)` row-major (PyTorch's layout), bias `(outputs,)`. Per image:
 //! the input as a `(inputs·k²) × cells` matrix ([`super::im2col`]; for 1×1 the image itself),
-//! in a buffer reused by the images a thread runs; the output `Y = W · cols + b` by one
+//! in a buffer each thread keeps; the output `Y = W · cols + b` by one
 //! product; in parallel over images. Backward, per image: `dW += dY · colsᵀ`, `db += Σ dY`
 //! over cells, `dcols = Wᵀ · dY` then col2im for the input cotangent. `dW` and `db` are summed
 //! over chunks of images ([`super::shape::sum_over_chunks_writing`]): per chunk in image
@@ -14,6 +14,23 @@ use super::im2col::{col2im, im2col, KERNEL};
 use super::shape::{sum_over_chunks_writing, Padding, Shape};
 use crate::net::product::{product, Write};
 use rayon::prelude::*;
+use std::cell::RefCell;
+
+thread_local! {
+    /// The column matrix and its cotangent of the image this thread is working on, kept from
+    /// image to image and call to call: a new 2.4 MB buffer per rayon task (16 channels on
+    /// 64 × 64) cost more page faults than the products took.
+    static BUFFERS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's two buffers (`f` must not start parallel work: it would find
+/// them borrowed).
+fn with_buffers<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
+    BUFFERS.with(|b| {
+        let (cols, dcols) = &mut *b.borrow_mut();
+        f(cols, dcols)
+    })
+}
 
 /// The shape of a convolution layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,18 +115,20 @@ impl Conv2d {
         let (cells, k) = (shape.cells(), self.columns());
         y.par_chunks_mut(out.image())
             .zip(x.par_chunks(shape.image()))
-            .for_each_init(Vec::new, |buffer, (yi, xi)| {
-                let cols = self.cols(xi, (shape.ny, shape.nx), buffer);
-                for (row, b) in yi.chunks_exact_mut(cells).zip(bias) {
-                    row.fill(*b);
-                }
-                product(
-                    (self.outputs, k, cells),
-                    (yi, [cells, 1]),
-                    (weight, [k, 1]),
-                    (cols, [cells, 1]),
-                    Write::SERIAL_ADD,
-                );
+            .for_each(|(yi, xi)| {
+                with_buffers(|buffer, _| {
+                    let cols = self.cols(xi, (shape.ny, shape.nx), buffer);
+                    for (row, b) in yi.chunks_exact_mut(cells).zip(bias) {
+                        row.fill(*b);
+                    }
+                    product(
+                        (self.outputs, k, cells),
+                        (yi, [cells, 1]),
+                        (weight, [k, 1]),
+                        (cols, [cells, 1]),
+                        Write::SERIAL_ADD,
+                    );
+                })
             });
     }
 
@@ -136,27 +155,28 @@ impl Conv2d {
         let (cells, k, weights) = (shape.cells(), self.columns(), self.weights());
         let mut sums = sum_over_chunks_writing(shape.batch, dx, |images, dx| {
             let mut partial = vec![0.0f32; weights + self.outputs];
-            let (mut cols_buffer, mut dcols) = (Vec::new(), Vec::new());
-            for (i, b) in images.enumerate() {
-                let xi = &x[b * shape.image()..][..shape.image()];
-                let dyi = &dy[b * out.image()..][..out.image()];
-                let cols = self.cols(xi, (shape.ny, shape.nx), &mut cols_buffer);
-                let (dw, db) = partial.split_at_mut(weights);
-                product(
-                    (self.outputs, cells, k),
-                    (dw, [k, 1]),
-                    (dyi, [cells, 1]),
-                    (cols, [1, cells]),
-                    Write::SERIAL_ADD,
-                );
-                for (s, row) in db.iter_mut().zip(dyi.chunks_exact(cells)) {
-                    *s += row.iter().sum::<f32>();
+            with_buffers(|cols_buffer, dcols| {
+                for (i, b) in images.enumerate() {
+                    let xi = &x[b * shape.image()..][..shape.image()];
+                    let dyi = &dy[b * out.image()..][..out.image()];
+                    let cols = self.cols(xi, (shape.ny, shape.nx), cols_buffer);
+                    let (dw, db) = partial.split_at_mut(weights);
+                    product(
+                        (self.outputs, cells, k),
+                        (dw, [k, 1]),
+                        (dyi, [cells, 1]),
+                        (cols, [1, cells]),
+                        Write::SERIAL_ADD,
+                    );
+                    for (s, row) in db.iter_mut().zip(dyi.chunks_exact(cells)) {
+                        *s += row.iter().sum::<f32>();
+                    }
+                    if !dx.is_empty() {
+                        let dxi = &mut dx[i * shape.image()..][..shape.image()];
+                        self.input_cotangent(weight, dyi, (shape.ny, shape.nx), dcols, dxi);
+                    }
                 }
-                if !dx.is_empty() {
-                    let dxi = &mut dx[i * shape.image()..][..shape.image()];
-                    self.input_cotangent(weight, dyi, (shape.ny, shape.nx), &mut dcols, dxi);
-                }
-            }
+            });
             partial
         });
         let bias = sums.split_off(weights);
