@@ -603,6 +603,7 @@ pub fn stack_for_backward(
 mod shapes {
     use super::{Observation, Policy, PolicyKind};
     use crate::layout::{Layout, DIMENSIONLESS};
+    use crate::net::{NetworkIo, Port};
 
     impl Policy {
         /// The layout of the network's input for a state of layout `state` (length `n`),
@@ -628,6 +629,27 @@ mod shapes {
                     }))
                 }
             }
+        }
+
+        /// What the network's kind sees of its input and output for a state of layout `state`
+        /// and a control of layout `control`: [`Port::of`] [`Policy::input_layout`] and
+        /// [`Policy::output_layout`] (sizes, and the grid where a layout is one grid), formed
+        /// without writing out an open-loop output's `T` copies; `None` if a size overflows.
+        pub fn network_io(&self, state: &Layout, control: &Layout) -> Option<NetworkIo> {
+            let (input, output) = match self.kind {
+                PolicyKind::OpenLoop => (
+                    Port::of(state).repeated(2)?,
+                    Port::of(control).repeated(self.steps)?,
+                ),
+                PolicyKind::ClosedLoop => {
+                    let blocks = self.observe.iter().map(|block| match block {
+                        Observation::Time => Port::flat(1),
+                        _ => Port::of(state),
+                    });
+                    (Port::concat(blocks)?, Port::of(control))
+                }
+            };
+            Some(NetworkIo { input, output })
         }
 
         /// The layout of the network's output for a control of layout `control` (length

@@ -7,7 +7,7 @@
 mod common;
 use nalgebra::DMatrix;
 use physinv::net::linear::Linear;
-use physinv::net::{Architecture, Network, NetworkKind, NetworkSize, Networks};
+use physinv::net::{Architecture, Network, NetworkIo, NetworkKind, NetworkSize, Networks};
 use physinv::scenario::Scenario;
 use physinv::sim::ParamError;
 use physinv::train::trainer::Silent;
@@ -26,7 +26,7 @@ fn linear(inputs: usize, outputs: usize) -> Box<dyn Network> {
     Networks::builtin()
         .parse("Linear()")
         .expect("parses")
-        .build(inputs, outputs, 3)
+        .build(&NetworkIo::flat(inputs, outputs), 3)
         .expect("builds")
 }
 
@@ -279,7 +279,7 @@ struct ZeroAffine {
 }
 
 impl NetworkKind for ZeroAffine {
-    fn check(&self, _inputs: usize, _outputs: usize) -> Result<(), ParamError> {
+    fn check(&self, _io: &NetworkIo) -> Result<(), ParamError> {
         if self.zero {
             Ok(())
         } else {
@@ -287,18 +287,13 @@ impl NetworkKind for ZeroAffine {
         }
     }
 
-    fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
-        NetworkSize::affine(inputs, outputs)
+    fn size(&self, io: &NetworkIo) -> NetworkSize {
+        NetworkSize::affine(io.input.len as u64, io.output.len as u64)
     }
 
-    fn build(
-        &self,
-        inputs: usize,
-        outputs: usize,
-        _seed: u64,
-    ) -> physinv::Result<Box<dyn Network>> {
-        let arch = Architecture::of("ZeroAffine", self, inputs, outputs);
-        Ok(Box::new(Linear::zeros(arch, inputs, outputs)))
+    fn build(&self, io: &NetworkIo, _seed: u64) -> physinv::Result<Box<dyn Network>> {
+        let arch = Architecture::of("ZeroAffine", self, io);
+        Ok(Box::new(Linear::zeros(arch, io.input.len, io.output.len)))
     }
 }
 

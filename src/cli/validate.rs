@@ -93,7 +93,7 @@ pub fn describe(scenario: &Scenario) -> String {
         scenario.control_scale().as_slice()
     ));
     let net = scenario.network_architecture();
-    let size = spec.network.size(net.inputs as u64, net.outputs as u64);
+    let size = spec.network.size(&scenario.network_io());
     line(format!(
         "network      {}, {} inputs → {} outputs ({} parameters)",
         net.text(),

@@ -35,6 +35,9 @@ pub struct ExportedNetwork {
     pub architecture: Architecture,
     /// Parameters in [`Network::parameters`] order.
     pub parameters: Vec<f32>,
+    /// What the network keeps besides ([`Network::statistics`]: batch norm's running
+    /// averages); empty for most kinds.
+    pub statistics: Vec<f32>,
     /// Provenance metadata: `scenario`, `method`, `iteration`, `selected`.
     pub metadata: BTreeMap<String, String>,
 }
@@ -43,9 +46,14 @@ impl ExportedNetwork {
     /// The network `checkpoint`'s run reports: the best on the validation scenes if it kept
     /// one (`selected` = `best validation`), else the last (`selected` = `last`).
     pub fn chosen(checkpoint: &Checkpoint) -> Self {
-        let (parameters, iteration, selected) = match &checkpoint.best {
-            Some(best) => (&best.parameters, best.iteration, "best validation"),
-            None => (&checkpoint.parameters, checkpoint.iteration, "last"),
+        let (parameters, statistics, iteration, selected) = match &checkpoint.best {
+            Some(b) => (&b.parameters, &b.statistics, b.iteration, "best validation"),
+            None => (
+                &checkpoint.parameters,
+                &checkpoint.statistics,
+                checkpoint.iteration,
+                "last",
+            ),
         };
         let metadata = BTreeMap::from([
             ("scenario".to_string(), checkpoint.scenario.clone()),
@@ -56,6 +64,7 @@ impl ExportedNetwork {
         ExportedNetwork {
             architecture: checkpoint.network.clone(),
             parameters: parameters.clone(),
+            statistics: statistics.clone(),
             metadata,
         }
     }
@@ -65,6 +74,7 @@ impl ExportedNetwork {
     pub fn to_network(&self) -> crate::Result<Box<dyn Network>> {
         let mut net = table::build(&self.architecture, 0)?;
         net.set_parameters(&self.parameters)?;
+        net.set_statistics(&self.statistics)?;
         Ok(net)
     }
 }
@@ -154,6 +164,7 @@ pub fn export_network(
             metadata.extend(policy_metadata(scenario));
             let mut net = scenario.build_network(0)?;
             net.set_parameters(&exported.parameters)?;
+            net.set_statistics(&exported.statistics)?;
             net
         }
         None => exported.to_network()?,

@@ -29,15 +29,26 @@ pub struct Tensor {
     pub values: Vec<f32>,
 }
 
-/// `net`'s parameters as its named tensors ([`Network::tensor_names`]).
+/// `net`'s parameters as its named tensors ([`Network::tensor_names`]), then the values it
+/// keeps besides them ([`Network::statistic_names`]: batch norm's running averages).
 pub fn tensors(net: &dyn Network) -> Vec<Tensor> {
+    let parameters = net.tensors().iter().map(|t| t.to_vec());
+    let statistics = net.statistics();
+    let mut rest = statistics.as_slice();
+    let blocks = net.statistic_names().into_iter().map(move |(name, shape)| {
+        let (head, tail) = rest.split_at(shape.iter().product::<usize>().min(rest.len()));
+        rest = tail;
+        (name, shape, head.to_vec())
+    });
     net.tensor_names()
         .into_iter()
-        .zip(net.tensors())
-        .map(|((name, shape), tensor)| Tensor {
+        .zip(parameters)
+        .map(|((name, shape), values)| (name, shape, values))
+        .chain(blocks)
+        .map(|(name, shape, values)| Tensor {
             name,
             shape,
-            values: tensor.to_vec(),
+            values,
         })
         .collect()
 }

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | 8 | magic `PHYSNET1` |
 //! | 4 | `u32` length `h` of the header |
-//! | `h` | UTF-8 JSON header: `{"architecture": Architecture, "num_parameters": n, "checksum": u64}` |
+//! | `h` | UTF-8 JSON header: `{"architecture": Architecture, "num_parameters": n, "checksum": u64}`, and `"statistics": [f32…]` for a network that keeps values besides its parameters ([`Network::statistics`]: batch norm's running averages) |
 //! | `4n` | the `n` parameters as `f32`, in the network's parameter order |
 //!
 //! `checksum` is the 64-bit FNV-1a hash of the parameter bytes. Parameters are stored as raw
@@ -37,6 +37,8 @@ struct Header {
     architecture: Architecture,
     num_parameters: usize,
     checksum: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    statistics: Vec<f32>,
 }
 
 /// Writes `net`'s architecture and all parameters to `path` (format in the
@@ -52,6 +54,7 @@ pub fn save(net: &dyn Network, path: &Path) -> Result<()> {
         architecture: net.architecture(),
         num_parameters: net.num_parameters(),
         checksum: fnv1a(&payload),
+        statistics: net.statistics(),
     };
     let header = serde_json::to_vec(&header)
         .map_err(|e| Error::Network(format!("cannot encode network header: {e}")))?;
@@ -131,7 +134,19 @@ pub fn load_into(path: &Path, net: &mut dyn Network) -> Result<()> {
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(corrupt(format!("parameter {i} is {}", values[i])));
     }
-    net.set_parameters(&values)
+    if let Some(i) = header.statistics.iter().position(|v| !v.is_finite()) {
+        return Err(corrupt(format!(
+            "statistic {i} is {}",
+            header.statistics[i]
+        )));
+    }
+    let before = net.statistics();
+    net.set_statistics(&header.statistics)
+        .map_err(|e| corrupt(e.to_string()))?;
+    net.set_parameters(&values).inspect_err(|_| {
+        // Leave `net` unchanged: the statistics go back as they were.
+        let _ = net.set_statistics(&before);
+    })
 }
 
 impl Mlp {

@@ -13,6 +13,8 @@
 //!   size, build), [`Networks`] (the table), [`NetworkSpec`] (the scenario's `network:`),
 //!   [`Architecture`] (kind, parameters and sizes of a built network).
 //! - [`params`]: [`ParamTensor`], a flat parameter tensor (the optimizer's unit of state).
+//! - [`ports`]: [`NetworkIo`], what a kind is built for: the input's and output's lengths and
+//!   grids ([`Port`], [`GridShape`]).
 //! - [`grads`]: [`ParamGrads`], the parameter gradient, one buffer per tensor.
 //! - [`optim`]: [`OptimizerConfig`] (Adam, SGD, RMSprop, Adagrad, Adadelta) and [`Optimizer`]
 //!   with global-norm clipping and checkpointable state, on any network's tensors.
@@ -21,6 +23,11 @@
 //! - [`io`]: [`io::save`] / [`io::load_into`], exact and atomic, for any kind.
 //! - [`mlp`]: the kind `Mlp`: [`Mlp`], [`MlpConfig`], [`Activation`], [`mlp::MlpParams`].
 //! - [`linear`]: the kind `Linear`, an affine policy `y = W x + b`.
+//! - [`grid`]: the grid kinds `UNet` and `ResNet` (convolutional networks on a grid input and
+//!   output, batch norm with running averages).
+//! - [`conv`]: convolutional layers on grids (im2col on `gemm`, max-pool, bilinear
+//!   up-sampling, skip concatenation, batch norm); `product.rs`: the one matrix product every
+//!   pass is built from.
 //! - [`enable_flush_to_zero`]: avoids subnormal slow-downs in long training runs.
 //!
 //! A new kind is a folder here (or a type in a user's crate) implementing [`Network`] and a
@@ -29,10 +36,10 @@
 //!
 //! ```
 //! use nalgebra::DMatrix;
-//! use physinv::net::{Network, Networks, Optimizer, OptimizerConfig};
+//! use physinv::net::{Network, NetworkIo, Networks, Optimizer, OptimizerConfig};
 //!
 //! let spec = Networks::builtin().parse("Mlp(hidden: [16], activation: tanh)")?;
-//! let mut net = spec.build(2, 1, 0)?; // 2 inputs, 1 output, seed 0
+//! let mut net = spec.build(&NetworkIo::flat(2, 1), 0)?; // 2 inputs, 1 output, seed 0
 //! let adam: OptimizerConfig = ron::from_str("Adam(lr: 1e-2)")?;
 //! let mut opt = Optimizer::new(&adam, Some(1.0), net.as_ref());
 //! let x = DMatrix::from_column_slice(2, 3, &[0.0, 1.0, 1.0, 0.0, 0.5, 0.5]); // 3 samples
@@ -50,14 +57,18 @@
 //! bits for any rayon thread count (dfdx only parallelises large matrix products, over output
 //! blocks).
 
+pub mod conv;
 pub mod ftz;
 pub mod grads;
+pub mod grid;
 pub mod io;
 pub mod linear;
 pub mod mlp;
 pub mod network;
 pub mod optim;
 pub mod params;
+pub mod ports;
+pub(crate) mod product;
 pub mod sequence;
 pub mod table;
 
@@ -67,5 +78,6 @@ pub use mlp::{Activation, Mlp, MlpConfig};
 pub use network::{JacobianRows, Network};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use params::ParamTensor;
+pub use ports::{GridShape, NetworkIo, Port};
 pub use sequence::{BackwardSequence, Summed};
 pub use table::{Architecture, NetworkKind, NetworkSize, NetworkSpec, Networks};

@@ -20,6 +20,13 @@
 //! | [`Network::tensors_mut`] | the optimizer, per tensor |
 //! | [`Network::parameters`], [`Network::set_parameters`], [`Network::architecture`] | checkpoints, resume, evaluation, export |
 //! | [`Network::tensor_names`], [`Network::metadata`] | export as safetensors |
+//! | [`Network::update_statistics`] | the optimizer, once per step (batch norm's running averages) |
+//! | [`Network::statistics`], [`Network::set_statistics`], [`Network::statistic_names`] | checkpoints, network files, export (values kept besides the parameters) |
+//! | [`Network::for_evaluation`] | evaluation (batch norm with its running averages) |
+//!
+//! The last five have defaults for a network that keeps nothing besides its parameters and
+//! evaluates as it trains (the MLP, `Linear`); the grid kinds with batch norm
+//! ([`crate::net::grid`]) use them.
 
 use super::grads::ParamGrads;
 use super::params::{self, ParamTensor};
@@ -86,6 +93,46 @@ pub trait Network: fmt::Debug + Send + Sync {
 
     /// A copy with the same architecture and parameters.
     fn clone_box(&self) -> Box<dyn Network>;
+
+    /// Folds what the training passes since the last optimizer step recorded into the values
+    /// the network keeps besides its parameters (batch norm's running averages). Called by the
+    /// optimizer once per step, before it changes the parameters. Default: nothing.
+    fn update_statistics(&mut self) {}
+
+    /// The values the network keeps besides its trainable parameters and uses at evaluation
+    /// (batch norm's running averages), flat; checkpoints and network files save them.
+    /// Default: none.
+    fn statistics(&self) -> Vec<f32> {
+        Vec::new()
+    }
+
+    /// Overwrites [`Network::statistics`].
+    ///
+    /// Returns [`crate::Error::Network`] if the length differs (the default keeps none, so
+    /// accepts only an empty list).
+    fn set_statistics(&mut self, values: &[f32]) -> crate::Result<()> {
+        if values.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::Network(format!(
+                "{} statistics for a network that keeps none",
+                values.len()
+            )))
+        }
+    }
+
+    /// A name and a shape per block of [`Network::statistics`], in order, for export (e.g.
+    /// `down.0.0.norm.running_mean`, `[16]`). Default: none.
+    fn statistic_names(&self) -> Vec<(String, Vec<usize>)> {
+        Vec::new()
+    }
+
+    /// A copy that computes as at evaluation (batch norm with its running averages instead of
+    /// each batch's statistics), if this network's passes differ between training and
+    /// evaluation; `None` (the default) if they do not.
+    fn for_evaluation(&self) -> Option<Box<dyn Network>> {
+        None
+    }
 
     /// Trainable scalars, the length of every flat parameter vector and Jacobian row.
     fn num_parameters(&self) -> usize {
@@ -198,6 +245,21 @@ impl Network for Box<dyn Network> {
     }
     fn clone_box(&self) -> Box<dyn Network> {
         (**self).clone_box()
+    }
+    fn update_statistics(&mut self) {
+        (**self).update_statistics()
+    }
+    fn statistics(&self) -> Vec<f32> {
+        (**self).statistics()
+    }
+    fn set_statistics(&mut self, values: &[f32]) -> crate::Result<()> {
+        (**self).set_statistics(values)
+    }
+    fn statistic_names(&self) -> Vec<(String, Vec<usize>)> {
+        (**self).statistic_names()
+    }
+    fn for_evaluation(&self) -> Option<Box<dyn Network>> {
+        (**self).for_evaluation()
     }
     fn num_parameters(&self) -> usize {
         (**self).num_parameters()

@@ -317,6 +317,8 @@ impl Optimizer {
             dst.iter_mut().zip(src).for_each(|(d, s)| *d = s * scale);
         }
         self.steps += 1;
+        // The training passes of this step were made with the parameters about to change.
+        net.update_statistics();
         let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
         for (k, tensor) in net.tensors_mut().iter_mut().enumerate() {
             update(

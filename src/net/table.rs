@@ -2,16 +2,17 @@
 //! its network's kind and parameters (`network: Mlp(hidden: [64, 64], activation: tanh)`,
 //! `network: Linear()`, `network: MyNet(…)`), a table of registered kinds turns the name and
 //! its parameters into a [`NetworkSpec`], and the kind's parameter struct ([`NetworkKind`])
-//! checks itself against the network's input and output sizes, reports its parameter count
-//! and per-sample activations for the memory estimate, and builds the [`Network`] from
-//! `(inputs, outputs, seed)`.
+//! checks itself against the network's input and output ([`NetworkIo`]: their sizes and, where
+//! they are grids, the grids' shapes), reports its parameter count and per-sample activations
+//! for the memory estimate, and builds the [`Network`] from `(io, seed)`.
 //!
-//! Built-in kinds ([`Networks::builtin`]): `Mlp` ([`crate::net::mlp::MlpParams`]) and
-//! `Linear` ([`crate::net::linear::LinearParams`]), registered exactly the way a user's crate
+//! Built-in kinds ([`Networks::builtin`]): `Mlp` ([`crate::net::mlp::MlpParams`]),
+//! `Linear` ([`crate::net::linear::LinearParams`]), and the grid kinds `UNet` and `ResNet`
+//! ([`crate::net::grid`]), registered exactly the way a user's crate
 //! registers its own, through `Registry::register_network`:
 //!
 //! ```
-//! use physinv::net::{linear::Linear, Network, NetworkKind, NetworkSize};
+//! use physinv::net::{linear::Linear, Network, NetworkIo, NetworkKind, NetworkSize};
 //! use physinv::sim::ParamError;
 //! use physinv::Registry;
 //!
@@ -21,16 +22,15 @@
 //! struct ZeroAffine;
 //!
 //! impl NetworkKind for ZeroAffine {
-//!     fn check(&self, _inputs: usize, _outputs: usize) -> Result<(), ParamError> {
+//!     fn check(&self, _io: &NetworkIo) -> Result<(), ParamError> {
 //!         Ok(())
 //!     }
-//!     fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
-//!         NetworkSize::affine(inputs, outputs)
+//!     fn size(&self, io: &NetworkIo) -> NetworkSize {
+//!         NetworkSize::affine(io.input.len as u64, io.output.len as u64)
 //!     }
-//!     fn build(&self, inputs: usize, outputs: usize, _seed: u64)
-//!         -> physinv::Result<Box<dyn Network>> {
-//!         let arch = physinv::net::Architecture::of("ZeroAffine", self, inputs, outputs);
-//!         Ok(Box::new(Linear::zeros(arch, inputs, outputs)))
+//!     fn build(&self, io: &NetworkIo, _seed: u64) -> physinv::Result<Box<dyn Network>> {
+//!         let arch = physinv::net::Architecture::of("ZeroAffine", self, io);
+//!         Ok(Box::new(Linear::zeros(arch, io.input.len, io.output.len)))
 //!     }
 //! }
 //!
@@ -38,7 +38,7 @@
 //! registry.register_network::<ZeroAffine>("ZeroAffine", "an affine policy started at zero");
 //! assert!(registry.networks().names().contains(&"ZeroAffine".to_string()));
 //! let spec = registry.networks().parse("ZeroAffine")?;
-//! assert_eq!(spec.build(3, 2, 0)?.num_parameters(), 3 * 2 + 2);
+//! assert_eq!(spec.build(&NetworkIo::flat(3, 2), 0)?.num_parameters(), 3 * 2 + 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -55,11 +55,13 @@
 //! error that names the new syntax, `network: Mlp(hidden: [64, 64], activation: tanh)`.
 //!
 //! A built network records its kind as an [`Architecture`] (kind, parameters as RON text,
-//! inputs and outputs): checkpoints store it and refuse to resume with another, network files
+//! inputs and outputs, and the input and output grids if the kind depends on them,
+//! [`NetworkKind::recorded`]): checkpoints store it and refuse to resume with another, network files
 //! and exported safetensors carry it, and [`Networks::build`] rebuilds a network from it.
 
 use super::mlp::{MlpConfig, MlpParams};
 use super::network::Network;
+use super::ports::{GridShape, NetworkIo, Port};
 use crate::plugins::{self, Kind, Named, Table};
 use crate::sim::ParamError;
 use serde::de::DeserializeOwned;
@@ -68,7 +70,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-/// What a network kind's memory estimate needs, for given input and output sizes
+/// What a network kind's memory estimate needs, for a given input and output
 /// (saturating at `u64::MAX`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkSize {
@@ -93,20 +95,28 @@ impl NetworkSize {
 /// A network kind as a scenario describes it: its parameters, what validation and the memory
 /// estimate need to know before building, and the build.
 pub trait NetworkKind: Any + fmt::Debug + Send + Sync {
-    /// Checks the parameters for a network with `inputs` inputs and `outputs` outputs (both
-    /// ≥ 1). A [`ParamError`]'s field is relative to the network (`"hidden"`), or empty for the
-    /// network as a whole; the scenario prefixes `network`. A network whose parameter count
-    /// overflows `usize` must be rejected here.
-    fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError>;
+    /// Checks the parameters for a network with input and output `io` (lengths ≥ 1; grids
+    /// where the scenario's layouts are grids). A [`ParamError`]'s field is relative to the
+    /// network (`"hidden"`), or empty for the network as a whole; the scenario prefixes
+    /// `network`. A network whose parameter count overflows `usize` must be rejected here.
+    fn check(&self, io: &NetworkIo) -> Result<(), ParamError>;
 
     /// Parameter count and per-sample activations, for the memory estimate (defined for any
-    /// sizes, saturating).
-    fn size(&self, inputs: u64, outputs: u64) -> NetworkSize;
+    /// `io`, saturating; lengths may be `usize::MAX` when the scenario's overflow).
+    fn size(&self, io: &NetworkIo) -> NetworkSize;
 
     /// Builds the network with deterministic initial parameters from `seed` (same parameters
     /// and seed ⇒ the same bits). Its [`Network::architecture`] must be
-    /// [`Architecture::of`] this kind's registered name and these parameters.
-    fn build(&self, inputs: usize, outputs: usize, seed: u64) -> crate::Result<Box<dyn Network>>;
+    /// [`Architecture::of`] this kind's registered name, these parameters and
+    /// [`NetworkKind::recorded`]`(io)`.
+    fn build(&self, io: &NetworkIo, seed: u64) -> crate::Result<Box<dyn Network>>;
+
+    /// What of `io` the built network depends on, which its architecture records and a
+    /// rebuild gets: by default the lengths only (a flat kind: the MLP, `Linear`); a grid
+    /// kind keeps the grids.
+    fn recorded(&self, io: &NetworkIo) -> NetworkIo {
+        io.lengths()
+    }
 }
 
 /// A built network's kind, parameters and sizes: what checkpoints, network files and exported
@@ -123,22 +133,48 @@ pub struct Architecture {
     pub inputs: usize,
     /// Output features per sample.
     pub outputs: usize,
+    /// The input's grid, for a kind that depends on it ([`NetworkKind::recorded`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_grid: Option<GridShape>,
+    /// The output's grid, for a kind that depends on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_grid: Option<GridShape>,
 }
 
 impl Architecture {
     /// The architecture of kind `name` with parameters `params` (the form a parsed
-    /// [`NetworkSpec`] gives).
-    pub fn of<K: Serialize>(name: &str, params: &K, inputs: usize, outputs: usize) -> Self {
+    /// [`NetworkSpec`] gives) built for `io` (as [`NetworkKind::recorded`] gives it).
+    pub fn of<K: Serialize>(name: &str, params: &K, io: &NetworkIo) -> Self {
         let params = if std::mem::size_of::<K>() == 0 {
             String::new()
         } else {
             ron::to_string(params).unwrap_or_else(|e| format!("<unprintable: {e}>"))
         };
+        Architecture::with_io(name.to_string(), params, io)
+    }
+
+    fn with_io(kind: String, params: String, io: &NetworkIo) -> Self {
         Architecture {
-            kind: name.to_string(),
+            kind,
             params,
-            inputs,
-            outputs,
+            inputs: io.input.len,
+            outputs: io.output.len,
+            input_grid: io.input.grid,
+            output_grid: io.output.grid,
+        }
+    }
+
+    /// The input and output it was built for (what [`Networks::build`] rebuilds it with).
+    pub fn io(&self) -> NetworkIo {
+        NetworkIo {
+            input: Port {
+                len: self.inputs,
+                grid: self.input_grid,
+            },
+            output: Port {
+                len: self.outputs,
+                grid: self.output_grid,
+            },
         }
     }
 
@@ -165,6 +201,15 @@ impl Architecture {
                 d.push(format!("{what} {a} in file, {b} expected"));
             }
         }
+        for (what, a, b) in [
+            ("input grid", self.input_grid, expected.input_grid),
+            ("output grid", self.output_grid, expected.output_grid),
+        ] {
+            if a != b {
+                let text = |g: Option<GridShape>| g.map_or("none".to_string(), |g| g.to_string());
+                d.push(format!("{what} {} in file, {} expected", text(a), text(b)));
+            }
+        }
         d
     }
 }
@@ -186,6 +231,10 @@ impl<'de> Deserialize<'de> for Architecture {
             params: String,
             inputs: usize,
             outputs: usize,
+            #[serde(default)]
+            input_grid: Option<GridShape>,
+            #[serde(default)]
+            output_grid: Option<GridShape>,
         }
         #[derive(Deserialize)]
         #[serde(untagged)]
@@ -199,6 +248,8 @@ impl<'de> Deserialize<'de> for Architecture {
                 params: f.params,
                 inputs: f.inputs,
                 outputs: f.outputs,
+                input_grid: f.input_grid,
+                output_grid: f.output_grid,
             },
             Form::EarlierMlp(config) => {
                 MlpParams::of(&config).architecture(config.inputs, config.outputs)
@@ -244,7 +295,7 @@ impl Networks {
         Self::default()
     }
 
-    /// The built-in kinds (`Mlp`, `Linear`).
+    /// The built-in kinds (`Mlp`, `Linear`, `UNet`, `ResNet`).
     pub fn builtin() -> &'static Networks {
         static BUILTIN: OnceLock<Networks> = OnceLock::new();
         BUILTIN.get_or_init(|| {
@@ -254,6 +305,14 @@ impl Networks {
                 "multilayer perceptron: hidden widths, activation, output activation",
             );
             networks.register::<super::linear::LinearParams>("Linear", "affine policy y = W x + b");
+            networks.register::<super::grid::unet::UNetParams>(
+                "UNet",
+                "U-Net on a grid: levels, filters, batch norm, activation, padding",
+            );
+            networks.register::<super::grid::resnet::ResNetParams>(
+                "ResNet",
+                "residual CNN on a grid: blocks, filters, batch norm, activation, padding",
+            );
             networks
         })
     }
@@ -283,9 +342,10 @@ impl Networks {
         let spec = self
             .parse(&architecture.text())
             .map_err(|e| crate::Error::Network(format!("{}: {e}", architecture.text())))?;
-        spec.check(architecture.inputs, architecture.outputs)
+        let io = architecture.io();
+        spec.check(&io)
             .map_err(|e| crate::Error::Network(format!("network.{}: {}", e.field, e.message)))?;
-        spec.build(architecture.inputs, architecture.outputs, seed)
+        spec.build(&io, seed)
     }
 }
 
@@ -331,40 +391,36 @@ impl NetworkSpec {
     }
 
     /// [`NetworkKind::check`].
-    pub fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError> {
-        self.named.value.check(inputs, outputs)
+    pub fn check(&self, io: &NetworkIo) -> Result<(), ParamError> {
+        self.named.value.check(io)
     }
 
     /// [`NetworkKind::size`].
-    pub fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
-        self.named.value.size(inputs, outputs)
+    pub fn size(&self, io: &NetworkIo) -> NetworkSize {
+        self.named.value.size(io)
     }
 
-    /// The architecture of this network with `inputs` and `outputs`.
-    pub fn architecture(&self, inputs: usize, outputs: usize) -> Architecture {
-        Architecture {
-            kind: self.named.name.clone(),
-            params: if self.named.unit {
-                String::new()
-            } else {
-                self.named.params.clone()
-            },
-            inputs,
-            outputs,
-        }
+    /// The architecture of this network built for `io` (what of `io` it records:
+    /// [`NetworkKind::recorded`]).
+    pub fn architecture(&self, io: &NetworkIo) -> Architecture {
+        let params = if self.named.unit {
+            String::new()
+        } else {
+            self.named.params.clone()
+        };
+        let io = self.named.value.recorded(io);
+        Architecture::with_io(self.named.name.clone(), params, &io)
     }
 
     /// Builds the network ([`NetworkKind::build`]) and checks that it reports this
     /// architecture.
-    pub fn build(
-        &self,
-        inputs: usize,
-        outputs: usize,
-        seed: u64,
-    ) -> crate::Result<Box<dyn Network>> {
-        let net = self.named.value.build(inputs, outputs, seed)?;
-        let expected = self.architecture(inputs, outputs);
-        if net.architecture() != expected || net.inputs() != inputs || net.outputs() != outputs {
+    pub fn build(&self, io: &NetworkIo, seed: u64) -> crate::Result<Box<dyn Network>> {
+        let net = self.named.value.build(io, seed)?;
+        let expected = self.architecture(io);
+        if net.architecture() != expected
+            || net.inputs() != io.input.len
+            || net.outputs() != io.output.len
+        {
             return Err(crate::Error::Network(format!(
                 "kind `{}` built {}, expected {expected}",
                 self.named.name,

@@ -16,8 +16,7 @@ impl Scenario {
             objective: spec.objective.clone(),
             data: spec.data.clone(),
             network: spec.network.clone(),
-            network_inputs: self.network_inputs(),
-            network_outputs: self.network_outputs(),
+            network_io: self.network_io(),
             methods: (0..spec.methods.len())
                 .map(|i| MethodSetup {
                     name: self.method_name(i),

@@ -17,7 +17,7 @@ pub use crate::memory::{
     product, Bytes, MemoryEstimate, MemoryExceeded, MemoryPart, ResourceLimits, RunSizes,
     DEFAULT_MAX_MEMORY, F32_BYTES, F64_BYTES, GIB, MAX_MEMORY_CEILING,
 };
-use crate::net::NetworkSize;
+use crate::net::{NetworkIo, NetworkSize};
 use crate::sim::Physics;
 
 /// Largest scenario file that is read (16 MiB); real scenarios are a few KiB, so anything
@@ -62,23 +62,31 @@ fn vectors(count: u64, len: u64) -> u64 {
     )
 }
 
-/// The sizes of a run of `method` on a simulator with state dimension `n` and control
-/// dimension `m`, saturated to `u64` (what a rule's memory estimate and checks see).
-pub fn run_sizes(spec: &ScenarioSpec, method: &MethodSpec, n: usize, m: usize) -> RunSizes {
+/// The sizes of a run of `method` on `physics`, saturated to `u64` (what a rule's memory
+/// estimate and checks see).
+pub fn run_sizes(spec: &ScenarioSpec, method: &MethodSpec, physics: &Physics) -> RunSizes {
+    let (n, m) = (physics.sim().state_dim(), physics.sim().control_dim());
     RunSizes {
         state_dim: size(n),
         control_dim: size(m),
         steps: size(spec.episode.steps),
         batch: size(method.batch_size(&spec.training)),
-        parameters: network_size(spec, n, m).parameters,
+        parameters: network_size(spec, physics).parameters,
     }
 }
 
-/// The network's size from its kind, with input and output sizes from the episode (saturated).
-fn network_size(spec: &ScenarioSpec, n: usize, m: usize) -> NetworkSize {
-    let inputs = network_inputs(&spec.episode, n).map_or(u64::MAX, size);
-    let outputs = network_outputs(&spec.episode, m).map_or(u64::MAX, size);
-    spec.network.size(inputs, outputs)
+/// The network's size from its kind, for its input and output ([`super::network_io`]; sizes
+/// saturated at `usize::MAX` where they overflow).
+fn network_size(spec: &ScenarioSpec, physics: &Physics) -> NetworkSize {
+    let (n, m) = (physics.sim().state_dim(), physics.sim().control_dim());
+    let io = super::network_io(spec, physics).unwrap_or_else(|| {
+        let inputs = network_inputs(&spec.episode, n).unwrap_or(usize::MAX);
+        NetworkIo::flat(
+            inputs,
+            network_outputs(&spec.episode, m).unwrap_or(usize::MAX),
+        )
+    });
+    spec.network.size(&io)
 }
 
 /// Estimates the memory of a run of `spec` on `physics` (state dimension `n`, control
@@ -111,9 +119,9 @@ pub fn estimate_memory(spec: &ScenarioSpec, physics: &Physics) -> MemoryEstimate
     );
     let steps = size(spec.episode.steps);
     let batch = size(spec.largest_batch());
-    let (n_dim, m_dim) = (physics.sim().state_dim(), physics.sim().control_dim());
+    let n_dim = physics.sim().state_dim();
     let inputs = network_inputs(&spec.episode, n_dim).map_or(u64::MAX, size);
-    let network_size = network_size(spec, n_dim, m_dim);
+    let network_size = network_size(spec, physics);
     let width_sum = network_size.activations_per_sample;
     let open_loop = spec.episode.policy == PolicyKind::OpenLoop;
     let held_out = size(spec.data.test_count).saturating_add(size(spec.data.validation_count));

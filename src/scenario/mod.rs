@@ -19,7 +19,7 @@ pub use crate::episode::{network_inputs, network_outputs};
 pub use crate::files::file_stem;
 
 use crate::error::ScenarioError;
-use crate::net::{Architecture, Network};
+use crate::net::{Architecture, Network, NetworkIo};
 use crate::scenes::{fresh_start, SceneSplit};
 use crate::sim::BuildError;
 use crate::sim::{Physics, Vector};
@@ -64,13 +64,12 @@ pub fn problem<'a>(
     method: &MethodSpec,
     physics: &'a Physics,
 ) -> Problem<'a> {
-    let sim = physics.sim();
     Problem {
         physics,
         episode: &spec.episode,
         objective: &spec.objective,
         reference_controls: spec.data.scenes.has_reference_controls(),
-        sizes: limits::run_sizes(spec, method, sim.state_dim(), sim.control_dim()),
+        sizes: limits::run_sizes(spec, method, physics),
     }
 }
 
@@ -222,6 +221,15 @@ impl Scenario {
             .expect("network output size is checked at validation")
     }
 
+    /// The network's input and output as its kind sees them: sizes, and grids where the
+    /// episode's layouts of them are grids ([`network_io`]).
+    ///
+    /// # Panics
+    /// If a size overflows `usize`, which validation rejects.
+    pub fn network_io(&self) -> NetworkIo {
+        network_io(&self.spec, &self.physics).expect("network sizes are checked at validation")
+    }
+
     /// The estimated memory of a run of this scenario ([`limits::estimate_memory`]).
     pub fn memory_estimate(&self) -> limits::MemoryEstimate {
         limits::estimate_memory(&self.spec, &self.physics)
@@ -246,16 +254,12 @@ impl Scenario {
     /// The network's architecture: kind and parameters from the file, sizes from the
     /// simulator and the episode.
     pub fn network_architecture(&self) -> Architecture {
-        self.spec
-            .network
-            .architecture(self.network_inputs(), self.network_outputs())
+        self.spec.network.architecture(&self.network_io())
     }
 
     /// Builds the network with initial parameters from `seed`.
     pub fn build_network(&self, seed: u64) -> crate::Result<Box<dyn Network>> {
-        self.spec
-            .network
-            .build(self.network_inputs(), self.network_outputs(), seed)
+        self.spec.network.build(&self.network_io(), seed)
     }
 
     /// The metric shown besides the loss in progress output and plots: the simulator's first
@@ -439,7 +443,7 @@ fn validate(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
         "objective.tracking_weight",
         "must be ≥ 0",
     )?;
-    validate_network_size(spec, n, m)?;
+    validate_network_size(spec, physics)?;
     check(
         !spec.methods.is_empty(),
         "methods",
@@ -549,7 +553,8 @@ fn validate_data(data: &DataSpec, physics: &Physics, n: usize, m: usize) -> Resu
 
 /// The network's input and output sizes fit in `usize`, and its kind accepts them
 /// ([`crate::net::NetworkKind::check`]: e.g. the MLP's hidden widths, its parameter count).
-fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), Invalid> {
+fn validate_network_size(spec: &ScenarioSpec, physics: &Physics) -> Result<(), Invalid> {
+    let (n, m) = (physics.sim().state_dim(), physics.sim().control_dim());
     let inputs = network_inputs(&spec.episode, n).ok_or_else(|| {
         invalid(
             "episode.observe",
@@ -569,7 +574,18 @@ fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), 
             ),
         )
     })?;
-    spec.network.check(inputs, outputs).map_err(|e| {
+    let io =
+        network_io(spec, physics).filter(|io| (io.input.len, io.output.len) == (inputs, outputs));
+    let io = io.ok_or_else(|| {
+        invalid(
+            "network",
+            format!(
+                "the layouts of the network's input and output do not have its {inputs} inputs \
+                 and {outputs} outputs (the simulator's layouts and dimensions disagree)"
+            ),
+        )
+    })?;
+    spec.network.check(&io).map_err(|e| {
         let field = if e.field.is_empty() {
             "network".to_string()
         } else {
@@ -577,6 +593,17 @@ fn validate_network_size(spec: &ScenarioSpec, n: usize, m: usize) -> Result<(), 
         };
         invalid(field, e.message)
     })
+}
+
+/// The network's input and output for `spec` on `physics` as its kind sees them
+/// ([`crate::episode::Policy::network_io`]: sizes, and grids where the episode's layouts are
+/// grids); `None` if a size overflows.
+pub fn network_io(spec: &ScenarioSpec, physics: &Physics) -> Option<NetworkIo> {
+    let sim = physics.sim();
+    // The layouts do not depend on the control scale.
+    let scale = Vector::from_element(sim.control_dim(), 1.0);
+    crate::episode::Policy::new(&spec.episode, sim.state_dim(), scale)
+        .network_io(&sim.state_layout(), &sim.control_layout())
 }
 
 /// The field that sets the largest batch: the first method's own `batch` that is larger than

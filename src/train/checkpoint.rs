@@ -48,6 +48,10 @@ pub struct Checkpoint {
     pub work: crate::sim::Work,
     /// Network parameters ([`crate::net::Network::parameters`] order).
     pub parameters: Vec<f32>,
+    /// Values the network keeps besides its parameters ([`crate::net::Network::statistics`]:
+    /// batch norm's running averages); none for most kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<f32>,
     /// Optimizer state ([`crate::net::Optimizer::state`]).
     pub optimizer: Vec<f64>,
     /// Position of the training RNG stream (ChaCha8 word position).
@@ -83,6 +87,9 @@ pub struct BestSoFar {
     pub validation: crate::train::evaluate::Evaluation,
     /// Its parameters.
     pub parameters: Vec<f32>,
+    /// Its statistics ([`crate::net::Network::statistics`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<f32>,
 }
 
 impl Checkpoint {

@@ -58,6 +58,9 @@ pub fn evaluate_in(
     processes: &dyn ProcessGroup,
 ) -> crate::Result<Evaluation> {
     let local = &scenes[slice(scenes.len(), processes.rank(), processes.size())];
+    // A network with batch norm evaluates with its running averages.
+    let evaluation = net.for_evaluation();
+    let net = evaluation.as_deref().unwrap_or(net);
     let mut sums = agreed(processes, metric_sums(ctx, net, local))?;
     processes.sum_f64(&mut sums);
     let count = scenes.len().max(1) as f64;

@@ -4,7 +4,7 @@
 
 use super::method::{MethodSpec, TrainingSpec};
 use crate::episode::settings::EpisodeSpec;
-use crate::net::{Architecture, Network, NetworkSpec};
+use crate::net::{Architecture, Network, NetworkIo, NetworkSpec};
 use crate::objective::ObjectiveSpec;
 use crate::scenes::settings::DataSpec;
 use crate::sim::{Physics, Vector};
@@ -27,10 +27,9 @@ pub struct Setup {
     pub data: DataSpec,
     /// The network's kind and parameters (every method starts from the same one).
     pub network: NetworkSpec,
-    /// Network inputs per sample (from the episode's observations and the state).
-    pub network_inputs: usize,
-    /// Network outputs per sample (from the policy and the control).
-    pub network_outputs: usize,
+    /// The network's input and output: sizes per sample (from the episode's observations and
+    /// the state; from the policy and the control) and grids (from their layouts).
+    pub network_io: NetworkIo,
     /// The methods to train, in order.
     pub methods: Vec<MethodSetup>,
     /// Batch, budget, logging and seed.
@@ -55,8 +54,7 @@ pub struct MethodSetup {
 impl Setup {
     /// The network's architecture: kind, parameters and sizes (what checkpoints record).
     pub fn network_architecture(&self) -> Architecture {
-        self.network
-            .architecture(self.network_inputs, self.network_outputs)
+        self.network.architecture(&self.network_io)
     }
 
     /// The network with initial parameters from `seed`.
@@ -64,8 +62,7 @@ impl Setup {
     /// # Errors
     /// Those of the network kind's constructor.
     pub fn build_network(&self, seed: u64) -> crate::Result<Box<dyn Network>> {
-        self.network
-            .build(self.network_inputs, self.network_outputs, seed)
+        self.network.build(&self.network_io, seed)
     }
 
     /// Episodes per iteration of method `index`.

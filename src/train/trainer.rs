@@ -541,6 +541,7 @@ impl Trainer {
             stats: state.stats,
             work: state.work,
             parameters: state.net.parameters(),
+            statistics: state.net.statistics(),
             optimizer: state.optimizer.state(),
             rng_word_pos: state.rng.get_word_pos(),
             log: state.log.clone(),
@@ -550,6 +551,7 @@ impl Trainer {
                 value: b.value,
                 validation: b.validation.clone(),
                 parameters: b.net.parameters(),
+                statistics: b.net.statistics(),
             }),
             fingerprint: self.setup.methods[state.index].fingerprint.clone(),
             finished,
@@ -570,6 +572,7 @@ impl Trainer {
             &self.setup.methods[state.index].fingerprint,
         )?;
         state.net.set_parameters(&checkpoint.parameters)?;
+        state.net.set_statistics(&checkpoint.statistics)?;
         state.optimizer.restore_state(&checkpoint.optimizer)?;
         state.rng.set_word_pos(checkpoint.rng_word_pos);
         state.iteration = checkpoint.iteration;
@@ -586,6 +589,7 @@ impl Trainer {
             Some(b) => {
                 let mut net = state.net.clone();
                 net.set_parameters(&b.parameters)?;
+                net.set_statistics(&b.statistics)?;
                 // The kept network's value on the metric that chooses now (a checkpoint
                 // written under another `select` chose on its metric).
                 let value = b.validation.get(self.selection()).unwrap_or(b.value);

@@ -12,6 +12,7 @@
 use crate::net::grads::ParamGrads;
 use crate::net::network::{JacobianRows, Network};
 use crate::net::params::ParamTensor;
+use crate::net::ports::NetworkIo;
 use crate::net::sequence::{BackwardSequence, Summed};
 use crate::net::table::{Architecture, NetworkKind, NetworkSize};
 use crate::sim::ParamError;
@@ -36,7 +37,8 @@ fn one() -> f64 {
 }
 
 impl NetworkKind for LinearParams {
-    fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError> {
+    fn check(&self, io: &NetworkIo) -> Result<(), ParamError> {
+        let (inputs, outputs) = (io.input.len, io.output.len);
         if !(self.scale.is_finite() && self.scale >= 0.0) {
             return Err(ParamError::new(
                 "scale",
@@ -55,12 +57,18 @@ impl NetworkKind for LinearParams {
             })
     }
 
-    fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
-        NetworkSize::affine(inputs, outputs)
+    fn size(&self, io: &NetworkIo) -> NetworkSize {
+        let size = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        NetworkSize::affine(size(io.input.len), size(io.output.len))
     }
 
-    fn build(&self, inputs: usize, outputs: usize, seed: u64) -> crate::Result<Box<dyn Network>> {
-        Ok(Box::new(Linear::new(self, inputs, outputs, seed)?))
+    fn build(&self, io: &NetworkIo, seed: u64) -> crate::Result<Box<dyn Network>> {
+        Ok(Box::new(Linear::new(
+            self,
+            io.input.len,
+            io.output.len,
+            seed,
+        )?))
     }
 }
 
@@ -86,10 +94,11 @@ impl Linear {
         outputs: usize,
         seed: u64,
     ) -> crate::Result<Linear> {
+        let io = NetworkIo::flat(inputs, outputs);
         params
-            .check(inputs, outputs)
+            .check(&io)
             .map_err(|e| crate::Error::Network(format!("Linear {}: {}", e.field, e.message)))?;
-        let architecture = Architecture::of("Linear", params, inputs, outputs);
+        let architecture = Architecture::of("Linear", params, &io);
         let mut net = Linear::zeros(architecture, inputs, outputs);
         if params.scale > 0.0 {
             let bound = (params.scale / (inputs as f64).sqrt()) as f32;

@@ -5,6 +5,7 @@
 
 use super::{Activation, Mlp, MlpConfig};
 use crate::net::network::Network;
+use crate::net::ports::NetworkIo;
 use crate::net::table::{Architecture, NetworkKind, NetworkSize};
 use crate::sim::ParamError;
 
@@ -54,14 +55,15 @@ impl MlpParams {
 
     /// The architecture of the MLP with `inputs` and `outputs` (kind `Mlp`).
     pub fn architecture(&self, inputs: usize, outputs: usize) -> Architecture {
-        Architecture::of("Mlp", self, inputs, outputs)
+        Architecture::of("Mlp", self, &NetworkIo::flat(inputs, outputs))
     }
 }
 
 impl NetworkKind for MlpParams {
     /// Every hidden width ≥ 1, at most 64 layers of at most 65536 units, and a parameter count
     /// that fits in `usize`; errors name `hidden`.
-    fn check(&self, inputs: usize, outputs: usize) -> Result<(), ParamError> {
+    fn check(&self, io: &NetworkIo) -> Result<(), ParamError> {
+        let (inputs, outputs) = (io.input.len, io.output.len);
         if !self.hidden.iter().all(|w| *w > 0) {
             return Err(ParamError::new("hidden", "every hidden width must be ≥ 1"));
         }
@@ -90,7 +92,9 @@ impl NetworkKind for MlpParams {
 
     /// `Σ_layers (in·out + out)` parameters; every width `inputs + Σ hidden + outputs` per
     /// sample.
-    fn size(&self, inputs: u64, outputs: u64) -> NetworkSize {
+    fn size(&self, io: &NetworkIo) -> NetworkSize {
+        let size = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let (inputs, outputs) = (size(io.input.len), size(io.output.len));
         let hidden = self
             .hidden
             .iter()
@@ -107,8 +111,9 @@ impl NetworkKind for MlpParams {
         }
     }
 
-    fn build(&self, inputs: usize, outputs: usize, seed: u64) -> crate::Result<Box<dyn Network>> {
-        Ok(Box::new(Mlp::new(&self.config(inputs, outputs), seed)?))
+    fn build(&self, io: &NetworkIo, seed: u64) -> crate::Result<Box<dyn Network>> {
+        let config = self.config(io.input.len, io.output.len);
+        Ok(Box::new(Mlp::new(&config, seed)?))
     }
 }
 
@@ -123,12 +128,18 @@ mod tests {
             activation: Activation::Tanh,
             output_activation: Activation::Identity,
         };
-        let size = params.size(2, 2);
+        let size = params.size(&NetworkIo::flat(2, 2));
         assert_eq!(size.parameters, 2 * 8 + 8 + 8 * 2 + 2);
         assert_eq!(size.activations_per_sample, 2 + 8 + 2);
-        assert_eq!(params.size(u64::MAX, 2).parameters, u64::MAX);
         assert_eq!(
-            params.check(usize::MAX, 2).unwrap_err().field,
+            params.size(&NetworkIo::flat(usize::MAX, 2)).parameters,
+            u64::MAX
+        );
+        assert_eq!(
+            params
+                .check(&NetworkIo::flat(usize::MAX, 2))
+                .unwrap_err()
+                .field,
             "hidden".to_string()
         );
     }

@@ -89,7 +89,7 @@ impl Activation {
 
     /// The activation of one value, as dfdx's kernel computes it.
     #[inline(always)]
-    pub(super) fn f(self, x: f32) -> f32 {
+    pub(crate) fn f(self, x: f32) -> f32 {
         match self {
             Activation::Relu => x.max(0.0),
             Activation::Tanh => tanh::tanh(x),
@@ -101,7 +101,7 @@ impl Activation {
     /// Its derivative from the activation's output `y` (dfdx: from the output for tanh and
     /// sigmoid; for relu `x > 0` exactly when `y = max(x, 0) > 0`).
     #[inline(always)]
-    pub(super) fn df(self, y: f32) -> f32 {
+    pub(crate) fn df(self, y: f32) -> f32 {
         match self {
             Activation::Relu => {
                 if y > 0.0 {

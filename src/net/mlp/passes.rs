@@ -1,7 +1,7 @@
 //! The MLP's forward and backward passes on plain row-major `f32` buffers that a network
 //! keeps between calls ([`Workspace`]).
 //!
-//! Every layer product is one call of the `gemm` crate (0.19, with its AVX-512 kernels chosen
+//! Every layer product is one call of the `gemm` crate ([`crate::net::product`]) (0.19, with its AVX-512 kernels chosen
 //! at run time where the processor has them) with the problem dfdx's CPU matmul would hand
 //! its own older `gemm` 0.15 (same dimensions, strides, `alpha`/`beta` and parallelism). The
 //! newer kernels sum in another order, so the results equal dfdx's tape to the rounding of the
@@ -17,6 +17,7 @@
 //! cotangents live in buffers that are reused.
 
 use super::Activation;
+use crate::net::product::{product, Write};
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -208,75 +209,6 @@ impl Buffers {
     }
 }
 
-/// A row-major or transposed view of a matrix in a slice: `(row stride, column stride)`.
-type Strides = [usize; 2];
-
-/// `dst (m×n) = lhs (m×k) · rhs (k×n)` with the given strides, as dfdx calls `gemm::gemm`
-/// for a product that does not accumulate (`alpha = 0`, `beta = 1`, no conjugation, the
-/// worker pool's thread count, which splits the output's rows and columns only).
-///
-/// # Panics
-/// If a slice is too short for its dimensions and strides.
-#[allow(clippy::too_many_arguments)]
-fn product(
-    (m, k, n): (usize, usize, usize),
-    dst: &mut [f32],
-    dst_strides: Strides,
-    lhs: &[f32],
-    lhs_strides: Strides,
-    rhs: &[f32],
-    rhs_strides: Strides,
-) {
-    let extent = |rows: usize, cols: usize, s: Strides| {
-        if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * s[0] + (cols - 1) * s[1] + 1
-        }
-    };
-    assert!(
-        dst.len() >= extent(m, n, dst_strides),
-        "product output too short"
-    );
-    assert!(
-        lhs.len() >= extent(m, k, lhs_strides),
-        "product lhs too short"
-    );
-    assert!(
-        rhs.len() >= extent(k, n, rhs_strides),
-        "product rhs too short"
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    // SAFETY: the three slices cover every element the strides address (asserted above), the
-    // output does not alias the inputs (`&mut` against `&`), and `read_dst = false` means the
-    // output is only written.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            dst_strides[1] as isize,
-            dst_strides[0] as isize,
-            false,
-            lhs.as_ptr(),
-            lhs_strides[1] as isize,
-            lhs_strides[0] as isize,
-            rhs.as_ptr(),
-            rhs_strides[1] as isize,
-            rhs_strides[0] as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(rayon::current_num_threads()),
-        );
-    }
-}
-
 /// The transpose of the row-major `(rows, cols)` matrix `a`, row-major `(cols, rows)`.
 pub(super) fn transposed(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0.0; rows * cols];
@@ -310,12 +242,10 @@ pub(super) fn forward(layers: &[LayerData], activations: &mut Vec<Vec<f32>>, bat
         // as much as the product itself at 16 rows (`cargo bench --bench network`).
         product(
             (batch, inputs, outputs),
-            z,
-            [outputs, 1],
-            &done[i],
-            [inputs, 1],
-            &layer.weight_t,
-            [outputs, 1],
+            (z, [outputs, 1]),
+            (&done[i], [inputs, 1]),
+            (&layer.weight_t, [outputs, 1]),
+            Write::PARALLEL,
         );
         bias_and_activation(z, &layer.bias, layer.activation);
     }
@@ -436,12 +366,10 @@ pub(super) fn backpropagate(
         let dh = sized(previous, batch * inputs);
         product(
             (batch, outputs, inputs),
-            dh,
-            [inputs, 1],
-            g,
-            [outputs, 1],
-            &layer.weight,
-            [inputs, 1],
+            (dh, [inputs, 1]),
+            (g, [outputs, 1]),
+            (&layer.weight, [inputs, 1]),
+            Write::PARALLEL,
         );
         dh.iter_mut().for_each(|v| *v += 0.0);
         std::mem::swap(g, previous);
@@ -470,12 +398,10 @@ pub(super) fn layer_gradient(
     let mut weight = vec![0.0f32; outputs * inputs];
     product(
         (outputs, rows, inputs),
-        &mut weight,
-        [inputs, 1],
-        dz,
-        [1, outputs],
-        h,
-        [inputs, 1],
+        (&mut weight, [inputs, 1]),
+        (dz, [1, outputs]),
+        (h, [inputs, 1]),
+        Write::PARALLEL,
     );
     weight.iter_mut().for_each(|v| *v += 0.0);
     (weight, bias)
