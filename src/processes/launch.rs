@@ -1,6 +1,6 @@
 //! The process group a program was started in: one process, or — started by an MPI launcher
 //! (`mpirun`, `mpiexec`, `srun` with MPI) in a build with the cargo feature `mpi` — the ranks
-//! of the MPI job ([`super::MpiProcesses`]).
+//! of the MPI job (`MpiProcesses`, in the module `mpi` built with the feature).
 //!
 //! A launcher announces itself in the environment (`OMPI_COMM_WORLD_SIZE` for Open MPI,
 //! `PMI_SIZE` for MPICH, Intel MPI and Slurm's PMI, `PMIX_RANK` for PMIx). Without one, MPI is

@@ -11,7 +11,7 @@
 //! [`SingleProcess`] is the default: one rank, every operation the identity, no cost, and the
 //! numbers of a run are exactly those of a run without a group. [`ThreadRanks`] runs several
 //! ranks as threads of one process (tests of the data-parallel path, and a reference for other
-//! implementations); [`MpiProcesses`] (cargo feature `mpi`) runs them as the processes of an
+//! implementations); `MpiProcesses` (cargo feature `mpi`) runs them as the processes of an
 //! MPI job, on one machine or many.
 
 pub mod launch;
