@@ -22,7 +22,7 @@ pub fn concat(a: &[f32], shape_a: Shape, b: &[f32], shape_b: Shape, out: &mut [f
         });
 }
 
-/// The cotangents of [`concat`]'s two parts from the output cotangent `d`.
+/// The cotangents of [`concat()`]'s two parts from the output cotangent `d`.
 pub fn split(d: &[f32], shape_a: Shape, shape_b: Shape, da: &mut [f32], db: &mut [f32]) {
     let (ia, ib) = (shape_a.image(), shape_b.image());
     assert_eq!(

@@ -1,6 +1,6 @@
 //! Convolutional layers on grids, the building blocks of the grid network kinds: runtime-shaped,
 //! `f32`, on plain buffers of `batch × channels × ny × nx` values ([`Shape`]), written on the
-//! `gemm` crate's products ([`crate::net::product`]) without dfdx.
+//! `gemm` crate's products (`net::product`) without dfdx.
 //!
 //! - `shape.rs`: [`Shape`], [`Padding`], and the fixed chunks of images that every sum over
 //!   a batch runs in, so that results are the same bits on any number of threads;

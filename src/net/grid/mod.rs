@@ -6,7 +6,7 @@
 //! - `graph.rs`: [`Graph`], the layers as a list of operations, the parameter tensors;
 //! - `pass.rs`: the forward pass (a tape of every node's output) and the backward pass;
 //! - `statistics.rs`: batch norm's running averages and their update;
-//! - `jacobian.rs`: [`jacobian::GridRows`], the parameter-Jacobian rows;
+//! - `jacobian.rs`: `GridRows`, the parameter-Jacobian rows;
 //! - `kind.rs`: what the kinds share (layer settings, checks of the grids, the build);
 //! - `unet.rs`, `resnet.rs`: the kinds' parameters and graphs;
 //! - `checks.rs`: central-difference and determinism tests.
