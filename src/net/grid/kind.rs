@@ -4,6 +4,7 @@
 
 use super::graph::Graph;
 use super::GridNet;
+use crate::net::conv::Padding;
 use crate::net::conv::Shape;
 use crate::net::ports::{GridShape, NetworkIo};
 use crate::net::table::{Architecture, NetworkSize};
@@ -136,4 +137,17 @@ pub fn build<K: serde::Serialize>(
         "eval mode: (x - running_mean) / sqrt(running_var + 1e-5) * weight + bias".to_string(),
     );
     Ok(Box::new(GridNet::new(architecture, graph, seed, metadata)))
+}
+
+/// The grid kinds' shared defaults: 16 filters, ReLU, zero padding.
+pub(super) fn sixteen() -> usize {
+    16
+}
+
+pub(super) fn relu() -> Activation {
+    Activation::Relu
+}
+
+pub(super) fn zero() -> Padding {
+    Padding::Zero
 }

@@ -26,33 +26,24 @@ pub struct ResNetParams {
     #[serde(default = "two")]
     pub blocks: usize,
     /// Channels of every layer but the output (default 16).
-    #[serde(default = "sixteen")]
+    #[serde(default = "super::kind::sixteen")]
     pub filters: usize,
     /// Batch norm after each 3×3 convolution (default `none`).
     #[serde(default = "none")]
     pub norm: Norm,
     /// Activation (default `relu`).
-    #[serde(default = "relu")]
+    #[serde(default = "super::kind::relu")]
     pub activation: Activation,
     /// Beyond the grid's edges (default `zero`).
-    #[serde(default = "zero")]
+    #[serde(default = "super::kind::zero")]
     pub padding: Padding,
 }
 
 fn two() -> usize {
     2
 }
-fn sixteen() -> usize {
-    16
-}
 fn none() -> Norm {
     Norm::None
-}
-fn relu() -> Activation {
-    Activation::Relu
-}
-fn zero() -> Padding {
-    Padding::Zero
 }
 
 impl ResNetParams {

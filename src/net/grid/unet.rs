@@ -29,33 +29,24 @@ pub struct UNetParams {
     #[serde(default = "four")]
     pub levels: usize,
     /// Channels of every stage (default 16).
-    #[serde(default = "sixteen")]
+    #[serde(default = "super::kind::sixteen")]
     pub filters: usize,
     /// Batch norm after each convolution of a stage (default `batch`).
     #[serde(default = "batch")]
     pub norm: Norm,
     /// After each stage's normalisation (default `relu`).
-    #[serde(default = "relu")]
+    #[serde(default = "super::kind::relu")]
     pub activation: Activation,
     /// Beyond the grid's edges, for convolutions and up-sampling (default `zero`).
-    #[serde(default = "zero")]
+    #[serde(default = "super::kind::zero")]
     pub padding: Padding,
 }
 
 fn four() -> usize {
     4
 }
-fn sixteen() -> usize {
-    16
-}
 fn batch() -> Norm {
     Norm::Batch
-}
-fn relu() -> Activation {
-    Activation::Relu
-}
-fn zero() -> Padding {
-    Padding::Zero
 }
 
 impl UNetParams {
