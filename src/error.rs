@@ -93,6 +93,16 @@ pub enum ScenarioError {
         /// What was expected.
         message: String,
     },
+    /// A `--set PATH=VALUE` edit that could not be applied to the file's text.
+    #[error("{path}: --set '{set}': {message}")]
+    Edit {
+        /// File path.
+        path: PathBuf,
+        /// The edit as given.
+        set: String,
+        /// Why it could not be applied.
+        message: String,
+    },
 }
 
 /// Every error the library returns. New kinds of failure may be added: match with a `_` arm.

@@ -481,6 +481,29 @@ fn compare_runs_every_method_and_plot_redraws() {
 
 /// `validate` and `check-grad` succeed on every scenario shipped in `scenarios/`, and a short
 /// `train` (a few iterations, tiny batch) runs on each of them.
+/// `--set` edits that shrink a shipped field scenario (64² grids, a 4-level U-Net, batch 128)
+/// to a size a debug build trains in seconds; the file itself is what users run.
+fn small_grid(stem: &str) -> Vec<&'static str> {
+    match stem {
+        "heat2d" | "poisson2d" => vec![
+            "simulator.params.cells=16",
+            "network.levels=2",
+            "network.filters=4",
+            "training.batch=4",
+            "data.test_count=4",
+            "data.validation_count=4",
+        ],
+        "heat2d_control" => vec![
+            "simulator.params.cells=8",
+            "network.filters=4",
+            "training.batch=4",
+            "data.test_count=4",
+            "data.validation_count=4",
+        ],
+        _ => vec![],
+    }
+}
+
 #[test]
 fn every_shipped_scenario_validates_checks_and_trains() {
     let env = Env::new();
@@ -492,7 +515,9 @@ fn every_shipped_scenario_validates_checks_and_trains() {
             continue;
         }
         let file = path.to_str().expect("utf-8 path");
-        for args in [
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let small = small_grid(stem);
+        for mut args in [
             vec!["validate", file],
             vec!["check-grad", file, "--samples", "2"],
             vec![
@@ -505,6 +530,7 @@ fn every_shipped_scenario_validates_checks_and_trains() {
                 "--quiet",
             ],
         ] {
+            args.extend(small.iter().flat_map(|set| ["--set", set]));
             let out = env.run(&args);
             assert!(
                 out.status.success(),
@@ -964,4 +990,39 @@ fn eval_names_a_checkpoint_of_another_system() {
         stderr.contains("warning: trained with `simulator`") && stderr.contains("drag"),
         "{stderr}"
     );
+}
+
+#[test]
+fn set_edits_the_scenario_before_it_is_read() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let out = env.run_in(
+        dir,
+        &[
+            "validate",
+            "sine.ron",
+            "--set",
+            "training.batch=7",
+            "--set",
+            "methods[0].optimizer.lr=0.25",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("batch 7"), "{text}");
+    assert!(text.contains("lr:0.25"), "{text}");
+    for (set, expected) in [
+        ("training.nope=1", "no `training.nope`"),
+        ("training.batch", "expected PATH=VALUE"),
+        ("training.batch=0", "batch"),
+    ] {
+        let out = env.run_in(dir, &["check-grad", "sine.ron", "--set", set]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--set {set} was accepted");
+        assert!(err.contains(expected), "--set {set}: {err}");
+    }
 }

@@ -2,7 +2,7 @@
 //! against the JVP (`⟨w, J v⟩ = ⟨Jᵀ w, v⟩`), at states and controls drawn like the
 //! scenario's.
 
-use super::{note, positive_f64, positive_usize, Global, LimitArgs};
+use super::{note, positive_f64, positive_usize, EditArgs, Global, LimitArgs};
 use crate::scenario::Scenario;
 use crate::scenes::SceneSampler;
 use crate::sim::check::{check_adjoint, check_jvp, CheckReport};
@@ -34,6 +34,9 @@ pub struct CheckGradArgs {
     /// adjoint identity alike.
     #[arg(long, value_name = "T", default_value_t = 1e-6, value_parser = positive_f64)]
     pub tolerance: f64,
+    /// `--set` edits of the scenario's fields.
+    #[command(flatten)]
+    pub edits: EditArgs,
 }
 
 /// The checks at one sampled point.
@@ -210,7 +213,13 @@ pub fn report_table(checks: &[PointCheck], tolerance: f64) -> String {
 
 /// Runs `physinv check-grad`; an error (exit code 1) if any check fails.
 pub fn run(args: &CheckGradArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = global.load_scenario(&args.scenario, &LimitArgs::default())?;
+    let scenario = global.load_scenario(
+        &args.scenario,
+        &LimitArgs {
+            edits: args.edits.clone(),
+            ..LimitArgs::default()
+        },
+    )?;
     note(
         global,
         format_args!(

@@ -39,10 +39,6 @@ pub struct CompareArgs {
     /// field of the same method: its grids then run as their product.
     #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
     pub grids: Vec<String>,
-    /// Set a field of the scenario before anything runs: a dotted path and a RON value, e.g.
-    /// `simulator.params.xi=10` (repeat for several).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
     /// Run only the method with this display name (repeat for several); default: every
     /// method.
     #[arg(long = "method", value_name = "NAME")]
@@ -57,7 +53,7 @@ pub struct CompareArgs {
 
 /// Runs `physinv compare`.
 pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
-    let plain = args.sets.is_empty() && args.methods.is_empty();
+    let plain = args.methods.is_empty();
     if args.seeds <= 1 && args.grids.is_empty() && !args.resume && plain {
         let scenario = global.load_scenario(&args.scenario, &args.limits)?;
         let options = RunOptions {
@@ -68,14 +64,10 @@ pub fn run(args: &CompareArgs, global: Global) -> anyhow::Result<()> {
         run_and_report(&scenario, &options, global)?;
         return Ok(());
     }
-    let mut source = read_source(&args.scenario)?;
-    for set in &args.sets {
-        let Some((path, value)) = set.split_once('=') else {
-            anyhow::bail!("--set '{set}': expected PATH=VALUE, e.g. simulator.params.xi=10");
-        };
-        source = crate::scenario::ron_path::replace_value(&source, path.trim(), value.trim())
-            .with_context(|| format!("--set '{set}'"))?;
-    }
+    let source = args
+        .limits
+        .edits
+        .edit(&read_source(&args.scenario)?, &args.scenario)?;
     let parse = |text: &str| global.scenario_from_source(text, &args.scenario, &args.limits);
     let base = parse(&source)?;
     let grids = args

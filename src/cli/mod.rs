@@ -109,7 +109,9 @@ impl Global<'_> {
     /// Every rank of a job loads the file; an error on any rank is an error on all
     /// ([`crate::train::agreed`]), so none goes on to wait for the others in training.
     pub fn load_scenario(&self, path: &Path, limits: &LimitArgs) -> crate::Result<Scenario> {
-        let scenario = read_source(path).and_then(|s| self.scenario_from_source(&s, path, limits));
+        let scenario = read_source(path)
+            .and_then(|s| limits.edits.edit(&s, path))
+            .and_then(|s| self.scenario_from_source(&s, path, limits));
         crate::train::agreed(self.processes.as_ref(), scenario)
     }
 
@@ -118,8 +120,9 @@ impl Global<'_> {
         self.processes.rank() == 0
     }
 
-    /// Parses and validates scenario `source` (read from `path`) with this registry within
-    /// the memory ceiling of `limits`, then applies its overrides and validates again.
+    /// Parses and validates scenario `source` (read from `path`, its `--set` edits already
+    /// applied by [`EditArgs::edit`]) with this registry within the memory ceiling of
+    /// `limits`, then applies its overrides and validates again.
     pub fn scenario_from_source(
         &self,
         source: &str,
@@ -329,9 +332,13 @@ fn dispatch(command: Command, global: Global) -> anyhow::Result<()> {
     }
 }
 
-/// Training-length, seed and memory-ceiling overrides shared by the training commands.
+/// Field edits, training-length, seed and memory-ceiling overrides shared by the commands that
+/// read a scenario.
 #[derive(Debug, Clone, Default, Args)]
 pub struct LimitArgs {
+    /// `--set` edits of the file's fields.
+    #[command(flatten)]
+    pub edits: EditArgs,
     /// Train every method for N iterations (replaces the scenario's `training.iterations`
     /// and `training.budget_s`).
     #[arg(long, value_name = "N", value_parser = positive_usize, conflicts_with = "budget")]
@@ -361,6 +368,40 @@ impl LimitArgs {
     /// The resource limits to validate against: `--max-memory`, else the defaults.
     pub fn resources(&self) -> ResourceLimits {
         self.max_memory.unwrap_or_default()
+    }
+}
+
+/// Edits of a scenario file's fields before it is read (`--set PATH=VALUE`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct EditArgs {
+    /// Set a field of the scenario before anything runs: a dotted path and a RON value, e.g.
+    /// `simulator.params.cells=16` or `methods[0].optimizer.lr=3e-4` (repeat for several).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+impl EditArgs {
+    /// Scenario text `source` (of the file at `path`) with every `--set` edit applied in order;
+    /// comments and formatting are kept ([`crate::scenario::ron_path`]).
+    pub fn edit(&self, source: &str, path: &Path) -> crate::Result<String> {
+        let mut text = source.to_string();
+        for set in &self.sets {
+            let error = |message: String| {
+                crate::Error::from(Box::new(crate::error::ScenarioError::Edit {
+                    path: path.to_path_buf(),
+                    set: set.clone(),
+                    message,
+                }))
+            };
+            let Some((field, value)) = set.split_once('=') else {
+                return Err(error(
+                    "expected PATH=VALUE, e.g. simulator.params.cells=16".into(),
+                ));
+            };
+            text = crate::scenario::ron_path::replace_value(&text, field.trim(), value.trim())
+                .map_err(|e| error(e.to_string()))?;
+        }
+        Ok(text)
     }
 }
 

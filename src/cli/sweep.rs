@@ -131,7 +131,10 @@ pub fn sweep_table(path: &str, names: &[String], columns: &[usize], rows: &[Swee
 
 /// Runs `physinv sweep`.
 pub fn run(args: &SweepArgs, global: Global) -> anyhow::Result<()> {
-    let source = read_source(&args.scenario)?;
+    let source = args
+        .limits
+        .edits
+        .edit(&read_source(&args.scenario)?, &args.scenario)?;
     let (path, values) = parse_param(&args.param)?;
     let dir_of = |value: &str| safe(&format!("{path}={value}"));
     if let Some((a, b)) = crate::files::colliding(&values, dir_of) {

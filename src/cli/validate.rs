@@ -13,10 +13,26 @@ pub struct ValidateArgs {
     /// Scenario file (RON).
     #[arg(value_name = "SCENARIO.ron")]
     pub scenario: PathBuf,
+    /// Field edits and overrides, applied as `train` would apply them.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 fn ron_text<T: serde::Serialize>(value: &T) -> String {
     ron::to_string(value).unwrap_or_else(|e| format!("<{e}>"))
+}
+
+/// A list of numbers as `[a, b, …]`, or `v (all n)` when every entry is `v`, or its first
+/// eight entries and the count when it is longer (a field's control has thousands).
+fn values_text(values: &[f64]) -> String {
+    const SHOWN: usize = 8;
+    match values {
+        [first, rest @ ..] if rest.len() >= SHOWN && rest.iter().all(|v| v == first) => {
+            format!("{first:?} (all {})", values.len())
+        }
+        _ if values.len() > SHOWN => format!("{:?}… ({} entries)", &values[..SHOWN], values.len()),
+        _ => format!("{values:?}"),
+    }
 }
 
 /// `(a: 1.0, b: 2.0)` for a parameter map as read from the file.
@@ -88,9 +104,9 @@ pub fn describe(scenario: &Scenario) -> String {
         PolicyKind::OpenLoop => "open loop (sees s_0 and s*)".to_string(),
     };
     line(format!(
-        "episode      {} step(s), {policy}, control scale {:?}",
+        "episode      {} step(s), {policy}, control scale {}",
         ep.steps,
-        scenario.control_scale().as_slice()
+        values_text(scenario.control_scale().as_slice())
     ));
     let net = scenario.network_architecture();
     let size = spec.network.size(&scenario.network_io());
@@ -155,7 +171,7 @@ pub fn describe(scenario: &Scenario) -> String {
 
 /// Runs `physinv validate`.
 pub fn run(args: &ValidateArgs, global: Global) -> anyhow::Result<()> {
-    let scenario = global.load_scenario(&args.scenario, &LimitArgs::default())?;
+    let scenario = global.load_scenario(&args.scenario, &args.limits)?;
     if global.quiet {
         println!("ok");
     } else {
@@ -163,4 +179,25 @@ pub fn run(args: &ValidateArgs, global: Global) -> anyhow::Result<()> {
         println!("ok: {} is valid", args.scenario.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_text;
+
+    #[test]
+    fn long_lists_are_summarised() {
+        assert_eq!(values_text(&[1.0, 2.0]), "[1.0, 2.0]");
+        assert_eq!(values_text(&[0.5; 4096]), "0.5 (all 4096)");
+        let ramp: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(
+            values_text(&ramp),
+            "[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]… (10 entries)"
+        );
+        assert_eq!(values_text(&[3.0; 9]), "3.0 (all 9)");
+        assert_eq!(
+            values_text(&[3.0; 8]),
+            "[3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]"
+        );
+    }
 }
