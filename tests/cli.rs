@@ -517,6 +517,7 @@ fn every_shipped_scenario_validates_checks_and_trains() {
         let file = path.to_str().expect("utf-8 path");
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let small = small_grid(stem);
+        let out_dir = format!("short-{stem}");
         for mut args in [
             vec!["validate", file],
             vec!["check-grad", file, "--samples", "2"],
@@ -526,7 +527,7 @@ fn every_shipped_scenario_validates_checks_and_trains() {
                 "--iterations",
                 "2",
                 "--out",
-                "short",
+                &out_dir,
                 "--quiet",
             ],
         ] {
@@ -537,6 +538,17 @@ fn every_shipped_scenario_validates_checks_and_trains() {
                 "{args:?} failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
+        }
+        // The figure follows the layout: reconstructions for a single prediction of a 2D
+        // field, frames and an animation for 2D episodes.
+        let figures: &[&str] = match stem {
+            "heat2d" | "poisson2d" => &["reconstructions_SIP.png", "reconstructions_Adam.png"],
+            "heat2d_control" => &["frames_SIP_scene0.png", "episode_BPTT_scene2.gif"],
+            _ => &[],
+        };
+        for figure in figures {
+            let path = env.dir.path().join(&out_dir).join(figure);
+            assert!(path.is_file(), "{stem}: no {}", path.display());
         }
         count += 1;
     }

@@ -971,3 +971,42 @@ fn a_shared_gramian_equals_the_formed_one_for_constant_jacobians() {
         assert_eq!(a.gramian_range, b.gramian_range, "{name}");
     }
 }
+
+/// On a small heated field (heat2d_control, 6 × 6 cells, 36 state components, 4 steps)
+/// conjugate gradients give the dense solve's correction, and report how they ended: a few
+/// dozen iterations within the tolerance, or, cut short, a residual above it.
+#[test]
+fn conjugate_gradient_matches_the_dense_solve_on_a_field() {
+    let physics = common::physics("heat2d_control", "(cells: 6)");
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let s0 = Vector::from_fn(36, |i, _| (i as f64 * 0.7).sin());
+    let target = Vector::from_fn(36, |i, _| (i as f64 * 0.3).cos());
+    let u = random_controls(&mut rng, 4, 36, 0.5);
+    let dense = invert_episode(
+        &physics,
+        &s0,
+        &u,
+        &target,
+        &settings(1, LinearSolver::Dense),
+    )
+    .expect("dense");
+    assert_eq!((dense.cg_iterations, dense.cg_residual), (0, None));
+    let cg = |max_iterations| LinearSolver::Cg {
+        tolerance: 1e-12,
+        max_iterations,
+    };
+    let free = invert_episode(&physics, &s0, &u, &target, &settings(1, cg(200))).expect("cg");
+    for (d, c) in dense.controls.iter().zip(&free.controls) {
+        assert!((d - c).amax() < 1e-8, "dense {d} vs cg {c}");
+    }
+    let residual = free.cg_residual.expect("conjugate gradients ran");
+    assert!(residual <= 1e-12, "relative residual {residual:e}");
+    assert!(
+        (1..=200).contains(&free.cg_iterations),
+        "{} iterations",
+        free.cg_iterations
+    );
+    let short = invert_episode(&physics, &s0, &u, &target, &settings(1, cg(2))).expect("short");
+    assert_eq!(short.cg_iterations, 2);
+    assert!(short.cg_residual.expect("ran") > 1e-12);
+}

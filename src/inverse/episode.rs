@@ -148,6 +148,12 @@ pub struct EpisodeInverseOutcome {
     /// the dense solver formed it and [`EpisodeInverseSettings::spectrum`] asked for it (or
     /// the Gramian was shared).
     pub gramian_range: Option<(f64, f64)>,
+    /// Conjugate-gradient iterations summed over the Gauss-Newton iterations (0 when the
+    /// dense solver ran).
+    pub cg_iterations: usize,
+    /// The largest relative residual `‖b − A y‖ / ‖b‖` a conjugate-gradient solve ended with,
+    /// if any ran: above the solver's tolerance, `max_iterations` cut it short.
+    pub cg_residual: Option<f64>,
 }
 
 impl EpisodeInverseOutcome {
@@ -372,6 +378,7 @@ fn invert_episode_from(
     let mut stationary = false;
     let mut line_search_failed = false;
     let mut gramian_range = None;
+    let (mut cg_iterations, mut cg_residual) = (0, None);
     let (mut trial, mut trial_states, mut trial_applied) = (u.clone(), Vec::new(), Vec::new());
     while iterations < settings.max_iterations {
         if residual_sq(&states).sqrt() <= threshold {
@@ -386,6 +393,12 @@ fn invert_episode_from(
         };
         let step = gauss_newton_step(jvp, vjp, &point, &u, controls, &r, settings)?;
         gramian_range = gramian_range.or(step.gramian_range);
+        if let Some(solve) = step.solve {
+            cg_iterations += solve.iterations;
+            cg_residual = Some(cg_residual.map_or(solve.relative_residual, |r: f64| {
+                r.max(solve.relative_residual)
+            }));
+        }
         let in_output_units = |x: &[Vector]| scaled_norm(x, settings.control_scale.as_ref());
         if in_output_units(&step.delta) <= STATIONARY_STEP * (1.0 + in_output_units(&u)) {
             stationary = true;
@@ -447,6 +460,8 @@ fn invert_episode_from(
         converged,
         line_search_failed,
         gramian_range,
+        cg_iterations,
+        cg_residual,
     })
 }
 
@@ -578,6 +593,8 @@ struct GaussNewtonStep {
     delta: Vec<Vector>,
     /// Eigenvalue range of `G` if it was formed densely.
     gramian_range: Option<(f64, f64)>,
+    /// How conjugate gradients went, if they solved the system.
+    solve: Option<CgReport>,
 }
 
 /// One regularised Gauss-Newton correction `δ_t` of the feed-forward controls `u`, with the
@@ -661,6 +678,7 @@ fn gauss_newton_step(
         rhs += jvp_pass(jvp, states, applied, w, gains);
     }
     let rhs = rows.gather(&rhs);
+    let mut solve = None;
     let y = match system {
         System::Dense { matrix, .. } => solve_spd(matrix, &rhs)?,
         System::Operator { d } => {
@@ -672,7 +690,9 @@ fn gauss_newton_step(
                 _ => (1e-12, 4 * n),
             };
             let apply = |v: &Vector| gramian_times(v) + v * (c + d);
-            conjugate_gradient(apply, &rhs, tolerance, max_iterations)?
+            let (y, report) = conjugate_gradient(apply, &rhs, tolerance, max_iterations)?;
+            solve = Some(report);
+            y
         }
     };
     let mut delta = back(&y);
@@ -683,6 +703,7 @@ fn gauss_newton_step(
         Ok(GaussNewtonStep {
             delta,
             gramian_range,
+            solve,
         })
     } else {
         Err(InverseError::Singular {
@@ -881,14 +902,16 @@ fn solve_spd(g: Matrix, b: &Vector) -> Result<Vector, InverseError> {
 }
 
 /// Conjugate gradients for `A y = b` with `A` symmetric positive definite, given as a
-/// closure. Stops at `‖A y − b‖ ≤ tolerance · ‖b‖`.
+/// closure. Stops at `‖A y − b‖ ≤ tolerance · ‖b‖` or after `max_iterations`; returns the
+/// solution and how the solve ended.
 pub fn conjugate_gradient(
     apply: impl Fn(&Vector) -> Vector,
     b: &Vector,
     tolerance: f64,
     max_iterations: usize,
-) -> Result<Vector, InverseError> {
+) -> Result<(Vector, CgReport), InverseError> {
     let mut y = Vector::zeros(b.len());
+    let mut iterations = 0;
     let mut r = b.clone();
     let mut p = r.clone();
     let mut rr = r.norm_squared();
@@ -907,6 +930,7 @@ pub fn conjugate_gradient(
                 reason: "conjugate gradients met a non-positive curvature".into(),
             });
         }
+        iterations += 1;
         let a = rr / pap;
         y += &p * a;
         r -= &ap * a;
@@ -914,7 +938,28 @@ pub fn conjugate_gradient(
         p = &r + &p * (rr_new / rr);
         rr = rr_new;
     }
-    Ok(y)
+    let b_norm = b.norm();
+    let relative_residual = if b_norm > 0.0 {
+        rr.sqrt() / b_norm
+    } else {
+        0.0
+    };
+    Ok((
+        y,
+        CgReport {
+            iterations,
+            relative_residual,
+        },
+    ))
+}
+
+/// How one conjugate-gradient solve ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CgReport {
+    /// Iterations (operator applications) used.
+    pub iterations: usize,
+    /// `‖b − A y‖ / ‖b‖` by the recurrence's residual (0 for `b = 0`).
+    pub relative_residual: f64,
 }
 
 /// The minimum-energy plan of one Gauss-Newton step at the rollout (docs/method.md §4.2): controls

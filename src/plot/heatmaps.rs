@@ -19,7 +19,7 @@ const BAR_HEIGHT: u32 = 100;
 /// Space \[px\] left of each plot for the time labels.
 const Y_LABEL_AREA: u32 = 76;
 /// Colour of cells whose value is not finite.
-const MISSING: RGBColor = RGBColor(150, 150, 150);
+pub(super) const MISSING: RGBColor = RGBColor(150, 150, 150);
 /// Number of colour steps in a colour bar.
 const BAR_STEPS: usize = 100;
 
@@ -64,7 +64,7 @@ fn is_force(name: &str) -> bool {
 }
 
 /// Largest finite magnitude in `rows`, or 1 if there is none (or it is zero).
-fn limit<'r>(rows: impl IntoIterator<Item = &'r Vec<f64>>) -> f64 {
+pub(super) fn limit<'r>(rows: impl IntoIterator<Item = &'r Vec<f64>>) -> f64 {
     let l = rows
         .into_iter()
         .flatten()
@@ -78,7 +78,7 @@ fn limit<'r>(rows: impl IntoIterator<Item = &'r Vec<f64>>) -> f64 {
 }
 
 /// Blue (negative) – white (zero) – red (positive), saturated at `±lim`.
-fn diverging(v: f64, lim: f64) -> RGBColor {
+pub(super) fn diverging(v: f64, lim: f64) -> RGBColor {
     if !v.is_finite() {
         return MISSING;
     }

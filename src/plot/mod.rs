@@ -7,9 +7,11 @@
 //! | [`plot_sweep`] | a metric against a swept parameter, one line per method |
 //! | [`plot_episodes`], [`plot_labelled_episodes`] | states and controls of a few scenes against time, targets dashed; components named by their layout ([`EpisodeLabels`]) |
 //! | [`plot_heatmaps`] | space-time heatmaps of a 1D field (Burgers), blue-white-red |
+//! | [`plot_frames`], [`animate_frames`] | images of 2D fields: frames at a few times, a prediction beside its truth; animated as a GIF |
 //!
-//! Every function writes each figure in every [`Format`] — `<stem>.png` and `<stem>.svg` — and
-//! returns the written paths (PNG first). Text is set in DejaVu Sans, embedded in the crate
+//! Every function but the 2D ones writes each figure in every [`Format`] — `<stem>.png` and
+//! `<stem>.svg` — and returns the written paths (PNG first); images of 2D fields are PNG and
+//! GIF only (an SVG would hold a rectangle per cell). Text is set in DejaVu Sans, embedded in the crate
 //! (`src/plot/DejaVuSans.ttf`, license in `src/plot/FONT-LICENSE.txt`), so no system font
 //! library is needed.
 //!
@@ -31,12 +33,14 @@
 //! [`crate::Error::DimensionMismatch`] for an episode whose vectors disagree in length.
 
 mod episodes;
+mod frames;
 mod heatmaps;
 mod lines;
 mod metrics;
 mod sweep;
 
 pub use episodes::{plot_episodes, plot_labelled_episodes, EpisodeLabels, EpisodeScene};
+pub use frames::{animate_frames, plot_frames, Frame, FrameLayout};
 pub use heatmaps::plot_heatmaps;
 pub use metrics::{plot_run, MetricsRow, MetricsTable};
 pub use sweep::{plot_sweep, SweepPoint};

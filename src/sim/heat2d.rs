@@ -351,6 +351,10 @@ impl SimMetrics for Heat2d {
         });
         vec![value]
     }
+
+    fn prediction(&self, state: &Vector, control: &Vector) -> Vector {
+        self.shifted_prediction(state, control)
+    }
 }
 
 impl SceneGenerator for Heat2d {

@@ -259,6 +259,13 @@ pub trait SimMetrics: Send + Sync {
     /// carry them, ground-truth controls — the field problems' `x_mae` compares with those),
     /// with controls `controls[t]` and visited states `states[t]` (`t = 0..=T`).
     fn evaluate(&self, scene: &Scene, controls: &[Vector], states: &[Vector]) -> Vec<f64>;
+    /// What a single-prediction problem's metrics compare with the ground truth when the
+    /// network outputs `control` from `state`: the control itself unless the simulator adjusts
+    /// it first (heat2d shifts it to the state's mean). Figures draw this as the prediction.
+    fn prediction(&self, state: &Vector, control: &Vector) -> Vector {
+        let _ = state;
+        control.clone()
+    }
 }
 
 /// A simulator together with the capabilities it offers.

@@ -91,6 +91,9 @@ struct Correction {
     line_search_failed: bool,
     /// Eigenvalue range of the Gramian, if formed.
     gramian_range: Option<(f64, f64)>,
+    /// Conjugate-gradient iterations over the inversion, and the largest relative residual a
+    /// solve ended with, if conjugate gradients ran.
+    cg: Option<(usize, f64)>,
 }
 
 /// The regularisation fields shared by `Episode` and `Chain`.
@@ -161,6 +164,7 @@ impl Sip {
                     converged: true,
                     line_search_failed: false,
                     gramian_range: None,
+                    cg: None,
                 })
             }
             SipInverse::Episode(spec) => {
@@ -204,6 +208,7 @@ impl Sip {
                     converged: out.converged,
                     line_search_failed: out.line_search_failed,
                     gramian_range: out.gramian_range,
+                    cg: out.cg_residual.map(|r| (out.cg_iterations, r)),
                 })
             }
             SipInverse::Chain(spec) => {
@@ -228,6 +233,7 @@ impl Sip {
                     converged: true,
                     line_search_failed: false,
                     gramian_range: None,
+                    cg: None,
                 })
             }
         }
@@ -384,8 +390,9 @@ pub fn fallback_cotangent(
 }
 
 /// What the update's diagnostics need of one group's inversions: the number that succeeded,
-/// the sums of their Gauss-Newton iterations and residual ratios, the Gramian eigenvalue
-/// range over the group (if formed). Reduced over the groups by [`diagnostics`].
+/// the sums of their Gauss-Newton iterations and residual ratios, of their conjugate-gradient
+/// iterations and the largest relative residual a solve ended with (if conjugate gradients
+/// ran), the Gramian eigenvalue range over the group (if formed). Reduced over the groups by [`diagnostics`].
 fn diagnostic_sums(corrections: &[Result<Correction, InverseError>]) -> NamedValues {
     let ok: Vec<&Correction> = corrections.iter().filter_map(|c| c.as_ref().ok()).collect();
     let mut d = NamedValues::default();
@@ -398,6 +405,17 @@ fn diagnostic_sums(corrections: &[Result<Correction, InverseError>]) -> NamedVal
         "residual_ratio",
         ok.iter().map(|c| c.residual_ratio).sum::<f64>(),
     );
+    let solves: Vec<(usize, f64)> = ok.iter().filter_map(|c| c.cg).collect();
+    if !solves.is_empty() {
+        d.push(
+            "cg_iterations",
+            solves.iter().map(|s| s.0 as f64).sum::<f64>(),
+        );
+        d.push(
+            "cg_residual",
+            solves.iter().map(|s| s.1).fold(0.0, f64::max),
+        );
+    }
     let ranges: Vec<(f64, f64)> = ok.iter().filter_map(|c| c.gramian_range).collect();
     if !ranges.is_empty() {
         d.push(
@@ -420,10 +438,18 @@ fn merge_diagnostic_sums(a: NamedValues, b: &NamedValues) -> NamedValues {
         (Some(x), Some(y)) => Some(op(x, y)),
         (x, y) => x.or(y),
     };
-    for name in ["inverted", "inverse_iterations", "residual_ratio"] {
+    for name in [
+        "inverted",
+        "inverse_iterations",
+        "residual_ratio",
+        "cg_iterations",
+    ] {
         if let Some(v) = merge(name, |x, y| x + y) {
             d.push(name, v);
         }
+    }
+    if let Some(r) = merge("cg_residual", f64::max) {
+        d.push("cg_residual", r);
     }
     if let Some(min) = merge("gramian_eig_min", f64::min) {
         d.push("gramian_eig_min", min);
@@ -434,14 +460,20 @@ fn merge_diagnostic_sums(a: NamedValues, b: &NamedValues) -> NamedValues {
 }
 
 /// Per-iteration diagnostics of the inversions of one batch from its merged sums
-/// ([`diagnostic_sums`], [`merge_diagnostic_sums`]): means of Gauss-Newton iterations and
-/// residual ratios over the successful inversions, the Gramian eigenvalue range over the batch.
+/// ([`diagnostic_sums`], [`merge_diagnostic_sums`]): means of Gauss-Newton iterations,
+/// residual ratios and conjugate-gradient iterations over the successful inversions, the
+/// largest relative residual of a conjugate-gradient solve and the Gramian eigenvalue range
+/// over the batch.
 fn diagnostics(total: &NamedValues) -> NamedValues {
     let total_of = |name: &str| total.get(name).unwrap_or(0.0);
     let count = total_of("inverted").max(1.0);
     let mut d = NamedValues::default();
     d.push("inverse_iterations", total_of("inverse_iterations") / count);
     d.push("residual_ratio", total_of("residual_ratio") / count);
+    if let Some(r) = total.get("cg_residual") {
+        d.push("cg_iterations", total_of("cg_iterations") / count);
+        d.push("cg_residual", r);
+    }
     if let Some(min) = total.get("gramian_eig_min") {
         d.push("gramian_eig_min", min);
         let max = total.get("gramian_eig_max").unwrap_or(f64::NEG_INFINITY);
