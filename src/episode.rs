@@ -275,14 +275,35 @@ fn rollout_closed_loop(
     scenes: &[Scene],
     first: usize,
 ) -> crate::Result<Rollout> {
+    rollout_segment(physics, policy, net, scenes, first, 0..policy.steps)
+}
+
+/// Steps `times` (within `0..T`) of a closed-loop rollout of episodes `first..` of a batch,
+/// starting from each scene's `initial` state as the state at `times.start`: the rollout's
+/// `states[b][k]` is the state at step `times.start + k`, `controls[b][k]` and `inputs[k]`
+/// those of that step (observations see the episode's time). The whole episode
+/// (`0..T` from the scenes' initial states) is [`rollout_part`]'s closed-loop rollout;
+/// back-propagation with segment checkpointing recomputes its segments with this.
+///
+/// # Errors
+/// A non-finite state, reported with its episode's number in the batch and its step.
+pub fn rollout_segment(
+    physics: &Physics,
+    policy: &Policy,
+    net: &dyn Network,
+    scenes: &[Scene],
+    first: usize,
+    times: std::ops::Range<usize>,
+) -> crate::Result<Rollout> {
     let chunk = rollout_chunk(physics.sim().state_dim(), policy.steps);
     let in_dim = policy.input_dim();
-    let mut inputs: Vec<DMatrix<f64>> = (0..policy.steps)
+    let mut inputs: Vec<DMatrix<f64>> = times
+        .clone()
         .map(|_| DMatrix::zeros(in_dim, scenes.len()))
         .collect();
     // Per chunk, its block of columns in every step's input matrix (contiguous: column-major).
     let mut blocks: Vec<Vec<&mut [f64]>> = (0..scenes.len().div_ceil(chunk))
-        .map(|_| Vec::with_capacity(policy.steps))
+        .map(|_| Vec::with_capacity(times.len()))
         .collect();
     for input in &mut inputs {
         let mut rest = input.as_mut_slice();
@@ -296,7 +317,9 @@ fn rollout_closed_loop(
     let parts: Vec<crate::Result<Trajectories>> = if blocks.len() <= 1 {
         blocks
             .iter_mut()
-            .map(|block| rollout_closed_loop_chunk(physics, policy, net, scenes, first, block))
+            .map(|block| {
+                rollout_closed_loop_chunk(physics, policy, net, scenes, first, times.start, block)
+            })
             .collect()
     } else {
         scenes
@@ -304,7 +327,8 @@ fn rollout_closed_loop(
             .zip(blocks.par_iter_mut())
             .enumerate()
             .map(|(c, (part, block))| {
-                rollout_closed_loop_chunk(physics, policy, net, part, first + c * chunk, block)
+                let first = first + c * chunk;
+                rollout_closed_loop_chunk(physics, policy, net, part, first, times.start, block)
             })
             .collect()
     };
@@ -350,15 +374,17 @@ pub fn rollout_chunk(state_dim: usize, steps: usize) -> usize {
     episodes_per_task(state_dim * steps, MIN_EPISODES_PER_CHUNK)
 }
 
-/// Episodes `first..first + scenes.len()` of a closed-loop rollout, stepped together; the
-/// network's input at step `t` is written into `inputs[t]` (the chunk's columns of that step's
-/// input matrix, column-major).
+/// Episodes `first..first + scenes.len()` of a closed-loop rollout, stepped together from
+/// their scenes' initial states, taken as the states at step `start`; the network's input at
+/// step `start + k` is written into `inputs[k]` (the chunk's columns of that step's input
+/// matrix, column-major).
 fn rollout_closed_loop_chunk(
     physics: &Physics,
     policy: &Policy,
     net: &dyn Network,
     scenes: &[Scene],
     first: usize,
+    start: usize,
     inputs: &mut [&mut [f64]],
 ) -> crate::Result<Trajectories> {
     let sim = physics.sim();
@@ -366,18 +392,18 @@ fn rollout_closed_loop_chunk(
     let mut states: Vec<Vec<Vector>> = scenes
         .iter()
         .map(|s| {
-            let mut traj = Vec::with_capacity(policy.steps + 1);
+            let mut traj = Vec::with_capacity(inputs.len() + 1);
             traj.push(s.initial.clone());
             traj
         })
         .collect();
-    let mut controls: Vec<Vec<Vector>> = vec![Vec::with_capacity(policy.steps); batch];
+    let mut controls: Vec<Vec<Vector>> = vec![Vec::with_capacity(inputs.len()); batch];
     let in_dim = policy.input_dim();
     let mut input = DMatrix::zeros(in_dim, batch);
     for (t, columns) in inputs.iter_mut().enumerate() {
         let observations = input.as_mut_slice().chunks_exact_mut(in_dim.max(1));
         for ((scene, traj), column) in scenes.iter().zip(&states).zip(observations) {
-            policy.observation_into(&traj[t], &scene.target, t, column);
+            policy.observation_into(&traj[t], &scene.target, start + t, column);
         }
         columns.copy_from_slice(input.as_slice());
         let output = net.forward(&input);
@@ -392,7 +418,7 @@ fn rollout_closed_loop_chunk(
             .collect();
         let next = all_ok(next)?;
         for (b, ((traj, s), u)) in states.iter_mut().zip(next).zip(step_controls).enumerate() {
-            check_finite(&s, first + b, t + 1)?;
+            check_finite(&s, first + b, start + t + 1)?;
             traj.push(s);
             controls[b].push(u);
         }

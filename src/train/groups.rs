@@ -69,6 +69,23 @@ pub trait Grouped: Send + Sync {
         range: Range<usize>,
     ) -> crate::Result<Share>;
 
+    /// The share of `scenes`, episodes `first..` of the batch, unrolled here: by default their
+    /// rollout ([`rollout_part`]) and [`Grouped::share`] of all of it. A rule that keeps less
+    /// of the rollout (BPTT with segment checkpointing) unrolls its own way.
+    ///
+    /// # Errors
+    /// Those of the rollout and of the share.
+    fn unrolled_share(
+        &self,
+        ctx: &Context<'_>,
+        net: &dyn Network,
+        scenes: &[Scene],
+        first: usize,
+    ) -> crate::Result<Share> {
+        let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, first)?;
+        self.share(ctx, net, scenes, &rollout, 0..scenes.len())
+    }
+
     /// The partial diagnostics of two consecutive parts of a batch (`a` before `b`: groups,
     /// or the slices of several processes) as one. Must be associative, so that merging in any
     /// grouping of the same order gives the same result. Default: none kept.
@@ -166,9 +183,7 @@ pub fn rollout_and_share(
         return None;
     }
     let shares = in_groups(scenes.len(), size, |range| {
-        let scenes = &scenes[range.clone()];
-        let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, range.start)?;
-        rule.share(ctx, net, scenes, &rollout, 0..scenes.len())
+        rule.unrolled_share(ctx, net, &scenes[range.clone()], range.start)
     });
     Some(shares.map(|shares| merged(rule, shares)))
 }
