@@ -252,3 +252,32 @@ fn clones_are_the_same_network() {
     let x = batch(net.inputs(), 2, 0.0);
     assert_eq!(net.clone_box().forward(&x), net.forward(&x));
 }
+
+/// A backward pass after a forward pass on the same inputs (which takes the kept tape) gives
+/// the bits of a network that never ran forward, and after the parameters changed it uses the
+/// new ones, not the kept pass of the old.
+#[test]
+fn kept_forward_passes_change_no_bits() {
+    for norm in [Norm::None, Norm::Batch] {
+        let kind = unet(norm, Padding::Zero, Activation::Tanh);
+        let mut net = kind.build(&io(2, 1, 8, false), 5).unwrap();
+        let x = batch(2 * 64, 3, 0.2);
+        let c = batch(64, 3, 1.1);
+        let fresh = |net: &dyn Network| net.clone_box().backward_with_input(&x, &c);
+        let expected = fresh(net.as_ref());
+        net.forward(&x);
+        let (g, dx) = net.backward_with_input(&x, &c);
+        assert_eq!(g.to_vec(), expected.0.to_vec(), "{norm:?}");
+        assert_eq!(dx, expected.1);
+        net.forward(&x);
+        let mut p = net.parameters();
+        p.iter_mut().for_each(|v| *v *= 0.5);
+        net.set_parameters(&p).unwrap();
+        let (g, _) = net.backward_with_input(&x, &c);
+        assert_eq!(
+            g.to_vec(),
+            fresh(net.as_ref()).0.to_vec(),
+            "{norm:?}: stale pass"
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! - `pass.rs`: the forward pass (a tape of every node's output) and the backward pass;
 //! - `statistics.rs`: batch norm's running averages and their update;
 //! - `jacobian.rs`: `GridRows`, the parameter-Jacobian rows;
+//! - `kept.rs`: training-mode forward passes kept for the backward pass on the same inputs;
 //! - `kind.rs`: what the kinds share (layer settings, checks of the grids, the build);
 //! - `unet.rs`, `resnet.rs`: the kinds' parameters and graphs;
 //! - `checks.rs`: central-difference and determinism tests.
@@ -30,6 +31,7 @@
 mod checks;
 pub mod graph;
 mod jacobian;
+mod kept;
 pub mod kind;
 pub mod pass;
 pub mod resnet;
@@ -43,6 +45,7 @@ use crate::net::params::{self, ParamTensor};
 use crate::net::sequence::{BackwardSequence, Summed};
 use crate::net::table::Architecture;
 use graph::{Graph, Init};
+use kept::KeptPasses;
 use nalgebra::DMatrix;
 use pass::Norming;
 use rand::distributions::{Distribution, Uniform};
@@ -71,11 +74,13 @@ pub struct GridNet {
     mode: Mode,
     /// The batch statistics of the training-mode forward passes since the last step.
     records: Mutex<Vec<Record>>,
+    /// Training-mode forward passes kept for the backward passes on the same inputs.
+    kept: KeptPasses,
     metadata: BTreeMap<String, String>,
 }
 
 impl Clone for GridNet {
-    /// The same parameters, running averages and mode; no records.
+    /// The same parameters, running averages and mode; no records, no kept passes.
     fn clone(&self) -> Self {
         GridNet {
             architecture: self.architecture.clone(),
@@ -84,6 +89,7 @@ impl Clone for GridNet {
             running: self.running.clone(),
             mode: self.mode,
             records: Mutex::new(Vec::new()),
+            kept: KeptPasses::default(),
             metadata: self.metadata.clone(),
         }
     }
@@ -137,6 +143,7 @@ impl GridNet {
             running,
             mode: Mode::Training,
             records: Mutex::new(Vec::new()),
+            kept: KeptPasses::default(),
             metadata,
         }
     }
@@ -202,7 +209,10 @@ impl GridNet {
             return (self.zero_grads(), dx);
         }
         let params = self.param_values();
-        let tape = self.tape(inputs, &params);
+        let tape = match self.kept.take(inputs) {
+            Some(tape) => tape,
+            None => self.tape(inputs, &params),
+        };
         let dy: Vec<f32> = cot.iter().map(|v| *v as f32).collect();
         let (tensors, dx) = pass::backward(&self.graph, &params, &tape.view(), &dy, want_input);
         let dx = dx.map(|dx| to_matrix(&dx, self.inputs(), inputs.ncols()));
@@ -238,12 +248,14 @@ impl Network for GridNet {
         &self.params
     }
 
-    /// Drops the recorded batch statistics: they belong to the parameters being changed.
+    /// Drops the recorded batch statistics and the kept passes: they belong to the parameters
+    /// being changed.
     fn tensors_mut(&mut self) -> &mut [ParamTensor] {
         self.records
             .get_mut()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.kept.clear();
         &mut self.params
     }
 
@@ -259,7 +271,8 @@ impl Network for GridNet {
         self.metadata.clone()
     }
 
-    /// In training mode with batch norm, also records the batch statistics.
+    /// In training mode, also keeps the pass for a backward pass on the same inputs
+    /// (`kept.rs`) and, with batch norm, records the batch statistics.
     fn forward(&self, inputs: &DMatrix<f64>) -> DMatrix<f64> {
         if inputs.ncols() == 0 {
             return DMatrix::zeros(self.outputs(), 0);
@@ -272,7 +285,11 @@ impl Network for GridNet {
                 stats: tape.stats.clone(),
             });
         }
-        to_matrix(tape.output(), self.outputs(), inputs.ncols())
+        let output = to_matrix(tape.output(), self.outputs(), inputs.ncols());
+        if self.mode == Mode::Training {
+            self.kept.keep(inputs, tape);
+        }
+        output
     }
 
     fn backward(&self, inputs: &DMatrix<f64>, output_cotangent: &DMatrix<f64>) -> ParamGrads {
