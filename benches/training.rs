@@ -2,7 +2,8 @@
 //! inversion across time.
 //!
 //! `cargo bench --bench training`. The seed's claim to compare against: a SIP iteration costs
-//! ≈3× an Adam iteration (sine, batch 100).
+//! ≈3× an Adam iteration (sine, batch 100). The field experiments (`-- heat2d`, `-- poisson2d`,
+//! `-- heat2d_control`) time one iteration of each of their methods at their shipped batch.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use physinv::episode::{rollout, Policy};
@@ -118,6 +119,11 @@ fn benches(c: &mut Criterion) {
     bench_iterations(c, "burgers", "scenarios/burgers.ron", 32);
     bench_episode(c, "oscillators", "scenarios/oscillators.ron", 100);
     bench_episode(c, "burgers", "scenarios/burgers.ron", 100);
+    // The field experiments at the batches they ship with (`-- heat2d`, `-- poisson2d`): an
+    // iteration takes seconds (the U-Net at batch 128), so these dominate the run.
+    bench_iterations(c, "heat2d", "scenarios/heat2d.ron", 128);
+    bench_iterations(c, "poisson2d", "scenarios/poisson2d.ron", 128);
+    bench_iterations(c, "heat2d_control", "scenarios/heat2d_control.ron", 16);
 }
 
 criterion_group! {
