@@ -374,3 +374,50 @@ fn unwritable_path_is_an_io_error() {
     let err = plot_sweep(&file.join("sub").join("fig"), "p", "m", &[], false).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
 }
+
+/// Runs of different methods (trained in separate processes) plot as one: the metric columns
+/// are joined, a column one run lacks is empty for its rows, the merged table reads back as
+/// itself, and a method in two runs is refused.
+#[test]
+fn runs_of_different_methods_plot_together() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let write = |name: &str, text: &str| {
+        let run = dir.path().join(name);
+        std::fs::create_dir_all(&run).expect("run directory");
+        std::fs::write(run.join("metrics.csv"), text).expect("metrics.csv");
+        run
+    };
+    let sip = write(
+        "sip",
+        "method,split,iteration,wall_s,loss,x_mae,residual_ratio\n\
+         SIP,validation,0,0.0,4.0,500.0,\n\
+         SIP,validation,25,10.0,2.0,300.0,1e-7\n",
+    );
+    let adam = write(
+        "adam",
+        "method,split,iteration,wall_s,loss,x_mae,grad_norm\n\
+         Adam,validation,0,0.0,4.0,500.0,\n\
+         Adam,validation,25,9.0,3.0,400.0,2.5\n",
+    );
+    let out = dir.path().join("both");
+    let files = physinv::plot::plot_runs(&[sip.clone(), adam.clone()], &out, None).expect("plots");
+    assert!(
+        files.iter().any(|f| f.ends_with("x_mae_vs_time.png")),
+        "{files:?}"
+    );
+    let merged = MetricsTable::read(&out.join("metrics.csv")).expect("merged table");
+    assert_eq!(
+        merged.metric_names,
+        ["loss", "x_mae", "residual_ratio", "grad_norm"]
+    );
+    assert_eq!(merged.methods(), ["SIP", "Adam"]);
+    let adam_last = &merged.rows[3];
+    assert_eq!(adam_last.values[..2], [3.0, 400.0]);
+    assert!(adam_last.values[2].is_nan());
+    assert_eq!(adam_last.values[3], 2.5);
+    let text = merged.to_csv();
+    let again = MetricsTable::parse(&text, Path::new("again.csv")).expect("reads back");
+    assert_eq!(again.to_csv(), text);
+    let err = physinv::plot::plot_runs(&[sip.clone(), sip], &out, None).unwrap_err();
+    assert!(err.to_string().contains("method 'SIP' is in both"), "{err}");
+}

@@ -193,6 +193,69 @@ impl MetricsTable {
     pub fn metric_index(&self, name: &str) -> Option<usize> {
         self.metric_names.iter().position(|n| n == name)
     }
+
+    /// The table as `metrics.csv` text: the header, then a row per entry; a NaN value is an
+    /// empty field, so [`MetricsTable::parse`] reads the text back as this table.
+    pub fn to_csv(&self) -> String {
+        let mut text = FIXED_COLUMNS.join(",");
+        for name in &self.metric_names {
+            text.push(',');
+            text.push_str(&csv_field(name));
+        }
+        text.push('\n');
+        for row in &self.rows {
+            text.push_str(&format!(
+                "{},{},{},{:.6}",
+                csv_field(&row.method),
+                csv_field(&row.split),
+                row.iteration,
+                row.wall_s
+            ));
+            for v in &row.values {
+                text.push(',');
+                if !v.is_nan() {
+                    text.push_str(&format!("{v:e}"));
+                }
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Several tables as one (runs of different methods of a scenario, e.g. trained at the
+    /// same time in separate processes): the union of their metric columns in order of first
+    /// appearance, every row kept, NaN where a row's table lacks a column.
+    pub fn merged(tables: &[MetricsTable]) -> MetricsTable {
+        let mut metric_names: Vec<String> = Vec::new();
+        for name in tables.iter().flat_map(|t| &t.metric_names) {
+            if !metric_names.contains(name) {
+                metric_names.push(name.clone());
+            }
+        }
+        let rows = tables
+            .iter()
+            .flat_map(|table| {
+                let names = &metric_names;
+                table.rows.iter().map(move |row| MetricsRow {
+                    values: names
+                        .iter()
+                        .map(|n| table.metric_index(n).map_or(f64::NAN, |k| row.values[k]))
+                        .collect(),
+                    ..row.clone()
+                })
+            })
+            .collect();
+        MetricsTable { metric_names, rows }
+    }
+}
+
+/// `field` as one CSV field: quoted (quotes doubled) if it holds a comma, quote or line break.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
 }
 
 /// `validation` if any method's curve is on validation scenes, else `test`.
@@ -206,8 +269,8 @@ fn curve_split(table: &MetricsTable) -> &'static str {
 
 /// Redraws the training curves of a finished run directory from `<dir>/metrics.csv`.
 ///
-/// For the loss and for `main_metric` (default: `x_dist` if the table has it, else
-/// `final_error`) it writes `<name>_vs_iteration` and `<name>_vs_time` (`.png` and `.svg`):
+/// For the loss and for `main_metric` (default: `x_dist` or `x_mae` if the table has it,
+/// else `final_error`) it writes `<name>_vs_iteration` and `<name>_vs_time` (`.png` and `.svg`):
 /// one line per method (colours in order of first appearance), logarithmic y axis, x axis
 /// "iteration" or "wall-clock time \[s\]". Metric names are made file-name safe (characters other
 /// than letters, digits, `_`, `-`, `.` become `_`). If `main_metric` is `loss`, only the four
@@ -223,10 +286,64 @@ fn curve_split(table: &MetricsTable) -> &'static str {
 pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<PathBuf>> {
     let csv = dir.join("metrics.csv");
     let table = MetricsTable::read(&csv)?;
+    plot_table(&table, &csv, dir, main_metric)
+}
+
+/// [`plot_run`] of several runs' `metrics.csv` in one figure per metric ([`MetricsTable::merged`]),
+/// written to `out`; the merged table is written there too, as `metrics.csv`, unless `out` is
+/// one of the runs.
+///
+/// # Errors
+/// As [`plot_run`]; [`crate::Error::Config`] if a method appears in two of the runs (its
+/// curves could not be told apart).
+pub fn plot_runs(
+    dirs: &[PathBuf],
+    out: &Path,
+    main_metric: Option<&str>,
+) -> crate::Result<Vec<PathBuf>> {
+    let tables = dirs
+        .iter()
+        .map(|d| MetricsTable::read(&d.join("metrics.csv")))
+        .collect::<crate::Result<Vec<_>>>()?;
+    let mut owner: Vec<(String, &PathBuf)> = Vec::new();
+    for (table, dir) in tables.iter().zip(dirs) {
+        for method in table.methods() {
+            if let Some((_, first)) = owner.iter().find(|(m, _)| *m == method) {
+                return Err(crate::Error::Config(format!(
+                    "method '{method}' is in both {} and {}: plot runs of different methods",
+                    first.display(),
+                    dir.display()
+                )));
+            }
+            owner.push((method, dir));
+        }
+    }
+    let table = MetricsTable::merged(&tables);
+    let csv = out.join("metrics.csv");
+    if !dirs.iter().any(|d| d == out) {
+        std::fs::create_dir_all(out).map_err(|source| crate::Error::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        crate::files::write_atomic(&csv, table.to_csv().as_bytes())?;
+    }
+    plot_table(&table, &csv, out, main_metric)
+}
+
+/// The figures of `table` (read from `csv`) into `dir`.
+fn plot_table(
+    table: &MetricsTable,
+    csv: &Path,
+    dir: &Path,
+    main_metric: Option<&str>,
+) -> crate::Result<Vec<PathBuf>> {
     let main = match main_metric {
         Some(name) => name.to_string(),
-        None if table.metric_index("x_dist").is_some() => "x_dist".to_string(),
-        None => "final_error".to_string(),
+        None => ["x_dist", "x_mae"]
+            .into_iter()
+            .find(|m| table.metric_index(m).is_some())
+            .unwrap_or("final_error")
+            .to_string(),
     };
     let mut metrics = vec!["loss".to_string()];
     if main != "loss" {
@@ -273,7 +390,7 @@ pub fn plot_run(dir: &Path, main_metric: Option<&str>) -> crate::Result<Vec<Path
             let chart = LineChart {
                 title: format!("{metric} against {x_title}"),
                 x_label: x_label.to_string(),
-                y_label: format!("{metric}, {} (log scale)", curve_split(&table)),
+                y_label: format!("{metric}, {} (log scale)", curve_split(table)),
                 x_axis: Axis { log: false },
                 y_axis: Axis { log: true },
                 series,

@@ -42,7 +42,7 @@ mod sweep;
 pub use episodes::{plot_episodes, plot_labelled_episodes, EpisodeLabels, EpisodeScene};
 pub use frames::{animate_frames, plot_frames, Frame, FrameLayout};
 pub use heatmaps::plot_heatmaps;
-pub use metrics::{plot_run, MetricsRow, MetricsTable};
+pub use metrics::{plot_run, plot_runs, MetricsRow, MetricsTable};
 pub use sweep::{plot_sweep, SweepPoint};
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
