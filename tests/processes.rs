@@ -211,3 +211,54 @@ fn ranks_whose_parameters_drift_apart_stop_with_an_error() {
         );
     }
 }
+
+/// A network with batch norm: every rank folds the batch statistics of the whole batch, so the
+/// ranks' running averages stay equal to each other bit for bit. Against one process: each
+/// rank's passes normalise its own half of the batch (batch statistics are not synchronised
+/// inside a pass), so only the first batch-norm layer, whose input no normalisation has
+/// touched, records the same statistics after one step (to f32 rounding: two halves are
+/// combined instead of one batch); the rest agree to 1e-3.
+#[test]
+fn batch_norm_statistics_are_folded_over_the_whole_batch() {
+    let scenario = |iterations: usize| {
+        common::scenario(&format!(
+            r#"(
+    name: "bn_ranks",
+    simulator: (name: "heat2d", params: (cells: 8, amount: 0.5)),
+    episode: (steps: 1, observe: [Target]),
+    data: (seed: 3, scenes: Generator("boxes"), train: Fresh, test_count: 8, validation_count: 8),
+    network: UNet(levels: 2, filters: 4, norm: batch, activation: relu, padding: zero),
+    methods: [(name: "Adam", update: Bptt(), optimizer: Adam(lr: 1e-3))],
+    training: (batch: 32, iterations: {iterations}, log_every: {iterations}, seed: 0),
+)"#
+        ))
+    };
+    for iterations in [1, 3] {
+        let scenario = scenario(iterations);
+        let single = Trainer::new(&scenario)
+            .expect("trainer")
+            .train(0, &mut Silent)
+            .expect("one process");
+        let ranks: Vec<TrainOutcome> = on_ranks(&scenario, 0, 2)
+            .into_iter()
+            .map(|r| r.expect("rank trains"))
+            .collect();
+        let (a, b) = (ranks[0].net.statistics(), ranks[1].net.statistics());
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "ranks' running averages differ");
+        let initial = Trainer::new(&scenario)
+            .expect("trainer")
+            .initial_network()
+            .expect("net")
+            .statistics();
+        assert_ne!(a, initial, "the running averages did not move");
+        let one = single.net.statistics();
+        if iterations == 1 {
+            // The first layer: 4 means and 4 variances.
+            let gap = relative_gap(&one[..8], &a[..8]);
+            assert!(gap < 1e-6, "first layer differs by {gap:e}");
+        }
+        let gap = relative_gap(&one, &a);
+        assert!(gap < 1e-3, "running averages differ by {gap:e}");
+    }
+}

@@ -99,6 +99,30 @@ pub trait Network: fmt::Debug + Send + Sync {
     /// optimizer once per step, before it changes the parameters. Default: nothing.
     fn update_statistics(&mut self) {}
 
+    /// What the training passes since the last optimizer step recorded for
+    /// [`Network::update_statistics`] (batch norm's batch statistics), flat: so that processes
+    /// training on parts of a batch can combine theirs ([`Network::set_recorded_statistics`])
+    /// and fold the whole batch's. Default: none.
+    fn recorded_statistics(&self) -> Vec<f64> {
+        Vec::new()
+    }
+
+    /// Replaces the recorded statistics by `values`: [`Network::recorded_statistics`] of one or
+    /// more copies of this network, concatenated.
+    ///
+    /// Returns [`crate::Error::Network`] if `values` is not such a concatenation (the default
+    /// records nothing, so accepts only an empty list).
+    fn set_recorded_statistics(&mut self, values: &[f64]) -> crate::Result<()> {
+        if values.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::Network(format!(
+                "{} recorded statistics for a network that records none",
+                values.len()
+            )))
+        }
+    }
+
     /// The values the network keeps besides its trainable parameters and uses at evaluation
     /// (batch norm's running averages), flat; checkpoints and network files save them.
     /// Default: none.
@@ -248,6 +272,12 @@ impl Network for Box<dyn Network> {
     }
     fn update_statistics(&mut self) {
         (**self).update_statistics()
+    }
+    fn recorded_statistics(&self) -> Vec<f64> {
+        (**self).recorded_statistics()
+    }
+    fn set_recorded_statistics(&mut self, values: &[f64]) -> crate::Result<()> {
+        (**self).set_recorded_statistics(values)
     }
     fn statistics(&self) -> Vec<f32> {
         (**self).statistics()

@@ -359,6 +359,12 @@ impl Trainer {
                 .optimizer
                 .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
         }
+        if processes.size() > 1 {
+            // Each rank recorded the batch statistics of its own episodes (batch norm): fold
+            // the whole batch's on every rank, so their running averages stay the same.
+            let all = processes.gather_f64(&state.net.recorded_statistics());
+            state.net.set_recorded_statistics(&all)?;
+        }
         let norm = state.optimizer.step(&mut *state.net, &update.grads);
         if !norm.is_finite() {
             return Err(crate::Error::Diverged {

@@ -328,6 +328,17 @@ impl Network for GridNet {
         statistics::fold(&mut self.running, records);
     }
 
+    fn recorded_statistics(&self) -> Vec<f64> {
+        statistics::flatten_records(&lock(&self.records))
+    }
+
+    fn set_recorded_statistics(&mut self, values: &[f64]) -> crate::Result<()> {
+        let channels: Vec<usize> = self.graph.norms.iter().map(|(_, c)| *c).collect();
+        let records = statistics::records_from(values, &channels)?;
+        *self.records.get_mut().unwrap_or_else(|p| p.into_inner()) = records;
+        Ok(())
+    }
+
     fn statistics(&self) -> Vec<f32> {
         statistics::flatten(&self.running)
     }

@@ -31,6 +31,62 @@ impl Record {
     }
 }
 
+/// `records` flat: per record its count, then per batch-norm layer its means and variances.
+pub fn flatten_records(records: &[Record]) -> Vec<f64> {
+    let mut flat = Vec::new();
+    for record in records {
+        flat.push(record.count as f64);
+        for s in &record.stats {
+            flat.extend(s.mean.iter().chain(&s.var).map(|v| f64::from(*v)));
+        }
+    }
+    flat
+}
+
+/// Records from [`flatten_records`]' format (one or more such lists concatenated) for a
+/// network whose batch-norm layers have `channels` channels each.
+///
+/// Returns [`crate::Error::Network`] if the length is not a whole number of records or a
+/// count is not a whole number.
+pub fn records_from(values: &[f64], channels: &[usize]) -> crate::Result<Vec<Record>> {
+    let per_record = 1 + channels.iter().map(|c| 2 * c).sum::<usize>();
+    if !values.len().is_multiple_of(per_record) {
+        return Err(crate::Error::Network(format!(
+            "{} recorded-statistics values are not whole records of {per_record}",
+            values.len()
+        )));
+    }
+    values
+        .chunks_exact(per_record)
+        .map(|chunk| {
+            let count = chunk[0];
+            if !(count >= 0.0 && count.fract() == 0.0 && count <= 2f64.powi(53)) {
+                return Err(crate::Error::Network(format!(
+                    "recorded statistics: count {count} is not a whole number"
+                )));
+            }
+            let mut at = 1;
+            let stats = channels
+                .iter()
+                .map(|&c| {
+                    let take = |at: &mut usize| {
+                        let v: Vec<f32> = chunk[*at..*at + c].iter().map(|x| *x as f32).collect();
+                        *at += c;
+                        v
+                    };
+                    let mean = take(&mut at);
+                    let var = take(&mut at);
+                    Statistics { mean, var }
+                })
+                .collect();
+            Ok(Record {
+                count: count as usize,
+                stats,
+            })
+        })
+        .collect()
+}
+
 /// Folds `records` into `running` (one per batch-norm layer): per layer, the mean and biased
 /// variance of the union of the recorded batches, as one momentum update of `count` values.
 pub fn fold(running: &mut [Statistics], mut records: Vec<Record>) {
@@ -125,5 +181,31 @@ mod tests {
         assert!((a[0].mean[0] - whole[0].mean[0]).abs() < 1e-6);
         assert!((a[0].var[0] - whole[0].var[0]).abs() < 1e-6);
         assert_eq!(flatten(&a).len(), 2);
+    }
+
+    #[test]
+    fn records_round_trip_through_their_flat_form() {
+        let record = |count, m: f32| Record {
+            count,
+            stats: vec![
+                Statistics {
+                    mean: vec![m, -m],
+                    var: vec![1.0 + m, 2.0],
+                },
+                Statistics {
+                    mean: vec![0.5 * m],
+                    var: vec![3.0],
+                },
+            ],
+        };
+        let records = vec![record(4096, 0.25), record(65536, -1.5)];
+        let flat = flatten_records(&records);
+        assert_eq!(flat.len(), 2 * (1 + 4 + 2));
+        assert_eq!(records_from(&flat, &[2, 1]).expect("parses"), records);
+        assert!(records_from(&flat[1..], &[2, 1]).is_err());
+        let mut bad = flat.clone();
+        bad[0] = 1.5;
+        assert!(records_from(&bad, &[2, 1]).is_err());
+        assert!(records_from(&[], &[2, 1]).expect("none").is_empty());
     }
 }
