@@ -371,7 +371,9 @@ pub struct BpttSpec {
     /// `checkpoint_every`-th state; the backward sweep unrolls each segment again from it.
     /// The gradient is the same; the rollout held in memory is one segment's instead of the
     /// episode's, for one more forward pass (network and simulator). `√T` balances the two.
-    #[serde(default)]
+    /// Left out of the written form when unset, so checkpoints from before the field existed
+    /// still match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every: Option<usize>,
 }
 
@@ -401,5 +403,28 @@ impl RuleSpec for BpttSpec {
 
     fn is_loss_gradient(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BpttSpec;
+
+    /// Checkpoints record the update's written form: without segment checkpointing it is the
+    /// form from before `checkpoint_every` existed, so their runs still resume.
+    #[test]
+    fn the_written_form_is_unchanged_without_checkpointing() {
+        assert_eq!(
+            ron::to_string(&BpttSpec::default()).expect("writes"),
+            "(truncation:None)"
+        );
+        let with = BpttSpec {
+            checkpoint_every: Some(4),
+            ..BpttSpec::default()
+        };
+        let text = ron::to_string(&with).expect("writes");
+        assert_eq!(text, "(truncation:None,checkpoint_every:Some(4))");
+        let back: BpttSpec = ron::from_str(&text).expect("reads");
+        assert_eq!(back.checkpoint_every, Some(4));
     }
 }
