@@ -5,8 +5,10 @@
 //! `cargo bench --bench unet`, on 2 worker threads (`PHYSINV_BENCH_THREADS`: another count).
 //! Entries: `forward`; `backward`, which runs its own forward pass and then the backward
 //! pass (parameter gradient): one training step; `forward_then_backward`, as a rollout and
-//! an update run them (the backward pass takes the forward pass the network kept, so this is
-//! one forward and one backward pass too). Target on a 2-core machine: a step ≤ 2 s.
+//! an update run them. (Training keeps a forward pass for the backward pass on the same inputs
+//! when its tape fits in 256 MiB, as a rollout chunk's 16 images do; the whole batch of 128
+//! here does not, so this entry runs the forward pass twice.) Target on a 2-core machine: a
+//! step ≤ 2 s.
 //! `jacobian_row/*`: one row from a linearisation made beforehand, for the U-Net without
 //! batch norm at one sample (a row is that sample's backward pass) and with batch norm at
 //! batch 128 (batch statistics couple the samples: a row is a backward pass over the
