@@ -178,6 +178,11 @@ impl ProcessGroup for MpiProcesses {
             .0
             .all_gather_into(&(bytes.len() as u64), &mut lengths[..]);
         let total: u64 = lengths.iter().sum();
+        if total == 0 {
+            // Nothing to move (every rank knows it now): Open MPI refuses an `MPI_Allgatherv`
+            // of empty buffers with MPI_ERR_ARG.
+            return vec![Vec::new(); self.size];
+        }
         let mut all = vec![0u8; total as usize];
         if total <= BLOCK as u64 {
             let counts: Vec<Count> = lengths.iter().map(|&l| l as Count).collect();

@@ -18,7 +18,7 @@ use super::groups::{self, Grouped, Share};
 use super::rules::{ensure, require, Problem, RuleSpec};
 use super::{backward_cotangent_sum, Context, Update, UpdateRule, UpdateStats};
 use crate::episode::settings::PolicyKind;
-use crate::episode::{rollout_chunk, rollout_part, rollout_segment, CotangentUnits, Rollout};
+use crate::episode::{rollout_chunk, rollout_segment, CotangentUnits, Rollout};
 use crate::net::{BackwardSequence, Network};
 use crate::pool::{episodes_per_task, MIN_EPISODES_PER_TASK};
 use crate::sim::ParamError;
@@ -146,10 +146,7 @@ impl Grouped for Bptt {
             Some(every) if ctx.policy.kind() == PolicyKind::ClosedLoop => {
                 self.checkpointed_share(ctx, net, scenes, first, every)
             }
-            _ => {
-                let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, first)?;
-                self.share(ctx, net, scenes, &rollout, 0..scenes.len())
-            }
+            _ => groups::unroll_and_share(self, ctx, net, scenes, first),
         }
     }
 }
@@ -285,20 +282,16 @@ impl Bptt {
     ) -> crate::Result<Share> {
         let steps = ctx.policy.steps();
         let starts: Vec<usize> = (0..steps).step_by(every.max(1)).collect();
-        let end = |start: usize| (start + every).min(steps);
+        let unroll = |from: &[Scene], start: usize| {
+            let end = (start + every).min(steps);
+            rollout_segment(ctx.physics, ctx.policy, net, from, first, start..end)
+        };
         // Forward: each segment from the last one's final states.
         let mut from: Vec<Scene> = scenes.to_vec();
         let mut checkpoints: Vec<Vec<Vector>> = Vec::with_capacity(starts.len());
         for &start in &starts {
             checkpoints.push(from.iter().map(|s| s.initial.clone()).collect());
-            let segment = rollout_segment(
-                ctx.physics,
-                ctx.policy,
-                net,
-                &from,
-                first,
-                start..end(start),
-            )?;
+            let segment = unroll(&from, start)?;
             for (scene, states) in from.iter_mut().zip(segment.states) {
                 scene.initial = states.into_iter().last().expect("a segment has states");
             }
@@ -315,14 +308,7 @@ impl Bptt {
                     ..scene.clone()
                 })
                 .collect();
-            let segment = rollout_segment(
-                ctx.physics,
-                ctx.policy,
-                net,
-                &from,
-                first,
-                start..end(start),
-            )?;
+            let segment = unroll(&from, start)?;
             for k in (0..segment.inputs.len()).rev() {
                 let point = StepPoint {
                     t: start + k,

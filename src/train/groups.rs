@@ -82,8 +82,7 @@ pub trait Grouped: Send + Sync {
         scenes: &[Scene],
         first: usize,
     ) -> crate::Result<Share> {
-        let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, first)?;
-        self.share(ctx, net, scenes, &rollout, 0..scenes.len())
+        unroll_and_share(self, ctx, net, scenes, first)
     }
 
     /// The partial diagnostics of two consecutive parts of a batch (`a` before `b`: groups,
@@ -98,6 +97,22 @@ pub trait Grouped: Send + Sync {
     fn finish_diagnostics(&self, _total: NamedValues) -> NamedValues {
         NamedValues::default()
     }
+}
+
+/// The rollout of `scenes` (episodes `first..` of the batch, [`rollout_part`]) and `rule`'s
+/// share of all of it: [`Grouped::unrolled_share`]'s default.
+///
+/// # Errors
+/// Those of the rollout and of the share.
+pub fn unroll_and_share<R: Grouped + ?Sized>(
+    rule: &R,
+    ctx: &Context<'_>,
+    net: &dyn Network,
+    scenes: &[Scene],
+    first: usize,
+) -> crate::Result<Share> {
+    let rollout = rollout_part(ctx.physics, ctx.policy, net, scenes, first)?;
+    rule.share(ctx, net, scenes, &rollout, 0..scenes.len())
 }
 
 /// Shares `a` and `b` of consecutive parts of a batch as one: gradients and counters summed

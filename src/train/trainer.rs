@@ -359,7 +359,7 @@ impl Trainer {
                 .optimizer
                 .set_lr(decay.lr(method.optimizer.lr(), state.iteration));
         }
-        if processes.size() > 1 {
+        if processes.size() > 1 && !state.net.statistics().is_empty() {
             // Each rank recorded the batch statistics of its own episodes (batch norm): fold
             // the whole batch's on every rank, so their running averages stay the same.
             let all = processes.gather_f64(&state.net.recorded_statistics());
