@@ -390,5 +390,19 @@ mod tests {
             caption("force", &Layout::flat(&[("τ", "N·m")])),
             "force τ [N·m]"
         );
+        // A plane of 4 × 4 cells is drawn as frames, a line of them as heatmaps.
+        let plane = Layout::Grid(Grid {
+            ny: 4,
+            ..Grid::line(Component::new("T", "K"), 4, 0.25, "m", Boundary::Periodic)
+        });
+        assert_eq!(episode_figure(&plane), EpisodeFigure::Frames);
+    }
+
+    #[test]
+    fn frame_times_spread_over_the_episode_without_repeats() {
+        assert_eq!(frame_times(8, 5), [0, 2, 4, 6, 8]);
+        assert_eq!(frame_times(32, 5), [0, 8, 16, 24, 32]);
+        assert_eq!(frame_times(2, 5), [0, 1, 2]);
+        assert_eq!(frame_times(1, 5), [0, 1]);
     }
 }
