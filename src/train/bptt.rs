@@ -134,7 +134,7 @@ impl Grouped for Bptt {
 
     /// With segment checkpointing (closed loop), the group is unrolled keeping only the states
     /// at the segments' starts, and each segment is unrolled again on the way back
-    /// ([`Bptt::checkpointed_share`]); otherwise the rollout and [`Grouped::share`].
+    /// (`Bptt::checkpointed_share`); otherwise the rollout and [`Grouped::share`].
     fn unrolled_share(
         &self,
         ctx: &Context<'_>,
