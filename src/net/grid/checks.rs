@@ -279,5 +279,11 @@ fn kept_forward_passes_change_no_bits() {
             fresh(net.as_ref()).0.to_vec(),
             "{norm:?}: stale pass"
         );
+        // Evaluation runs an evaluation-mode copy, which keeps nothing; without batch norm it
+        // computes the training network's bits.
+        let evaluation = net.for_evaluation().expect("an evaluation copy");
+        if norm == Norm::None {
+            assert_eq!(evaluation.forward(&x), net.forward(&x));
+        }
     }
 }

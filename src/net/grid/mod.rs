@@ -360,8 +360,12 @@ impl Network for GridNet {
             .collect()
     }
 
+    /// An evaluation-mode copy of a training-mode network, with or without batch norm: besides
+    /// normalising with the running averages, its passes neither record statistics nor keep
+    /// tapes for a backward pass that evaluation never runs (`kept.rs`). Without batch norm it
+    /// computes the same bits as this network.
     fn for_evaluation(&self) -> Option<Box<dyn Network>> {
-        (self.mode == Mode::Training && !self.graph.norms.is_empty())
+        (self.mode == Mode::Training)
             .then(|| Box::new(self.with_mode(Mode::Evaluation)) as Box<dyn Network>)
     }
 
